@@ -1,0 +1,103 @@
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { VERSION } from '../server/version.ts';
+
+// Commands load their modules when they run, so that `sluice worker` does not
+// pay for the scheduler's (and --help for neither).
+
+const DEFAULT_SCHEDULER = process.env.SLUICE_SCHEDULER ?? 'http://127.0.0.1:8786';
+
+const int = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes a whole number`);
+  return n;
+};
+
+/** Scheduler settings as flags; each also reads SLUICE_<NAME> from the environment. */
+function schedulerOptions(command: Command): Command {
+  return command
+    .option('--port <port>', 'TCP port, 0 for any free one (env SLUICE_PORT)', int('--port'))
+    .option('--host <host>', 'address to listen on (env SLUICE_HOST)')
+    .option('--db <path>', 'SQLite file (env SLUICE_DB)')
+    .option('--retention-ms <ms>', 'keep results nothing holds this long (env SLUICE_RETENTION_MS)')
+    .option('--client-lease-ms <ms>', 'release a disconnected client’s futures after this long (env SLUICE_CLIENT_LEASE_MS)')
+    .option('--allowed-failures <n>', 'worker deaths a task survives before it is lost (env SLUICE_ALLOWED_FAILURES)')
+    .option('--heartbeat-ms <ms>', 'worker heartbeat interval (env SLUICE_HEARTBEAT_MS)')
+    .option('--worker-ttl-ms <ms>', 'drop a worker silent this long (env SLUICE_WORKER_TTL_MS)')
+    .option('--body-limit <bytes>', 'largest request body (env SLUICE_BODY_LIMIT)')
+    .option('--max-batch <n>', 'most tasks, keys or values in one request (env SLUICE_MAX_BATCH)')
+    .addOption(new Option('--synchronous <mode>', 'normal: survive kill -9; full: also a power cut (env SLUICE_SYNCHRONOUS)').choices(['normal', 'full']))
+    .option('--shutdown-grace-ms <ms>', 'how long SIGTERM waits for running tasks (env SLUICE_SHUTDOWN_GRACE_MS)')
+    .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+}
+
+const CONFIG_FLAGS = [
+  'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
+  'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel',
+] as const;
+
+async function configOf(flags: Record<string, unknown>) {
+  const { configFromEnv, parseConfig } = await import('../server/config.ts');
+  const given = Object.fromEntries(CONFIG_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
+  return parseConfig({ ...configFromEnv(process.env), ...given });
+}
+
+const program = new Command()
+  .name('sluice')
+  .description('A task scheduler with durable channels of futures, served over HTTP.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+schedulerOptions(
+  program
+    .command('up')
+    .description('Start a scheduler and local workers (a LocalCluster)')
+    .option('--workers <n>', 'local worker processes', int('--workers'), availableParallelism())
+    .option('--tasks <module>', 'tasks module the local workers load (each exported function is a task)')
+    .option('--concurrency <n>', 'tasks each local worker runs at once', int('--concurrency'), 8),
+).action(async (flags) => {
+  const { runUp } = await import('./up-command.ts');
+  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency });
+});
+
+schedulerOptions(program.command('scheduler').description('Start a scheduler alone')).action(async (flags) => {
+  const { runScheduler } = await import('./scheduler-command.ts');
+  await runScheduler(await configOf(flags));
+});
+
+program
+  .command('worker')
+  .description('Start a worker that runs the functions a tasks module exports')
+  .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
+  .option('--name <name>', 'worker name shown in /workers (default host-pid)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .action(async (flags) => {
+    const { runWorker } = await import('./worker-command.ts');
+    await runWorker({ scheduler: flags.scheduler, tasks: flags.tasks, concurrency: flags.concurrency, name: flags.name, logLevel: flags.logLevel });
+  });
+
+program
+  .command('submit')
+  .description('Submit a task: sluice submit FN [ARGS_JSON...]; each argument is JSON, or a string if it is not')
+  .argument('<fn>', 'function name')
+  .argument('[args...]', 'arguments, each as JSON')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--channel <name>', 'append the future to this channel')
+  .option('--wait', 'wait for the result and print it as JSON')
+  .option('--timeout <seconds>', 'with --wait, give up after this long', Number)
+  .option('--key <key>', 'use this key')
+  .option('--no-pure', 'a new task even if an identical one exists')
+  .option('--priority <n>', 'higher runs first', Number)
+  .option('--retries <n>', 'runs again this many times if it throws', int('--retries'))
+  .option('--timeout-ms <ms>', 'time limit of each attempt', int('--timeout-ms'))
+  .action(async (fn: string, args: string[], flags) => {
+    const { runSubmit } = await import('./submit-command.ts');
+    process.exitCode = await runSubmit(fn, args, flags);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../server/app.ts';
+import type { SchedulerConfig } from '../server/config.ts';
+
+/** Build the app and listen; resolves with the app and the URL it serves. */
+export async function startScheduler(config: SchedulerConfig): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildApp({ config });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  app.log.info({ url, db: config.db }, 'sluice scheduler ready');
+  return { app, url };
+}
+
+/**
+ * Shutdown on SIGTERM / SIGINT: the first signal drains (new requests get 503,
+ * running tasks finish, streams end, SQLite is checkpointed and closed); a
+ * second signal exits at once.
+ */
+export function onSignals(log: FastifyInstance['log'], shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
+}
+
+/** Drain (503 to new requests, running tasks finish up to the grace period), then close. */
+export async function shutdown(app: FastifyInstance, graceMs: number): Promise<void> {
+  await app.scheduler.drain(graceMs);
+  await app.close();
+}
+
+export async function runScheduler(config: SchedulerConfig): Promise<void> {
+  const { app } = await startScheduler(config);
+  onSignals(app.log, () => shutdown(app, config.shutdownGraceMs));
+}

@@ -1,0 +1,364 @@
+import { CLIENT_HEADER, type FutureStatus } from '../schemas/common.ts';
+import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
+import type { TaskSpecInput } from '../schemas/tasks.ts';
+import { SluiceError } from './errors.ts';
+import { openEventStream, type EventStream } from './event-stream.ts';
+import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
+import { Http, isTransient, type FetchLike } from './http.ts';
+import { kAttach, kCancel, kDetach, kValue } from './symbols.ts';
+
+export interface ClientOptions {
+  /** fetch to use; defaults to the global one (undici in Node, the browser's in a browser). */
+  fetch?: FetchLike;
+  /** Extra headers on every request (an Authorization header, say). */
+  headers?: Record<string, string>;
+  /** How long to keep retrying a request while the scheduler is unreachable or restarting (ms). */
+  retryForMs?: number;
+  /** The most items sent in one request. */
+  batchSize?: number;
+  /** Client.connect gives up after this long (ms). */
+  connectTimeoutMs?: number;
+}
+
+export interface SubmitOptions {
+  /** Keyword arguments, passed to the function as one last object argument. */
+  kwargs?: Record<string, unknown>;
+  /** Use this key instead of deriving one. */
+  key?: string;
+  /** true (default): the key is a hash of fn and arguments, so identical submissions share a task. */
+  pure?: boolean;
+  /** Higher runs first. */
+  priority?: number;
+  /** How many times a task that throws is run again. */
+  retries?: number;
+  /** Time limit of each attempt. */
+  timeoutMs?: number;
+}
+
+type Command =
+  | { kind: 'submit'; spec: TaskSpecInput; state: FutureState }
+  | { kind: 'hold'; state: FutureState }
+  | { kind: 'release'; key: string }
+  | { kind: 'forget'; key: string }
+  | { kind: 'barrier'; done: () => void };
+
+/**
+ * A connection to a sluice scheduler (Dask's Client). Submitting returns a
+ * Future at once; what the client sends is queued, coalesced per event-loop
+ * turn, and sent in order in the background. The client hears about its
+ * futures on one SSE stream. Works in Node and in browsers.
+ */
+export class Client implements FutureOwner {
+  readonly url: string;
+  /** This session's id; the scheduler holds this client's futures under it. */
+  readonly id: string;
+  /** Resolves once the status stream is open. */
+  readonly ready: Promise<void>;
+  readonly #http: Http;
+  readonly #retryForMs: number;
+  readonly #batchSize: number;
+  readonly #states = new Map<string, FutureState>();
+  readonly #registry = new FinalizationRegistry<string>((key) => this.#unref(key));
+  readonly #stream: EventStream;
+  #outbox: Command[] = [];
+  #pumping = false;
+  #opened = false;
+  #closed = false;
+  #fatal: Error | undefined;
+
+  /** Connect and wait until the status stream is open. */
+  static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
+    const client = new Client(url, options);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        client.ready,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new SluiceError('SLUICE_ERR_UNREACHABLE', `no answer from a scheduler at ${url} within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      await client.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return client;
+  }
+
+  /** A client that connects in the background; everything queued meanwhile is sent once it is. */
+  constructor(url: string, options: ClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.id = randomId();
+    this.#retryForMs = options.retryForMs ?? 60_000;
+    this.#batchSize = options.batchSize ?? 1000;
+    this.#http = new Http(this.url, { fetch: options.fetch, headers: { ...options.headers, [CLIENT_HEADER]: this.id } });
+    let resolveReady!: () => void;
+    let rejectReady!: (error: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
+    this.#stream = openEventStream({
+      url: `${this.url}/clients/${this.id}/events`,
+      fetch: this.#http.fetch,
+      headers: this.#http.headers,
+      onEvent: (event) => {
+        if (event.event === 'status') {
+          const message = JSON.parse(event.data) as OutcomeMessage;
+          this.#states.get(message.key)?.settle(message);
+        } else if (event.event === 'ready') {
+          if (this.#opened) this.#resync();
+          this.#opened = true;
+          resolveReady();
+        }
+      },
+      onFatal: (error) => {
+        this.#fatal = error as Error;
+        rejectReady(error as Error);
+        this.#failAll(error as Error);
+      },
+    });
+  }
+
+  /** Submit fn(...args). Returns a Future at once; the task is sent in the background. */
+  submit<T = unknown>(fn: string, args: unknown[] = [], options: SubmitOptions = {}): Future<T> {
+    this.#assertOpen();
+    const { key: given, pure = true, kwargs, ...rest } = options;
+    const key = given ?? (pure ? pureKey(fn, args, kwargs) : randomKey(fn));
+    let state = this.#states.get(key);
+    if (!state || state.status === 'error' || state.status === 'cancelled' || state.status === 'lost') {
+      const fresh = new FutureState(key);
+      fresh.refs = state?.refs ?? 0;
+      this.#states.set(key, (state = fresh));
+    }
+    this.#send({ kind: 'submit', spec: { fn, args, kwargs, key, ...rest }, state });
+    return new Future<T>(key, this);
+  }
+
+  /** submit(fn, args) for each args list. */
+  map<T = unknown>(fn: string, argsList: Iterable<unknown[]>, options: Omit<SubmitOptions, 'key'> = {}): Array<Future<T>> {
+    if ('key' in options) throw new TypeError('map derives a key per task; it takes no key option');
+    return [...argsList].map((args) => this.submit<T>(fn, args, options));
+  }
+
+  /** The results of futures, in order. errors: 'raise' (default) rejects with the first error; 'skip' leaves those out. */
+  async gather<T>(futures: ReadonlyArray<Future<T>>, options?: { errors?: 'raise' | 'skip' }): Promise<T[]>;
+  async gather<T>(future: Future<T>, options?: { errors?: 'raise' | 'skip' }): Promise<T>;
+  async gather<T>(futures: Future<T> | ReadonlyArray<Future<T>>, options: { errors?: 'raise' | 'skip' } = {}): Promise<T | T[]> {
+    if (futures instanceof Future) return futures.result();
+    if (options.errors === 'skip') {
+      const settled = await Promise.allSettled(futures.map((f) => f.result()));
+      return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    }
+    return Promise.all(futures.map((f) => f.result()));
+  }
+
+  /** Store values on the scheduler as finished futures. */
+  async scatter<T>(data: readonly T[]): Promise<Array<Future<T>>> {
+    this.#assertOpen();
+    await this.flush();
+    const { keys } = await this.#retrying(() => this.#http.request<{ keys: string[] }>('POST', '/scatter', { data }));
+    return keys.map((key, i) => {
+      let state = this.#states.get(key);
+      if (!state) this.#states.set(key, (state = new FutureState(key)));
+      state.settle({ key, status: 'finished', result: data[i] });
+      return new Future<T>(key, this);
+    });
+  }
+
+  /** Cancel tasks (and what depends on them). */
+  async cancel(futures: Future | ReadonlyArray<Future>): Promise<void> {
+    const list = futures instanceof Future ? [futures] : futures;
+    await Promise.all(list.map((f) => f.cancel()));
+  }
+
+  /** Keep these tasks running, and their results for the retention period, even after this client lets go. */
+  fireAndForget(futures: Future | ReadonlyArray<Future>): void {
+    const list = futures instanceof Future ? [futures] : futures;
+    for (const future of list) this.#send({ kind: 'forget', key: future.key });
+  }
+
+  /** Resolves when everything queued so far has been acknowledged by the scheduler. */
+  flush(): Promise<void> {
+    if (this.#outbox.length === 0 && !this.#pumping) return Promise.resolve();
+    return new Promise((done) => this.#send({ kind: 'barrier', done }));
+  }
+
+  /** Send what is queued, release this client's futures, and close the stream. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#opened) await this.flush();
+    this.#closed = true;
+    this.#stream.close();
+    if (this.#opened) {
+      await this.#http.request('DELETE', `/clients/${this.id}`).catch(() => undefined);
+    }
+    this.#failAll(new SluiceError('SLUICE_ERR_CLOSED', 'the client was closed before this future ended'));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Low-level request with this client's headers; for routes the client has no method for. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#http.request<T>(method, path, body);
+  }
+
+  // ── what Future calls ──────────────────────────────────────────────────
+
+  [kAttach](future: Future): FutureState {
+    let state = this.#states.get(future.key);
+    if (!state) {
+      this.#states.set(future.key, (state = new FutureState(future.key)));
+      this.#send({ kind: 'hold', state });
+    }
+    state.refs++;
+    this.#registry.register(future, future.key, future);
+    return state;
+  }
+
+  [kDetach](future: Future): void {
+    this.#registry.unregister(future);
+    this.#unref(future.key);
+  }
+
+  async [kValue](state: FutureState): Promise<unknown> {
+    if (state.error) throw state.error;
+    if (!state.hasValue) {
+      const outcome = await this.#http.request<OutcomeMessage>('GET', `/futures/${encodeURIComponent(state.key)}/result?timeout=0`);
+      state.value = outcome.result;
+      state.hasValue = true;
+    }
+    return state.value;
+  }
+
+  async [kCancel](key: string): Promise<FutureStatus> {
+    await this.flush();
+    const { status } = await this.#http.request<{ status: FutureStatus }>('POST', `/futures/${encodeURIComponent(key)}/cancel`);
+    this.#states.get(key)?.settle({ key, status });
+    return status;
+  }
+
+  // ── the outbox ─────────────────────────────────────────────────────────
+
+  #send(command: Command): void {
+    this.#outbox.push(command);
+    if (!this.#pumping) {
+      this.#pumping = true;
+      queueMicrotask(() => void this.#pump());
+    }
+  }
+
+  /** Send queued commands in order, runs of the same kind as one request. */
+  async #pump(): Promise<void> {
+    try {
+      await this.ready;
+    } catch {
+      this.#pumping = false;
+      return;
+    }
+    while (this.#outbox.length > 0 && !this.#fatal) {
+      const kind = this.#outbox[0].kind;
+      let n = 1;
+      while (n < this.#outbox.length && n < this.#batchSize && this.#outbox[n].kind === kind) n++;
+      const run = this.#outbox.splice(0, n);
+      await this.#deliver(run);
+    }
+    this.#pumping = false;
+    for (const command of this.#outbox.splice(0)) if (command.kind === 'barrier') command.done();
+  }
+
+  async #deliver(run: Command[]): Promise<void> {
+    const kind = run[0].kind;
+    if (kind === 'barrier') {
+      for (const c of run) (c as Extract<Command, { kind: 'barrier' }>).done();
+      return;
+    }
+    try {
+      await this.#retrying(() => this.#request(run));
+    } catch (error) {
+      if (run.length > 1 && (kind === 'submit' || kind === 'hold') && !isTransient(error)) {
+        // One bad item refuses the whole request: find it by sending one by one.
+        for (const command of run) await this.#deliver([command]);
+        return;
+      }
+      for (const command of run) {
+        if (command.kind === 'submit' || command.kind === 'hold') command.state.fail(error as Error);
+      }
+    }
+  }
+
+  async #request(run: Command[]): Promise<void> {
+    switch (run[0].kind) {
+      case 'submit': {
+        const tasks = run.map((c) => (c as Extract<Command, { kind: 'submit' }>).spec);
+        await this.#http.request('POST', '/tasks', { tasks });
+        return;
+      }
+      case 'hold': {
+        const states = run.map((c) => (c as Extract<Command, { kind: 'hold' }>).state);
+        const { futures } = await this.#http.request<{ futures: OutcomeMessage[] }>('POST', '/futures/hold', {
+          keys: states.map((s) => s.key),
+        });
+        for (const [i, message] of futures.entries()) states[i].settle(message);
+        return;
+      }
+      case 'release': {
+        const keys = run.map((c) => (c as Extract<Command, { kind: 'release' }>).key);
+        await this.#http.request('POST', '/futures/release', { keys });
+        return;
+      }
+      case 'forget': {
+        const keys = run.map((c) => (c as Extract<Command, { kind: 'forget' }>).key);
+        await this.#http.request('POST', '/futures/fire-and-forget', { keys });
+        return;
+      }
+    }
+  }
+
+  /** Run fn, retrying transient failures (scheduler restarting or unreachable) for up to retryForMs. */
+  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#retryForMs;
+    let delay = 50;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!isTransient(error) || Date.now() + delay > deadline || this.#closed) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #unref(key: string): void {
+    const state = this.#states.get(key);
+    if (!state) return;
+    if (--state.refs > 0) return;
+    this.#states.delete(key);
+    if (!this.#closed) this.#send({ kind: 'release', key });
+  }
+
+  /** The stream reopened (a network blip, or the scheduler restarted): ask again about what is pending. */
+  #resync(): void {
+    for (const state of this.#states.values()) if (!state.done) this.#send({ kind: 'hold', state });
+  }
+
+  #failAll(error: Error): void {
+    for (const state of this.#states.values()) state.fail(error);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SluiceError('SLUICE_ERR_CLOSED', 'the client is closed');
+    if (this.#fatal) throw this.#fatal;
+  }
+}

@@ -1,0 +1,119 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { decodeError, type FetchLike } from './http.ts';
+
+export interface EventStreamOptions {
+  url: string;
+  fetch: FetchLike;
+  headers?: Record<string, string>;
+  onEvent: (event: EventSourceMessage) => void;
+  /** Each time the stream is (re)opened. */
+  onOpen?: () => void;
+  /** The stream dropped; it reconnects by itself. */
+  onDrop?: (error: unknown) => void;
+  /** The server refused the stream (a 4xx): it does not reconnect. */
+  onFatal?: (error: unknown) => void;
+  /** Resume after this id (sent as Last-Event-ID). */
+  lastEventId?: string;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** No byte for this long (heartbeats included) means the connection is dead. */
+  idleTimeoutMs?: number;
+}
+
+export interface EventStream {
+  close(): void;
+  readonly lastEventId: string | undefined;
+}
+
+/**
+ * Read Server-Sent Events over fetch, in Node and in browsers (unlike
+ * EventSource, it can send headers). eventsource-parser does the parsing; this
+ * adds reconnection with backoff, resumption with Last-Event-ID, and an idle
+ * timeout that notices a half-open connection.
+ */
+export function openEventStream(options: EventStreamOptions): EventStream {
+  const min = options.minDelayMs ?? 100;
+  const max = options.maxDelayMs ?? 5_000;
+  const idleMs = options.idleTimeoutMs ?? 45_000;
+  let lastEventId = options.lastEventId;
+  let closed = false;
+  let current: AbortController | undefined;
+  let wake: (() => void) | undefined;
+
+  const run = async (): Promise<void> => {
+    let delay = min;
+    while (!closed) {
+      const controller = new AbortController();
+      current = controller;
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const resetIdle = (): void => {
+        if (idle) clearTimeout(idle);
+        idle = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+      };
+      try {
+        resetIdle();
+        const response = await options.fetch(options.url, {
+          headers: {
+            ...options.headers,
+            accept: 'text/event-stream',
+            ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+          },
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) {
+          const error = decodeError(response.status, await response.text());
+          if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+            closed = true;
+            options.onFatal?.(error);
+            return;
+          }
+          throw error;
+        }
+        delay = min;
+        options.onOpen?.();
+        const parser = createParser({
+          onEvent: (event) => {
+            if (event.id !== undefined) lastEventId = event.id;
+            options.onEvent(event);
+          },
+        });
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || closed) break;
+          resetIdle();
+          parser.feed(decoder.decode(value, { stream: true }));
+        }
+        if (!closed) options.onDrop?.(new Error('the stream ended'));
+      } catch (error) {
+        if (closed) return;
+        options.onDrop?.(error);
+      } finally {
+        if (idle) clearTimeout(idle);
+      }
+      if (closed) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+      delay = Math.min(delay * 2, max);
+    }
+  };
+  void run();
+
+  return {
+    close() {
+      closed = true;
+      current?.abort();
+      wake?.();
+    },
+    get lastEventId() {
+      return lastEventId;
+    },
+  };
+}

@@ -1,0 +1,5 @@
+/** Internal methods Future and Channel call on their Client; not part of the public surface. */
+export const kAttach = Symbol('sluice.attach');
+export const kDetach = Symbol('sluice.detach');
+export const kValue = Symbol('sluice.value');
+export const kCancel = Symbol('sluice.cancel');

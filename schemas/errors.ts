@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * The one error catalog. Every error sluice answers has a stable code from this
+ * list; codes are a public contract and are never reused for something else.
+ * The server builds its error classes from it, the client turns a code back
+ * into a typed error.
+ */
+export const ERRORS = {
+  SLUICE_ERR_VALIDATION: { status: 400, message: 'The request is not valid' },
+  SLUICE_ERR_CLIENT_REQUIRED: { status: 400, message: 'This call needs a client session' },
+  SLUICE_ERR_NOT_FOUND: { status: 404, message: 'No such route' },
+  SLUICE_ERR_UNKNOWN_KEY: { status: 404, message: 'Unknown key' },
+  SLUICE_ERR_FORGOTTEN: { status: 404, message: 'The key was forgotten' },
+  SLUICE_ERR_TIMEOUT: { status: 408, message: 'Timed out waiting' },
+  SLUICE_ERR_KEY_CONFLICT: { status: 409, message: 'The key already names another task' },
+  SLUICE_ERR_CHANNEL_STOPPED: { status: 409, message: 'The channel is stopped' },
+  SLUICE_ERR_TOO_LARGE: { status: 413, message: 'The request is too large' },
+  SLUICE_ERR_TASK_FAILED: { status: 422, message: 'A task did not finish' },
+  SLUICE_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  SLUICE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'The scheduler is shutting down' },
+  /** Client side only: the scheduler could not be reached. */
+  SLUICE_ERR_UNREACHABLE: { status: 0, message: 'The scheduler could not be reached' },
+  /** Client side only: the client was closed. */
+  SLUICE_ERR_CLOSED: { status: 0, message: 'The client is closed' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,64 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import stringify from 'safe-stable-stringify';
+import { FUTURE_REF } from './common.ts';
+
+/**
+ * How keys are derived, shared by the scheduler and the client so that a
+ * client knows a future's key the moment it submits (Dask's tokenize).
+ * Canonical JSON (object keys sorted) makes {a, b} and {b, a} the same task.
+ */
+
+const canonical = stringify.configure({ deterministic: true, circularValue: TypeError, bigint: false });
+
+/** fn-<32 hex digits of sha256 over the canonical JSON of [fn, args, kwargs]>. */
+export function pureKey(fn: string, args: unknown, kwargs?: unknown): string {
+  const text = canonical([fn, args, kwargs ?? null]) ?? 'null';
+  return `${fn}-${bytesToHex(sha256(utf8ToBytes(text))).slice(0, 32)}`;
+}
+
+/** fn-<32 random hex digits>. */
+export function randomKey(prefix: string): string {
+  return `${prefix}-${bytesToHex(randomBytes(16))}`;
+}
+
+/** A random identifier for a client session. */
+export function randomId(): string {
+  return bytesToHex(randomBytes(12));
+}
+
+/** Is this value a dependency reference, {"$future": "<key>"}? */
+export function isFutureRef(value: unknown): value is { [FUTURE_REF]: string } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const ref = (value as Record<string, unknown>)[FUTURE_REF];
+  return typeof ref === 'string' && Object.keys(value).length === 1;
+}
+
+/** Every key referenced by {"$future": key} anywhere inside the values, in first-seen order. */
+export function findDependencies(...values: unknown[]): string[] {
+  const found = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const item of v) visit(item);
+      return;
+    }
+    if (isFutureRef(v)) {
+      found.add(v[FUTURE_REF]);
+      return;
+    }
+    for (const item of Object.values(v)) visit(item);
+  };
+  for (const v of values) visit(v);
+  return [...found];
+}
+
+/** A deep copy of value with every {"$future": key} replaced by resolve(key). */
+export function replaceDependencies(value: unknown, resolve: (key: string) => unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => replaceDependencies(v, resolve));
+  if (isFutureRef(value)) return resolve(value[FUTURE_REF]);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = replaceDependencies(v, resolve);
+  return out;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { FnName, Key, TaskErrorInfo } from './common.ts';
+
+/**
+ * The worker protocol, one JSON message per WebSocket frame. Values travel as
+ * JSON text (`args`, `result`) so the scheduler stores and forwards them
+ * without decoding them again.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+// worker → scheduler
+
+export const HelloMessage = z
+  .object({
+    type: z.literal('hello'),
+    protocol: z.literal(PROTOCOL_VERSION),
+    name: z.string().min(1).max(128),
+    functions: z.array(FnName).max(10_000),
+    concurrency: z.number().int().min(1).max(100_000),
+    pid: z.number().int().optional(),
+  })
+  .strict();
+
+const Finished = z.object({
+  key: Key,
+  attempt: z.number().int().min(1),
+  status: z.literal('finished'),
+  result: z.string().describe('The return value as JSON text.'),
+});
+const Erred = z.object({
+  key: Key,
+  attempt: z.number().int().min(1),
+  status: z.literal('error'),
+  error: TaskErrorInfo,
+});
+export const TaskReport = z.discriminatedUnion('status', [Finished, Erred]);
+export type TaskReport = z.infer<typeof TaskReport>;
+
+export const ReportMessage = z.object({ type: z.literal('report'), items: z.array(TaskReport).min(1) }).strict();
+export const HeartbeatMessage = z.object({ type: z.literal('heartbeat') }).strict();
+export const SecedeMessage = z.object({ type: z.literal('secede'), key: Key, attempt: z.number().int() }).strict();
+export const DrainingMessage = z.object({ type: z.literal('draining') }).strict();
+
+export const WorkerMessage = z.discriminatedUnion('type', [
+  HelloMessage,
+  ReportMessage,
+  HeartbeatMessage,
+  SecedeMessage,
+  DrainingMessage,
+]);
+export type WorkerMessage = z.infer<typeof WorkerMessage>;
+
+// scheduler → worker
+
+export const WelcomeMessage = z.object({
+  type: z.literal('welcome'),
+  workerId: z.string(),
+  heartbeatMs: z.number(),
+});
+
+export const RunTask = z.object({
+  key: Key,
+  fn: FnName,
+  args: z.string().describe('JSON array, dependencies already replaced by their results.'),
+  kwargs: z.string().nullable(),
+  attempt: z.number().int(),
+  timeoutMs: z.number().nullable(),
+});
+export type RunTask = z.infer<typeof RunTask>;
+
+export const RunMessage = z.object({ type: z.literal('run'), tasks: z.array(RunTask) });
+export const CancelMessage = z.object({
+  type: z.literal('cancel'),
+  items: z.array(z.object({ key: Key, attempt: z.number().int(), reason: z.string() })),
+});
+
+export const SchedulerMessage = z.discriminatedUnion('type', [WelcomeMessage, RunMessage, CancelMessage]);
+export type SchedulerMessage = z.infer<typeof SchedulerMessage>;

@@ -1,0 +1,73 @@
+import sseModule, { type SSEPluginOptions } from '@fastify/sse';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { SchedulerConfig } from './config.ts';
+import errorsPlugin from './plugins/errors.ts';
+import schedulerPlugin from './plugins/scheduler.ts';
+import storePlugin from './plugins/store.ts';
+import clientsRoutes from './routes/clients.ts';
+import clusterRoutes from './routes/cluster.ts';
+import dataRoutes from './routes/data.ts';
+import futuresRoutes from './routes/futures.ts';
+import tasksRoutes from './routes/tasks.ts';
+import { VERSION } from './version.ts';
+import workerSocket from './workers/worker-socket.ts';
+
+// @fastify/sse is CommonJS and its typings declare an ES default export; the
+// runtime default is the fastify-plugin-wrapped function.
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
+
+export interface BuildOptions {
+  config: SchedulerConfig;
+  /** Fastify's logger option; defaults to pino at config.logLevel. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * Build the scheduler app: plugins and routes, no listen. The CLI listens and
+ * wires signals; tests build it or start the real process.
+ */
+export async function buildApp({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(errorsPlugin);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'sluice', version: VERSION, description: 'Tasks, futures and durable channels over HTTP.' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(sse, { heartbeatInterval: config.sseHeartbeatMs });
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit * 4 } });
+  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
+  await app.register(schedulerPlugin, {
+    retentionMs: config.retentionMs,
+    clientLeaseMs: config.clientLeaseMs,
+    allowedFailures: config.allowedFailures,
+    heartbeatMs: config.heartbeatMs,
+    workerTtlMs: config.workerTtlMs,
+    inlineResultBytes: config.inlineResultBytes,
+    maxBatch: config.maxBatch,
+    sweepIntervalMs: config.sweepIntervalMs,
+    sseMaxBufferedBytes: config.sseMaxBufferedBytes,
+  });
+
+  await app.register(clusterRoutes);
+  await app.register(tasksRoutes);
+  await app.register(futuresRoutes);
+  await app.register(dataRoutes);
+  await app.register(clientsRoutes);
+  await app.register(workerSocket);
+  return app;
+}

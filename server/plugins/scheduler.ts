@@ -1,0 +1,30 @@
+import fp from 'fastify-plugin';
+import { shuttingDown } from '../errors.ts';
+import { Scheduler, type SchedulerOptions } from '../scheduler.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    scheduler: Scheduler;
+  }
+}
+
+/** The scheduler service over the store; closing the app drains and closes it. */
+export default fp<SchedulerOptions>(
+  async (app, options) => {
+    const scheduler = new Scheduler(app.store, options, app.log);
+    scheduler.start();
+    app.decorate('scheduler', scheduler);
+    // Shutdown is drain() (the CLI calls it on SIGTERM, before app.close()),
+    // then closing connections in preClose, before Fastify waits for them:
+    // SSE streams and worker sockets would otherwise hold it open for ever.
+    app.addHook('preClose', async () => {
+      await scheduler.drain(0);
+      scheduler.closeConnections();
+    });
+    app.addHook('onClose', async () => scheduler.close());
+    app.addHook('onRequest', async (request) => {
+      if (scheduler.closing && request.url !== '/health') throw shuttingDown();
+    });
+  },
+  { name: 'sluice-scheduler', dependencies: ['sluice-store'] },
+);

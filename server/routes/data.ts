@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ErrorBody } from '../../schemas/errors.ts';
+import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
+import { SluiceError, timedOut } from '../errors.ts';
+import { sendJson } from './send-json.ts';
+import { callerOf } from './caller.ts';
+
+/** Moving values in and out: gather results, scatter values. */
+const dataRoutes: FastifyPluginAsyncZod = async (app) => {
+  const scheduler = app.scheduler;
+
+  app.post(
+    '/gather',
+    {
+      schema: {
+        summary: 'Results of several keys, in the order given',
+        description:
+          'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`.',
+        body: GatherBody,
+        response: { 200: GatherReply, 404: ErrorBody, 408: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { keys, timeout, errors } = request.body;
+      if (keys.length > scheduler.options.maxBatch) {
+        throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a gather of ${keys.length} keys is over the limit of ${scheduler.options.maxBatch}`);
+      }
+      const ms = (timeout ?? 24 * 3600) * 1000;
+      for (const key of keys) scheduler.outcome(key); // 404 for an unknown key before waiting
+      const outcomes = await Promise.all(keys.map((key) => scheduler.waitForOutcome(key, ms))).catch((error: unknown) => {
+        if (error instanceof SluiceError && error.code === 'SLUICE_ERR_TIMEOUT') throw timedOut(`${keys.length} keys`, ms / 1000);
+        throw error;
+      });
+      const results: string[] = [];
+      const skipped: string[] = [];
+      for (const outcome of outcomes) {
+        if (outcome.status === 'finished') {
+          results.push(outcome.result ?? 'null');
+          continue;
+        }
+        if (errors === 'raise') {
+          const why = outcome.error ? `${outcome.error.name}: ${outcome.error.message}` : outcome.status;
+          throw new SluiceError('SLUICE_ERR_TASK_FAILED', `task ${outcome.key} ended with status ${outcome.status}: ${why}`, outcome);
+        }
+        skipped.push(outcome.key);
+      }
+      const tail = errors === 'skip' ? `,"skipped":${JSON.stringify(skipped)}` : '';
+      return sendJson(reply, `{"results":[${results.join(',')}]${tail}}`);
+    },
+  );
+
+  app.post(
+    '/scatter',
+    {
+      schema: {
+        summary: 'Store values as finished futures',
+        description: '{ data: [...] } stores each element under its own key; { data, key? } stores one value. Keys default to data-<hash of the value>.',
+        body: ScatterBody,
+        response: { 201: ScatterReply, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { data: unknown; key?: string; keys?: string[] };
+      const caller = callerOf(request);
+      const many = Array.isArray(body.data) && body.key === undefined;
+      const keys = many
+        ? scheduler.scatter(body.data as unknown[], body.keys, caller)
+        : scheduler.scatter([body.data], body.key === undefined ? undefined : [body.key], caller);
+      await app.store.committed();
+      reply.code(201);
+      return { keys };
+    },
+  );
+};
+
+export default dataRoutes;

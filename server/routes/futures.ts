@@ -1,0 +1,185 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ErrorBody } from '../../schemas/errors.ts';
+import {
+  CancelReply,
+  FutureEventsQuery,
+  FutureInfo,
+  FuturesReply,
+  KeyParams,
+  KeysBody,
+  Outcome,
+  ResultQuery,
+} from '../../schemas/tasks.ts';
+import { outcomeJson } from '../outcomes.ts';
+import type { EndedEvent } from '../scheduler.ts';
+import { sseFrame, SseStream } from '../sse/sse-stream.ts';
+import { sendJson } from './send-json.ts';
+import { callerOf, clientOf } from './caller.ts';
+
+const FOREVER_S = 24 * 3600;
+const NoContent = z.null().describe('No content');
+
+/** Futures: status, results, cancel, holds, and an SSE stream of status changes. */
+const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
+  const scheduler = app.scheduler;
+  const inline = scheduler.options.inlineResultBytes;
+
+  app.get(
+    '/futures/:key',
+    {
+      schema: {
+        summary: 'A future: status, result or error, and why it is not running yet if it is pending',
+        params: KeyParams,
+        response: { 200: FutureInfo, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => sendJson(reply, scheduler.infoJson(request.params.key)),
+  );
+
+  app.get(
+    '/futures/:key/result',
+    {
+      schema: {
+        summary: 'Wait for a task to end and answer its result, or its error',
+        description: 'Waits up to ?timeout seconds (default: until it ends; 0: do not wait). A task that erred, was cancelled or lost answers 200 with that status and its error; a timeout answers 408.',
+        params: KeyParams,
+        querystring: ResultQuery,
+        response: { 200: Outcome, 404: ErrorBody, 408: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const seconds = request.query.timeout ?? FOREVER_S;
+      const outcome = await scheduler.waitForOutcome(request.params.key, seconds * 1000);
+      return sendJson(reply, outcomeJson(outcome));
+    },
+  );
+
+  app.post(
+    '/futures/:key/cancel',
+    {
+      schema: {
+        summary: 'Cancel a pending task and the tasks that depend on it',
+        params: KeyParams,
+        response: { 200: CancelReply, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const status = scheduler.cancel(request.params.key);
+      await app.store.committed();
+      return { key: request.params.key, status };
+    },
+  );
+
+  app.delete(
+    '/futures/:key',
+    {
+      schema: {
+        summary: "Release the calling client's hold on a key",
+        description: 'With the sluice-client header, that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
+        params: KeyParams,
+        response: { 204: NoContent, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { clientId } = callerOf(request);
+      scheduler.outcome(request.params.key); // 404 for an unknown key
+      if (clientId) scheduler.release([request.params.key], clientId);
+      await app.store.committed();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/futures/hold',
+    {
+      schema: {
+        summary: 'The calling client holds these keys (a Future for a known key); answers their outcomes so far',
+        body: KeysBody,
+        response: { 200: FuturesReply, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const outcomes = scheduler.hold(request.body.keys, clientOf(request));
+      await app.store.committed();
+      return sendJson(reply, `{"futures":[${outcomes.map((o) => outcomeJson(o, inline)).join(',')}]}`);
+    },
+  );
+
+  app.post(
+    '/futures/release',
+    {
+      schema: { summary: 'The calling client lets go of these keys', body: KeysBody, response: { 204: NoContent, 400: ErrorBody } },
+    },
+    async (request, reply) => {
+      scheduler.release(request.body.keys, clientOf(request));
+      await app.store.committed();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/futures/fire-and-forget',
+    {
+      schema: {
+        summary: 'Keep these tasks running, and their results for the retention period, even when no client holds them',
+        body: KeysBody,
+        response: { 204: NoContent, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      scheduler.fireAndForget(request.body.keys);
+      await app.store.committed();
+      return reply.code(204).send(null);
+    },
+  );
+
+  // Readers of /futures/events, by key.
+  const watchers = new Map<string, Set<SseStream>>();
+  const onEnded = (event: EndedEvent): void => {
+    const set = watchers.get(event.key);
+    if (!set) return;
+    const frame = sseFrame('status', outcomeJson(event.outcome, inline));
+    for (const stream of set) stream.write(frame);
+  };
+  scheduler.events.on('task:ended', onEnded);
+  app.addHook('onClose', async () => {
+    scheduler.events.off('task:ended', onEnded);
+  });
+
+  app.get(
+    '/futures/events',
+    {
+      sse: 'only',
+      schema: {
+        summary: 'SSE: the status of these keys now, then each change (event: status)',
+        querystring: FutureEventsQuery,
+      },
+    },
+    async (request, reply) => {
+      const keys = [...new Set(request.query.keys)];
+      const outcomes = keys.map((key) => scheduler.outcome(key)); // 404 before the stream opens
+      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes });
+      for (const key of keys) {
+        let set = watchers.get(key);
+        if (!set) watchers.set(key, (set = new Set()));
+        set.add(stream);
+      }
+      stream.onClose(() => {
+        for (const key of keys) {
+          const set = watchers.get(key);
+          set?.delete(stream);
+          if (set?.size === 0) watchers.delete(key);
+        }
+      });
+      for (const [i, key] of keys.entries()) {
+        const outcome = outcomes[i];
+        stream.write(sseFrame('status', outcome ? outcomeJson(outcome, inline) : JSON.stringify({ key, status: 'pending' })));
+      }
+      const unsubscribe = scheduler.onClosing(() => stream.close());
+      stream.onClose(unsubscribe);
+    },
+  );
+};
+
+export default futuresRoutes;

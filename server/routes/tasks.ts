@@ -1,0 +1,31 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { CLIENT_HEADER } from '../../schemas/common.ts';
+import { ErrorBody } from '../../schemas/errors.ts';
+import { SubmitBatchReply, SubmitBody, SubmitOneReply } from '../../schemas/tasks.ts';
+import { callerOf } from './caller.ts';
+
+/** POST /tasks: submit one task or a batch; 201 once committed. */
+const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/tasks',
+    {
+      schema: {
+        summary: 'Submit one task or a batch',
+        description: `Answers 201 once the tasks are committed to the database. With the ${CLIENT_HEADER} header the client session holds the futures; without it, the task is fire-and-forget and its result is kept for the retention period.`,
+        body: SubmitBody,
+        response: { 201: SubmitOneReply.or(SubmitBatchReply), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const caller = callerOf(request);
+      const batch = 'tasks' in body;
+      const keys = app.scheduler.submit(batch ? body.tasks : [body], caller, body.fireAndForget);
+      await app.store.committed();
+      reply.code(201);
+      return batch ? { keys } : { key: keys[0] };
+    },
+  );
+};
+
+export default tasksRoutes;

@@ -1,0 +1,506 @@
+import { EventEmitter } from 'node:events';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { findDependencies, pureKey, randomId, randomKey, replaceDependencies } from '../schemas/keys.ts';
+import type { TaskSpec } from '../schemas/tasks.ts';
+import type { RunTask, TaskReport } from '../schemas/worker-protocol.ts';
+import { ClientSessions } from './client-sessions.ts';
+import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
+import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
+import { sseFrame } from './sse/sse-stream.ts';
+import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
+import type { ActiveTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
+import type { TaskStore } from './store/task-store.ts';
+import { WorkerHub } from './workers/worker-hub.ts';
+
+export interface SchedulerOptions {
+  /** Kept this long after the last holder lets go (ms). */
+  retentionMs: number;
+  /** A client whose stream has been gone this long loses its holds (ms). */
+  clientLeaseMs: number;
+  /** Worker deaths a task survives before it is lost. */
+  allowedFailures: number;
+  /** How often workers send heartbeats (ms). */
+  heartbeatMs: number;
+  /** A worker silent this long is considered dead (ms). */
+  workerTtlMs: number;
+  /** Results up to this many characters ride along in status events. */
+  inlineResultBytes: number;
+  /** The most tasks, keys or values one request may carry. */
+  maxBatch: number;
+  /** How often forgotten keys are swept (ms). */
+  sweepIntervalMs: number;
+  /** An SSE reader with more than this many bytes unsent is cut off. */
+  sseMaxBufferedBytes: number;
+}
+
+/** Who is calling: a client session, or an anonymous caller (curl). */
+export interface Caller {
+  clientId?: string;
+}
+
+export interface EndedEvent {
+  key: string;
+  fn: string;
+  outcome: OutcomeRecord;
+  /** Holders at the moment it ended. */
+  holders: readonly string[];
+}
+
+/** Events the scheduler emits, after the change they announce is committed. */
+export interface SchedulerEvents {
+  'task:ended': [EndedEvent];
+  'worker:joined': [WorkerState];
+  'worker:left': [WorkerState];
+}
+
+export const clientHolder = (clientId: string): string => `client:${clientId}`;
+
+/**
+ * The scheduler service: it owns the pure scheduling core, the store and the
+ * connections, and offers the operations that routes and the worker socket
+ * call. It implements the core's effects: persist through the store, send
+ * through the worker hub, and announce what ended once it is committed.
+ */
+export class Scheduler {
+  readonly store: TaskStore;
+  readonly core: TaskScheduler;
+  readonly workers = new WorkerHub();
+  readonly clients: ClientSessions;
+  readonly events = new EventEmitter<SchedulerEvents>();
+  readonly options: SchedulerOptions;
+  readonly startedAt = Date.now();
+  readonly #log: FastifyBaseLogger;
+  readonly #timeouts = new Map<string, NodeJS.Timeout>();
+  readonly #waiters = new Map<string, Set<(outcome: OutcomeRecord) => void>>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #ended: Array<{ task: ActiveTask; outcome: TaskOutcome }> = [];
+  #closing = false;
+  #onClosing: Array<() => void> = [];
+
+  constructor(store: TaskStore, options: SchedulerOptions, log: FastifyBaseLogger) {
+    this.store = store;
+    this.options = options;
+    this.#log = log;
+    this.core = new TaskScheduler(this.#effects, store, { allowedFailures: options.allowedFailures });
+    this.clients = new ClientSessions(options.clientLeaseMs, (clientId) => {
+      this.#log.info({ clientId }, 'client lease expired, releasing its futures');
+      this.releaseClient(clientId);
+    });
+    this.events.setMaxListeners(0);
+  }
+
+  /** Bring back what a previous run left pending, and start the periodic chores. */
+  start(): void {
+    const pending = this.store.pending();
+    this.core.restore(pending);
+    for (const clientId of this.store.clientIds()) this.clients.touch(clientId);
+    if (pending.length > 0) this.#log.info({ tasks: pending.length }, 'restored pending tasks');
+    const sweep = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    const heartbeat = setInterval(() => this.#checkHeartbeats(), Math.max(50, Math.min(this.options.heartbeatMs, this.options.workerTtlMs / 4)));
+    for (const timer of [sweep, heartbeat]) {
+      timer.unref();
+      this.#timers.push(timer);
+    }
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Run fn when shutdown begins (long polls and streams end themselves). */
+  onClosing(fn: () => void): () => void {
+    this.#onClosing.push(fn);
+    return () => {
+      this.#onClosing = this.#onClosing.filter((f) => f !== fn);
+    };
+  }
+
+  // ── tasks ──────────────────────────────────────────────────────────────
+
+  /**
+   * Submit tasks. Returns their keys; the caller acknowledges once
+   * `store.committed()` resolves. Throws, changing nothing, if a dependency
+   * is unknown, a key names a task of another function, or there is a cycle.
+   */
+  submit(specs: readonly TaskSpec[], caller: Caller, fireAndForget = false): string[] {
+    this.#assertOpen();
+    if (specs.length > this.options.maxBatch) throw tooLarge(`a batch of ${specs.length} tasks`, this.options.maxBatch);
+    const withChannel = specs.findIndex((spec) => spec.channel !== undefined);
+    if (withChannel >= 0) {
+      throw new SluiceError('SLUICE_ERR_VALIDATION', `tasks[${withChannel}].channel: channels are not available in this version yet`);
+    }
+    const batch: NewTask[] = specs.map((spec) => ({
+      key: spec.key ?? (spec.pure ? pureKey(spec.fn, spec.args, spec.kwargs) : randomKey(spec.fn)),
+      fn: spec.fn,
+      args: JSON.stringify(spec.args),
+      kwargs: spec.kwargs === undefined ? null : JSON.stringify(spec.kwargs),
+      deps: findDependencies(spec.args, spec.kwargs),
+      priority: spec.priority,
+      retries: spec.retries,
+      timeoutMs: spec.timeoutMs ?? null,
+    }));
+    this.#checkBatch(batch);
+    const holders: string[] = [];
+    if (caller.clientId) holders.push(clientHolder(caller.clientId));
+    if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
+    this.core.submit(batch, holders);
+    if (caller.clientId) this.clients.touch(caller.clientId);
+    return batch.map((t) => t.key);
+  }
+
+  /** Values given by the caller, stored as finished futures. */
+  scatter(values: readonly unknown[], keys: readonly string[] | undefined, caller: Caller): string[] {
+    this.#assertOpen();
+    if (values.length > this.options.maxBatch) throw tooLarge(`a scatter of ${values.length} values`, this.options.maxBatch);
+    if (keys && keys.length !== values.length) {
+      throw new SluiceError('SLUICE_ERR_VALIDATION', `body.keys: ${keys.length} keys given for ${values.length} values`);
+    }
+    const holder = caller.clientId ? clientHolder(caller.clientId) : null;
+    const out = values.map((value, i) => {
+      const key = keys?.[i] ?? pureKey('data', value);
+      if (this.core.get(key)) throw conflict(key, 'a pending task');
+      return { key, value };
+    });
+    for (const { key, value } of out) {
+      const row = this.store.ended(key);
+      if (row && row.fn !== 'scatter') throw conflict(key, `a task of ${row.fn}`);
+    }
+    for (const { key, value } of out) {
+      if (this.store.ended(key)) {
+        if (holder) this.store.addHold(key, holder);
+      } else {
+        this.store.insertValue(key, JSON.stringify(value), holder);
+      }
+    }
+    if (caller.clientId) this.clients.touch(caller.clientId);
+    return out.map((o) => o.key);
+  }
+
+  /** GET /futures/:key as JSON text. */
+  infoJson(key: string): string {
+    const task = this.core.get(key);
+    if (task) {
+      return JSON.stringify({
+        key,
+        fn: task.fn,
+        status: 'pending',
+        state: task.state,
+        worker: task.worker?.name,
+        reason: this.core.reason(task),
+        priority: task.priority,
+        attempt: task.attempt,
+        submittedAt: iso(task.submittedAt),
+        startedAt: task.startedAt === null ? undefined : iso(task.startedAt),
+      });
+    }
+    const row = this.store.task(key);
+    if (!row) throw this.#missing(key);
+    const { result, ...outcome } = fromRow(row);
+    return withRawResult(
+      {
+        ...outcome,
+        fn: row.fn,
+        state: row.status,
+        worker: row.worker ?? undefined,
+        priority: row.priority,
+        attempt: row.attempt,
+        submittedAt: iso(row.submitted_at),
+        startedAt: row.started_at === null ? undefined : iso(row.started_at),
+        finishedAt: row.finished_at === null ? undefined : iso(row.finished_at),
+      },
+      result,
+    );
+  }
+
+  /** The outcome of an ended task, undefined while pending; throws for an unknown key. */
+  outcome(key: string): OutcomeRecord | undefined {
+    if (this.core.get(key)) return undefined;
+    const row = this.store.task(key);
+    if (!row) throw this.#missing(key);
+    return fromRow(row);
+  }
+
+  /** Wait until the task ends, up to timeoutMs. */
+  waitForOutcome(key: string, timeoutMs: number): Promise<OutcomeRecord> {
+    const now = this.outcome(key);
+    if (now) return Promise.resolve(now);
+    if (timeoutMs <= 0) return Promise.reject(timedOut(`task ${key}`, 0));
+    this.#assertOpen();
+    return new Promise((resolve, reject) => {
+      let set = this.#waiters.get(key);
+      if (!set) this.#waiters.set(key, (set = new Set()));
+      const waiters = set;
+      const done = (outcome: OutcomeRecord): void => {
+        cleanup();
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(timedOut(`task ${key}`, timeoutMs / 1000));
+      }, timeoutMs);
+      const unsubscribe = this.onClosing(() => {
+        cleanup();
+        reject(shuttingDown());
+      });
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+      };
+      waiters.add(done);
+    });
+  }
+
+  /** Cancel a pending task (and what depends on it). Answers the status it ends with. */
+  cancel(key: string): OutcomeRecord['status'] {
+    if (this.core.cancel(key)) return 'cancelled';
+    const outcome = this.outcome(key);
+    return outcome ? outcome.status : 'pending';
+  }
+
+  /** A client holds these keys (Dask: a Future object for a known key). Answers their outcomes so far. */
+  hold(keys: readonly string[], clientId: string): OutcomeRecord[] {
+    this.#assertOpen();
+    const outcomes = keys.map((key) => (this.core.get(key) ? { key, status: 'pending' as const } : this.outcome(key) as OutcomeRecord));
+    this.core.hold(keys, clientHolder(clientId));
+    this.clients.touch(clientId);
+    return outcomes;
+  }
+
+  /** A client lets go of these keys. */
+  release(keys: readonly string[], clientId: string): void {
+    this.core.release(keys, clientHolder(clientId));
+  }
+
+  /** Keep these pending tasks running even when no client holds them. */
+  fireAndForget(keys: readonly string[]): void {
+    for (const key of keys) this.outcome(key);
+    this.core.hold(
+      keys.filter((key) => this.core.get(key)),
+      FIRE_AND_FORGET,
+    );
+  }
+
+  /** The client is gone (closed, or its lease expired): release everything it held. */
+  releaseClient(clientId: string): void {
+    const holder = clientHolder(clientId);
+    this.core.release(this.store.keysHeldBy(holder), holder);
+  }
+
+  /** Forget ended tasks whose retention period is over. */
+  sweep(): number {
+    const forgotten = this.store.sweep();
+    if (forgotten.length > 0) this.#log.debug({ keys: forgotten.length }, 'forgot expired keys');
+    return forgotten.length;
+  }
+
+  // ── workers ────────────────────────────────────────────────────────────
+
+  workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number }): WorkerState {
+    const id = `w-${randomId().slice(0, 12)}`;
+    this.workers.add(id, socket);
+    this.workers.send(id, { type: 'welcome', workerId: id, heartbeatMs: this.options.heartbeatMs });
+    const worker = this.core.workerJoined({ id, ...hello });
+    if (this.#closing) this.core.draining(id);
+    this.#log.info({ workerId: id, name: hello.name, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
+    this.events.emit('worker:joined', worker);
+    return worker;
+  }
+
+  workerLeft(workerId: string, reason: string): void {
+    const worker = this.core.worker(workerId);
+    this.workers.remove(workerId);
+    if (!worker) return;
+    this.core.workerLeft(workerId);
+    this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
+    this.events.emit('worker:left', worker);
+  }
+
+  report(workerId: string, items: readonly TaskReport[]): void {
+    for (const item of items) {
+      if (item.status === 'finished') this.core.taskFinished(workerId, item.key, item.attempt, item.result);
+      else this.core.taskErred(workerId, item.key, item.attempt, item.error);
+    }
+  }
+
+  // ── shutdown ───────────────────────────────────────────────────────────
+
+  /**
+   * Stop taking work and let what runs finish, up to graceMs: new requests are
+   * refused (503), workers get nothing new, long polls and streams end.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const fn of this.#onClosing.splice(0)) fn();
+    this.clients.closeAll();
+    for (const worker of this.core.workers()) this.core.draining(worker.id);
+    const deadline = Date.now() + graceMs;
+    while (this.#processing() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.store.committed();
+  }
+
+  /** End every SSE stream and worker socket. */
+  closeConnections(): void {
+    this.clients.closeAll();
+    this.workers.closeAll(1001, 'scheduler shutting down');
+  }
+
+  /** Stop the timers, commit and close the store. Call after drain() and closeConnections(). */
+  close(): void {
+    this.#closing = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const timer of this.#timeouts.values()) clearTimeout(timer);
+    this.#timeouts.clear();
+    this.store.close();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #processing(): number {
+    let n = 0;
+    for (const worker of this.core.workers()) n += worker.tasks.size;
+    return n;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw shuttingDown();
+  }
+
+  #missing(key: string): SluiceError {
+    return this.store.isForgotten(key) ? forgottenKey(key) : unknownKey(key);
+  }
+
+  /** Dependencies exist, keys do not name other functions' tasks, no cycles. */
+  #checkBatch(batch: readonly NewTask[]): void {
+    const byKey = new Map(batch.map((t) => [t.key, t]));
+    for (const task of batch) {
+      const existing = this.core.get(task.key) ?? this.store.ended(task.key);
+      if (existing && existing.fn !== task.fn) throw conflict(task.key, `a task of ${existing.fn}`);
+      for (const dep of task.deps) {
+        if (dep === task.key) {
+          throw new SluiceError('SLUICE_ERR_VALIDATION', `task ${task.key} depends on itself`, { key: task.key });
+        }
+        if (byKey.has(dep) || this.core.get(dep) || this.store.ended(dep)) continue;
+        const error = this.#missing(dep);
+        throw new SluiceError(error.code, `${error.message} (a dependency of ${task.key})`, { key: dep, dependent: task.key });
+      }
+    }
+    const cycle = findCycle(byKey);
+    if (cycle) {
+      throw new SluiceError('SLUICE_ERR_VALIDATION', `dependency cycle: ${cycle.join(' → ')}`, { cycle });
+    }
+  }
+
+  #checkHeartbeats(): void {
+    for (const worker of this.core.silentWorkers(this.options.workerTtlMs)) {
+      this.#log.warn({ workerId: worker.id, name: worker.name }, 'worker missed its heartbeats, dropping it');
+      this.workers.close(worker.id, 4000, 'missed heartbeats');
+      this.workerLeft(worker.id, 'missed heartbeats');
+    }
+  }
+
+  #runTask(task: ActiveTask): RunTask {
+    let { args, kwargs } = task;
+    if (task.deps.length > 0) {
+      const values = new Map<string, unknown>();
+      for (const dep of task.deps) {
+        const result = this.store.result(dep);
+        if (result === undefined) this.#log.error({ key: task.key, dep }, 'dependency result missing at dispatch');
+        values.set(dep, result === undefined ? null : JSON.parse(result));
+      }
+      const resolve = (key: string): unknown => values.get(key);
+      args = JSON.stringify(replaceDependencies(JSON.parse(args), resolve));
+      if (kwargs !== null) kwargs = JSON.stringify(replaceDependencies(JSON.parse(kwargs), resolve));
+    }
+    return { key: task.key, fn: task.fn, args, kwargs, attempt: task.attempt, timeoutMs: task.timeoutMs };
+  }
+
+  /** Announce ended tasks once their outcome is committed. */
+  readonly #announceEnded = (): void => {
+    const ended = this.#ended;
+    this.#ended = [];
+    for (const { task, outcome } of ended) {
+      const record = fromOutcome(task.key, outcome);
+      const waiters = this.#waiters.get(task.key);
+      if (waiters) for (const done of [...waiters]) done(record);
+      let frame: string | undefined;
+      for (const holder of task.holders) {
+        if (!holder.startsWith('client:')) continue;
+        frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
+        this.clients.send(holder.slice('client:'.length), frame);
+      }
+      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...task.holders] });
+    }
+  };
+
+  readonly #effects: SchedulerEffects = {
+    taskAdded: (task) => this.store.insertTask(task),
+    taskEnded: (task, outcome) => {
+      this.store.endTask(task, outcome, Date.now());
+      if (this.#ended.push({ task, outcome }) === 1) this.store.afterCommit(this.#announceEnded);
+    },
+    taskRestarted: (task) => this.store.restartTask(task),
+    holdAdded: (key, holder) => this.store.addHold(key, holder),
+    holdReleased: (key, holder) => this.store.releaseHold(key, holder),
+    dispatch: (worker, task) => this.workers.run(worker.id, this.#runTask(task)),
+    revoke: (worker, task, reason) => this.workers.cancel(worker.id, task.key, task.attempt, reason),
+    armTimeout: (task) => {
+      const { key, attempt } = task;
+      const timer = setTimeout(() => {
+        this.#timeouts.delete(key);
+        this.core.taskTimedOut(key, attempt);
+      }, task.timeoutMs ?? 0);
+      this.#timeouts.set(key, timer);
+    },
+    disarmTimeout: (task) => {
+      const timer = this.#timeouts.get(task.key);
+      if (timer) {
+        clearTimeout(timer);
+        this.#timeouts.delete(task.key);
+      }
+    },
+  };
+}
+
+function conflict(key: string, what: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_KEY_CONFLICT', `key ${key} already names ${what}`, { key });
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A dependency cycle among the batch's tasks, as a list of keys, if there is one. */
+function findCycle(byKey: ReadonlyMap<string, NewTask>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  for (const start of byKey.keys()) {
+    if (state.has(start)) continue;
+    const path: string[] = [];
+    const stack: Array<{ key: string; next: number }> = [{ key: start, next: 0 }];
+    state.set(start, 'visiting');
+    path.push(start);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      const deps = byKey.get(frame.key)?.deps ?? [];
+      if (frame.next >= deps.length) {
+        state.set(frame.key, 'done');
+        stack.pop();
+        path.pop();
+        continue;
+      }
+      const dep = deps[frame.next++];
+      if (!byKey.has(dep)) continue;
+      const seen = state.get(dep);
+      if (seen === 'visiting') return [...path.slice(path.indexOf(dep)), dep];
+      if (seen === 'done') continue;
+      state.set(dep, 'visiting');
+      path.push(dep);
+      stack.push({ key: dep, next: 0 });
+    }
+  }
+  return undefined;
+}
+

@@ -1,0 +1,76 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * One SSE frame. Data is JSON text (never contains a raw newline), formatted
+ * once per event and written as is to every subscriber.
+ */
+export function sseFrame(event: string, data: string, id?: string | number): string {
+  return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
+}
+
+export interface SseStreamOptions {
+  /** A subscriber with more than this many bytes unsent is cut off; it resumes from its last id. */
+  maxBufferedBytes: number;
+}
+
+/**
+ * An open SSE response. @fastify/sse owns the protocol (headers, heartbeat
+ * comments, Last-Event-ID, close callbacks); this adds what a broadcaster
+ * needs: writing preformatted frames and cutting off a reader that cannot
+ * keep up instead of buffering for it without bound.
+ */
+export class SseStream {
+  readonly #reply: FastifyReply;
+  readonly #maxBuffered: number;
+  #open = true;
+  readonly #onClose: Array<() => void> = [];
+
+  constructor(reply: FastifyReply, options: SseStreamOptions) {
+    this.#reply = reply;
+    this.#maxBuffered = options.maxBufferedBytes;
+    reply.sse.keepAlive();
+    reply.sse.sendHeaders();
+    reply.sse.onClose(() => this.#closed());
+  }
+
+  /** The Last-Event-ID the reader sent when it reconnected. */
+  get lastEventId(): string | null {
+    return this.#reply.sse.lastEventId;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Write a frame; returns false if the stream is closed or was just cut off for being slow. */
+  write(frame: string): boolean {
+    if (!this.#open) return false;
+    const raw = this.#reply.raw;
+    if (raw.writableLength > this.#maxBuffered) {
+      this.#reply.log.warn({ buffered: raw.writableLength }, 'SSE reader too slow, cutting it off; it resumes from its last id');
+      raw.destroy();
+      this.#closed();
+      return false;
+    }
+    raw.write(frame);
+    return true;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.#open) this.#onClose.push(fn);
+    else fn();
+  }
+
+  /** End the stream (the reader may reconnect). */
+  close(): void {
+    if (!this.#open) return;
+    this.#reply.sse.close();
+    this.#closed();
+  }
+
+  #closed(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const fn of this.#onClose.splice(0)) fn();
+  }
+}

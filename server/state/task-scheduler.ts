@@ -1,0 +1,511 @@
+import type { TaskErrorInfo } from '../../schemas/common.ts';
+import { Heap } from './heap.ts';
+import type {
+  ActiveTask,
+  NewTask,
+  RestoredTask,
+  SchedulerEffects,
+  StoreLookup,
+  TaskOutcome,
+  WorkerState,
+} from './types.ts';
+
+export interface TaskSchedulerOptions {
+  /** A task whose workers died more than this many times is lost. */
+  allowedFailures: number;
+  now?: () => number;
+}
+
+export interface WorkerAnnouncement {
+  id: string;
+  name: string;
+  functions: readonly string[];
+  concurrency: number;
+}
+
+/** The holder a task keeps on each of its dependencies. */
+export const dependentHolder = (key: string): string => `task:${key}`;
+export const FIRE_AND_FORGET = 'ff';
+
+const before = (a: ActiveTask, b: ActiveTask): boolean =>
+  a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
+
+/**
+ * The task state machine and scheduling policy. Pure: events come in as
+ * method calls, effects go out through SchedulerEffects; no sockets, no SQL.
+ *
+ * Only active tasks (waiting, queued, processing) live here. A task that ends
+ * leaves this set; the store answers for it afterwards (StoreLookup).
+ */
+export class TaskScheduler {
+  readonly #tasks = new Map<string, ActiveTask>();
+  readonly #workers = new Map<string, WorkerState>();
+  readonly #workersByFn = new Map<string, Set<WorkerState>>();
+  readonly #queuedByFn = new Map<string, Heap<ActiveTask>>();
+  readonly #effects: SchedulerEffects;
+  readonly #lookup: StoreLookup;
+  readonly #allowedFailures: number;
+  readonly #now: () => number;
+  #seq = 0;
+
+  constructor(effects: SchedulerEffects, lookup: StoreLookup, options: TaskSchedulerOptions) {
+    this.#effects = effects;
+    this.#lookup = lookup;
+    this.#allowedFailures = options.allowedFailures;
+    this.#now = options.now ?? Date.now;
+  }
+
+  // ── queries ────────────────────────────────────────────────────────────
+
+  get(key: string): ActiveTask | undefined {
+    return this.#tasks.get(key);
+  }
+
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  workers(): IterableIterator<WorkerState> {
+    return this.#workers.values();
+  }
+
+  worker(id: string): WorkerState | undefined {
+    return this.#workers.get(id);
+  }
+
+  /** The next submission number; the store continues it after a restart. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  set seq(value: number) {
+    this.#seq = Math.max(this.#seq, value);
+  }
+
+  /** Why a pending task is not running yet, in words for the user. */
+  reason(task: ActiveTask): string | undefined {
+    if (task.state === 'processing') return undefined;
+    if (task.state === 'waiting') {
+      const keys = [...task.waitingOn];
+      const shown = keys.slice(0, 3).join(', ') + (keys.length > 3 ? `, and ${keys.length - 3} more` : '');
+      return `waiting for ${keys.length} ${keys.length === 1 ? 'dependency' : 'dependencies'} to finish: ${shown}`;
+    }
+    const workers = [...(this.#workersByFn.get(task.fn) ?? [])];
+    if (workers.length === 0) return `no connected worker has registered the function '${task.fn}'`;
+    if (workers.every((w) => w.draining)) return `every worker that runs '${task.fn}' is draining`;
+    return `queued: all ${workers.length} ${workers.length === 1 ? 'worker' : 'workers'} that run '${task.fn}' are busy`;
+  }
+
+  /** Counts of active tasks by state. */
+  counts(): { waiting: number; queued: number; processing: number } {
+    const counts = { waiting: 0, queued: 0, processing: 0 };
+    for (const task of this.#tasks.values()) counts[task.state]++;
+    return counts;
+  }
+
+  // ── clients ────────────────────────────────────────────────────────────
+
+  /**
+   * Submit tasks; each gets every holder in `holders`. A key that is active
+   * or has finished or erred is shared (Dask's pure keys); a cancelled or lost
+   * one runs again. The caller has checked that every dependency exists and
+   * that there is no cycle.
+   */
+  submit(batch: readonly NewTask[], holders: readonly string[]): void {
+    const created: ActiveTask[] = [];
+    for (const spec of batch) {
+      const active = this.#tasks.get(spec.key);
+      if (active) {
+        for (const holder of holders) this.#addHolder(active, holder);
+        continue;
+      }
+      const ended = this.#lookup.ended(spec.key);
+      if (ended && (ended.status === 'finished' || ended.status === 'error')) {
+        for (const holder of holders) if (holder !== FIRE_AND_FORGET) this.#effects.holdAdded(spec.key, holder);
+        continue;
+      }
+      const kept = ended ? this.#lookup.holdersOf(spec.key) : [];
+      const task = this.#create(spec, this.#seq++, this.#now(), 0, 0, [...kept, ...holders]);
+      created.push(task);
+      this.#effects.taskAdded(task);
+    }
+    this.#link(created);
+  }
+
+  /** Bring back the pending tasks of a previous run; they queue until workers join. */
+  restore(rows: readonly RestoredTask[]): void {
+    const created = rows.map((row) => {
+      this.#seq = Math.max(this.#seq, row.seq + 1);
+      return this.#create(row, row.seq, row.submittedAt, row.attempt, row.failures, row.holders);
+    });
+    this.#link(created, false);
+  }
+
+  hold(keys: readonly string[], holder: string): void {
+    for (const key of keys) {
+      const task = this.#tasks.get(key);
+      if (task) this.#addHolder(task, holder);
+      else this.#effects.holdAdded(key, holder);
+    }
+  }
+
+  /**
+   * A holder lets go. A pending task that nobody holds any more and that no
+   * other task needs is cancelled, as in Dask; fire-and-forget tasks are held
+   * by `ff` until they end.
+   */
+  release(keys: readonly string[], holder: string): void {
+    for (const key of keys) {
+      const task = this.#tasks.get(key);
+      if (!task) {
+        this.#effects.holdReleased(key, holder);
+        continue;
+      }
+      if (task.holders.delete(holder)) this.#effects.holdReleased(key, holder);
+      this.#cancelIfUnwanted(task);
+    }
+  }
+
+  /** Cancel an active task and everything waiting for it. Returns false if it was not active. */
+  cancel(key: string, reason = 'cancelled on request'): boolean {
+    const task = this.#tasks.get(key);
+    if (!task) return false;
+    if (task.state === 'processing' && task.worker) this.#effects.revoke(task.worker, task, 'cancelled');
+    this.#end(task, { status: 'cancelled', reason });
+    return true;
+  }
+
+  // ── workers ────────────────────────────────────────────────────────────
+
+  workerJoined(announcement: WorkerAnnouncement): WorkerState {
+    const now = this.#now();
+    const worker: WorkerState = {
+      id: announcement.id,
+      name: announcement.name,
+      functions: new Set(announcement.functions),
+      concurrency: announcement.concurrency,
+      connectedAt: now,
+      lastHeartbeatAt: now,
+      running: 0,
+      tasks: new Map(),
+      draining: false,
+    };
+    this.#workers.set(worker.id, worker);
+    for (const fn of worker.functions) {
+      let set = this.#workersByFn.get(fn);
+      if (!set) this.#workersByFn.set(fn, (set = new Set()));
+      set.add(worker);
+    }
+    this.#fill(worker);
+    return worker;
+  }
+
+  /** The worker is gone: what it was running goes to another worker, or is lost. */
+  workerLeft(id: string): void {
+    const worker = this.#workers.get(id);
+    if (!worker) return;
+    this.#workers.delete(id);
+    for (const fn of worker.functions) {
+      const set = this.#workersByFn.get(fn);
+      set?.delete(worker);
+      if (set?.size === 0) this.#workersByFn.delete(fn);
+    }
+    for (const task of [...worker.tasks.values()]) {
+      worker.tasks.delete(task.key);
+      task.worker = null;
+      this.#effects.disarmTimeout(task);
+      task.failures++;
+      if (task.failures > this.#allowedFailures) {
+        this.#end(task, {
+          status: 'lost',
+          error: {
+            name: 'LostError',
+            message:
+              `task ${task.key} was lost: the workers running it died ${task.failures} times ` +
+              `(allowedFailures is ${this.#allowedFailures})`,
+            traceback: '',
+          },
+        });
+      } else {
+        this.#effects.taskRestarted(task);
+        this.#ready(task);
+      }
+    }
+  }
+
+  heartbeat(id: string): void {
+    const worker = this.#workers.get(id);
+    if (worker) worker.lastHeartbeatAt = this.#now();
+  }
+
+  /** Workers whose last heartbeat is older than ttlMs. */
+  silentWorkers(ttlMs: number): WorkerState[] {
+    const limit = this.#now() - ttlMs;
+    return [...this.#workers.values()].filter((w) => w.lastHeartbeatAt < limit);
+  }
+
+  draining(id: string): void {
+    const worker = this.#workers.get(id);
+    if (worker) worker.draining = true;
+  }
+
+  taskFinished(workerId: string, key: string, attempt: number, result: string): boolean {
+    const task = this.#current(workerId, key, attempt);
+    if (!task) return false;
+    this.#end(task, { status: 'finished', result });
+    return true;
+  }
+
+  taskErred(workerId: string, key: string, attempt: number, error: TaskErrorInfo): boolean {
+    const task = this.#current(workerId, key, attempt);
+    if (!task) return false;
+    this.#fail(task, error);
+    return true;
+  }
+
+  /** The attempt's time limit passed. */
+  taskTimedOut(key: string, attempt: number): void {
+    const task = this.#tasks.get(key);
+    if (!task || task.state !== 'processing' || task.attempt !== attempt || !task.worker) return;
+    this.#effects.revoke(task.worker, task, 'timeout');
+    this.#fail(task, {
+      name: 'TimeoutError',
+      message: `task ${key} exceeded its time limit of ${task.timeoutMs} ms (attempt ${attempt})`,
+      traceback: '',
+    });
+  }
+
+  /** A long-running task gives its slot back (Dask's secede). */
+  secede(workerId: string, key: string, attempt: number): void {
+    const task = this.#current(workerId, key, attempt);
+    if (!task || task.seceded || !task.worker) return;
+    task.seceded = true;
+    task.worker.running--;
+    this.#fill(task.worker);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #create(
+    spec: NewTask,
+    seq: number,
+    submittedAt: number,
+    attempt: number,
+    failures: number,
+    holders: readonly string[],
+  ): ActiveTask {
+    const task: ActiveTask = {
+      key: spec.key,
+      fn: spec.fn,
+      args: spec.args,
+      kwargs: spec.kwargs,
+      deps: spec.deps,
+      priority: spec.priority,
+      seq,
+      timeoutMs: spec.timeoutMs,
+      submittedAt,
+      retries: spec.retries,
+      state: 'waiting',
+      ended: false,
+      waitingOn: new Set(),
+      dependents: new Set(),
+      holders: new Set(holders),
+      worker: null,
+      attempt,
+      failures,
+      startedAt: null,
+      seceded: false,
+    };
+    this.#tasks.set(task.key, task);
+    return task;
+  }
+
+  /** Wire new tasks to their dependencies, then start those that can start. */
+  #link(created: readonly ActiveTask[], persist = true): void {
+    const broken = new Map<ActiveTask, TaskOutcome>();
+    for (const task of created) {
+      for (const dep of task.deps) {
+        if (persist) this.#effects.holdAdded(dep, dependentHolder(task.key));
+        const active = this.#tasks.get(dep);
+        if (active) {
+          active.dependents.add(task.key);
+          task.waitingOn.add(dep);
+          continue;
+        }
+        const ended = this.#lookup.ended(dep);
+        if (ended?.status === 'finished' || broken.has(task)) continue;
+        broken.set(task, inherited(dep, ended));
+      }
+    }
+    for (const task of created) {
+      if (task.ended) continue;
+      const outcome = broken.get(task);
+      if (outcome) this.#end(task, outcome);
+      else if (task.waitingOn.size === 0) this.#ready(task);
+    }
+  }
+
+  #addHolder(task: ActiveTask, holder: string): void {
+    if (task.holders.has(holder)) return;
+    task.holders.add(holder);
+    this.#effects.holdAdded(task.key, holder);
+  }
+
+  #cancelIfUnwanted(task: ActiveTask): void {
+    if (task.holders.size === 0 && task.dependents.size === 0) {
+      this.cancel(task.key, 'released by every holder before it finished');
+    }
+  }
+
+  /** The task that `workerId` is running under `key` in this attempt, if any. */
+  #current(workerId: string, key: string, attempt: number): ActiveTask | undefined {
+    const task = this.#tasks.get(key);
+    if (!task || task.state !== 'processing' || task.worker?.id !== workerId || task.attempt !== attempt) return undefined;
+    return task;
+  }
+
+  #fail(task: ActiveTask, error: TaskErrorInfo): void {
+    if (task.retries > 0) {
+      task.retries--;
+      this.#leaveWorker(task);
+      this.#effects.taskRestarted(task);
+      this.#ready(task);
+      return;
+    }
+    this.#end(task, { status: 'error', error });
+  }
+
+  /** Dependencies are done: run it now if a worker is free, else queue it. */
+  #ready(task: ActiveTask): void {
+    const worker = this.#pickWorker(task.fn);
+    if (worker) {
+      this.#assign(task, worker);
+      return;
+    }
+    task.state = 'queued';
+    let heap = this.#queuedByFn.get(task.fn);
+    if (!heap) this.#queuedByFn.set(task.fn, (heap = new Heap(before)));
+    heap.push(task);
+  }
+
+  /** Among the workers that registered fn, the least loaded one with a free slot. */
+  #pickWorker(fn: string): WorkerState | undefined {
+    const candidates = this.#workersByFn.get(fn);
+    if (!candidates) return undefined;
+    let best: WorkerState | undefined;
+    let bestLoad = Infinity;
+    for (const worker of candidates) {
+      if (worker.draining || worker.running >= worker.concurrency) continue;
+      const load = worker.running / worker.concurrency;
+      if (load < bestLoad) {
+        best = worker;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  #assign(task: ActiveTask, worker: WorkerState): void {
+    task.state = 'processing';
+    task.worker = worker;
+    task.attempt++;
+    task.startedAt = this.#now();
+    task.seceded = false;
+    worker.running++;
+    worker.tasks.set(task.key, task);
+    this.#effects.dispatch(worker, task);
+    if (task.timeoutMs !== null) this.#effects.armTimeout(task);
+  }
+
+  /** Give the worker as many queued tasks as it has free slots, best first. */
+  #fill(worker: WorkerState): void {
+    while (!worker.draining && worker.running < worker.concurrency) {
+      let bestHeap: Heap<ActiveTask> | undefined;
+      for (const fn of worker.functions) {
+        const heap = this.#queuedByFn.get(fn);
+        if (!heap) continue;
+        while (heap.size > 0 && !isQueued(heap.peek())) heap.pop();
+        const head = heap.peek();
+        if (head && (!bestHeap || before(head, bestHeap.peek() as ActiveTask))) bestHeap = heap;
+      }
+      if (!bestHeap) return;
+      this.#assign(bestHeap.pop() as ActiveTask, worker);
+    }
+  }
+
+  /** The task no longer runs on its worker; the slot goes to the next task. */
+  #leaveWorker(task: ActiveTask): void {
+    const worker = task.worker;
+    if (!worker) return;
+    this.#effects.disarmTimeout(task);
+    worker.tasks.delete(task.key);
+    if (!task.seceded) worker.running--;
+    task.worker = null;
+    task.seceded = false;
+    if (this.#workers.has(worker.id)) this.#fill(worker);
+  }
+
+  /**
+   * The task ends with `outcome`; so does every active task that depends on
+   * it unless it finished. Uses a worklist: a chain of thousands of erring
+   * tasks must not overflow the stack.
+   */
+  #end(first: ActiveTask, firstOutcome: TaskOutcome): void {
+    const work: Array<[ActiveTask, TaskOutcome]> = [[first, firstOutcome]];
+    while (work.length > 0) {
+      const [task, outcome] = work.pop() as [ActiveTask, TaskOutcome];
+      if (task.ended) continue;
+      task.ended = true;
+      this.#tasks.delete(task.key);
+      if (task.holders.delete(FIRE_AND_FORGET)) this.#effects.holdReleased(task.key, FIRE_AND_FORGET);
+      this.#effects.taskEnded(task, outcome);
+      this.#leaveWorker(task);
+      for (const dep of task.deps) {
+        this.#effects.holdReleased(dep, dependentHolder(task.key));
+        const active = this.#tasks.get(dep);
+        if (!active) continue;
+        active.dependents.delete(task.key);
+        if (active.holders.size === 0 && active.dependents.size === 0) {
+          if (active.state === 'processing' && active.worker) this.#effects.revoke(active.worker, active, 'cancelled');
+          work.push([active, { status: 'cancelled', reason: 'released by every holder before it finished' }]);
+        }
+      }
+      for (const key of task.dependents) {
+        const dependent = this.#tasks.get(key);
+        if (!dependent) continue;
+        if (outcome.status === 'finished') {
+          dependent.waitingOn.delete(task.key);
+          if (dependent.waitingOn.size === 0 && dependent.state === 'waiting') this.#ready(dependent);
+        } else {
+          work.push([dependent, inherited(task.key, outcome)]);
+        }
+      }
+    }
+  }
+}
+
+function isQueued(task: ActiveTask | undefined): boolean {
+  return task !== undefined && !task.ended && task.state === 'queued';
+}
+
+/** What a dependent inherits from a dependency that did not finish. */
+function inherited(dep: string, ended: { status: string; error?: TaskErrorInfo | null } | TaskOutcome | undefined): TaskOutcome {
+  if (!ended) {
+    return {
+      status: 'lost',
+      error: { name: 'LostError', message: `dependency ${dep} was forgotten before this task could run`, traceback: '' },
+    };
+  }
+  const error = 'error' in ended ? ended.error : null;
+  switch (ended.status) {
+    case 'error':
+      return { status: 'error', error: { ...(error as TaskErrorInfo), key: error?.key ?? dep } };
+    case 'lost':
+      return {
+        status: 'lost',
+        error: { name: 'LostError', message: `dependency ${dep} was lost`, traceback: '', key: error?.key ?? dep },
+      };
+    default:
+      return { status: 'cancelled', reason: `dependency ${dep} was cancelled` };
+  }
+}

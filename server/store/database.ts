@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+export interface OpenOptions {
+  /**
+   * 'normal' (default) survives a crash of the process, kill -9 included: WAL
+   * frames are in the OS before a commit returns. 'full' also survives a crash
+   * of the machine, at the cost of an fsync per commit.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
+/** Open (or create) the database file, set the pragmas and apply pending migrations. */
+export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = OFF');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -65536');
+  migrate(db);
+  return db;
+}
+
+/**
+ * Apply migrations/NNN_name.sql in order. PRAGMA user_version records how many
+ * have been applied; each migration runs in one transaction with its bump, so
+ * a crash leaves either all of it or none.
+ */
+export function migrate(db: Db, dir = MIGRATIONS_DIR): number {
+  const files = readdirSync(dir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort();
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  for (const [i, file] of files.entries()) {
+    const version = Number.parseInt(file, 10);
+    if (version !== i + 1) throw new Error(`migration ${file} is out of sequence: expected number ${i + 1}`);
+    if (version <= applied) continue;
+    const sql = readFileSync(`${dir}/${file}`, 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+  if (applied > files.length) {
+    throw new Error(`the database is at schema version ${applied}, newer than this sluice (${files.length})`);
+  }
+  return files.length;
+}

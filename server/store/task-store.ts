@@ -1,0 +1,352 @@
+import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
+import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
+import type { Db } from './database.ts';
+
+/** A row of the tasks table, as SQLite returns it. */
+export interface TaskRow {
+  key: string;
+  seq: number;
+  fn: string;
+  args: string;
+  kwargs: string | null;
+  deps: string | null;
+  priority: number;
+  retries: number;
+  timeout_ms: number | null;
+  status: FutureStatus;
+  attempt: number;
+  failures: number;
+  result: string | null;
+  error: string | null;
+  worker: string | null;
+  submitted_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  expires_at: number | null;
+}
+
+export interface TaskStoreOptions {
+  /** How long an ended task that nothing holds is kept before it is forgotten. */
+  retentionMs: number;
+  /** How long a forgotten key is remembered as forgotten (to say so on a 404). */
+  tombstoneMs?: number;
+  /** A commit failed: memory and disk disagree, the process must stop. */
+  onFatal: (error: Error) => void;
+  now?: () => number;
+}
+
+const DEPENDENT_PREFIX = 'task:';
+
+/**
+ * SQLite persistence for tasks, holds and forgotten keys, with group commit:
+ * the first write of an event-loop turn opens a transaction, every write of
+ * that turn joins it, and it commits in setImmediate. Reads on the same
+ * connection see the turn's writes. `committed()` resolves once the current
+ * turn's writes are durable; that is when the scheduler acknowledges them.
+ *
+ * Every statement is prepared once.
+ */
+export class TaskStore implements StoreLookup {
+  readonly db: Db;
+  readonly #retentionMs: number;
+  readonly #tombstoneMs: number;
+  readonly #onFatal: (error: Error) => void;
+  readonly #now: () => number;
+  #inTransaction = false;
+  #afterCommit: Array<() => void> = [];
+
+  readonly #begin;
+  readonly #commit;
+  readonly #insertTask;
+  readonly #endTask;
+  readonly #restartTask;
+  readonly #insertHold;
+  readonly #keepHeld;
+  readonly #deleteHold;
+  readonly #startRetention;
+  readonly #selectEnded;
+  readonly #selectHolders;
+  readonly #selectTask;
+  readonly #selectResult;
+  readonly #selectForgotten;
+  readonly #selectPending;
+  readonly #selectPendingHolds;
+  readonly #selectHeldBy;
+  readonly #selectClientHolders;
+  readonly #selectExpired;
+  readonly #deleteTask;
+  readonly #deleteHoldsOf;
+  readonly #insertForgotten;
+  readonly #purgeForgotten;
+  readonly #countByStatus;
+
+  constructor(db: Db, options: TaskStoreOptions) {
+    this.db = db;
+    this.#retentionMs = options.retentionMs;
+    this.#tombstoneMs = options.tombstoneMs ?? 7 * 24 * 3600 * 1000;
+    this.#onFatal = options.onFatal;
+    this.#now = options.now ?? Date.now;
+
+    this.#begin = db.prepare('BEGIN');
+    this.#commit = db.prepare('COMMIT');
+    this.#insertTask = db.prepare(
+      `INSERT OR REPLACE INTO tasks (key, seq, fn, args, kwargs, deps, priority, retries, timeout_ms, status,
+         attempt, failures, submitted_at)
+       VALUES (@key, @seq, @fn, @args, @kwargs, @deps, @priority, @retries, @timeoutMs, 'pending', @attempt,
+         @failures, @submittedAt)`,
+    );
+    this.#endTask = db.prepare(
+      `UPDATE tasks SET status = @status, result = @result, error = @error, worker = @worker,
+         started_at = @startedAt, finished_at = @finishedAt, attempt = @attempt,
+         expires_at = CASE WHEN EXISTS (SELECT 1 FROM holds WHERE key = @key) THEN NULL ELSE @expiresAt END
+       WHERE key = @key`,
+    );
+    this.#restartTask = db.prepare('UPDATE tasks SET attempt = ?, failures = ?, retries = ? WHERE key = ?');
+    this.#insertHold = db.prepare('INSERT OR IGNORE INTO holds (key, holder) VALUES (?, ?)');
+    this.#keepHeld = db.prepare('UPDATE tasks SET expires_at = NULL WHERE key = ? AND expires_at IS NOT NULL');
+    this.#deleteHold = db.prepare('DELETE FROM holds WHERE key = ? AND holder = ?');
+    this.#startRetention = db.prepare(
+      `UPDATE tasks SET expires_at = ? WHERE key = ? AND status != 'pending' AND expires_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM holds WHERE key = ?)`,
+    );
+    this.#selectEnded = db.prepare("SELECT status, fn, error FROM tasks WHERE key = ? AND status != 'pending'");
+    this.#selectHolders = db.prepare(
+      `SELECT holder FROM holds WHERE key = ? AND holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+    );
+    this.#selectTask = db.prepare('SELECT * FROM tasks WHERE key = ?');
+    this.#selectResult = db.prepare("SELECT result FROM tasks WHERE key = ? AND status = 'finished'");
+    this.#selectForgotten = db.prepare('SELECT 1 FROM forgotten WHERE key = ?');
+    this.#selectPending = db.prepare("SELECT * FROM tasks WHERE status = 'pending' ORDER BY seq");
+    this.#selectPendingHolds = db.prepare(
+      `SELECT h.key, h.holder FROM holds h JOIN tasks t ON t.key = h.key
+       WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+    );
+    this.#selectHeldBy = db.prepare('SELECT key FROM holds WHERE holder = ?');
+    this.#selectClientHolders = db.prepare("SELECT DISTINCT holder FROM holds WHERE holder LIKE 'client:%'");
+    this.#selectExpired = db.prepare('SELECT key FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?');
+    this.#deleteTask = db.prepare('DELETE FROM tasks WHERE key = ?');
+    this.#deleteHoldsOf = db.prepare('DELETE FROM holds WHERE key = ?');
+    this.#insertForgotten = db.prepare('INSERT OR REPLACE INTO forgotten (key, forgotten_at) VALUES (?, ?)');
+    this.#purgeForgotten = db.prepare('DELETE FROM forgotten WHERE forgotten_at < ?');
+    this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status');
+  }
+
+  // ── group commit ───────────────────────────────────────────────────────
+
+  /** Join (or open) this turn's transaction. Every write goes through here. */
+  #write(): void {
+    if (this.#inTransaction) return;
+    this.#begin.run();
+    this.#inTransaction = true;
+    setImmediate(this.commitNow);
+  }
+
+  /** Commit the open transaction now, then run what waited for it. */
+  readonly commitNow = (): void => {
+    if (!this.#inTransaction) return;
+    try {
+      this.#commit.run();
+    } catch (error) {
+      this.#onFatal(error as Error);
+      return;
+    }
+    this.#inTransaction = false;
+    const waiting = this.#afterCommit;
+    this.#afterCommit = [];
+    for (const fn of waiting) fn();
+  };
+
+  /** Resolves when everything written so far is committed. */
+  committed(): Promise<void> {
+    if (!this.#inTransaction) return Promise.resolve();
+    return new Promise((resolve) => this.#afterCommit.push(resolve));
+  }
+
+  /** Run fn once everything written so far is committed (at once if nothing is pending). */
+  afterCommit(fn: () => void): void {
+    if (this.#inTransaction) this.#afterCommit.push(fn);
+    else fn();
+  }
+
+  // ── writes ─────────────────────────────────────────────────────────────
+
+  insertTask(task: ActiveTask): void {
+    this.#write();
+    this.#insertTask.run({
+      key: task.key,
+      seq: task.seq,
+      fn: task.fn,
+      args: task.args,
+      kwargs: task.kwargs,
+      deps: task.deps.length > 0 ? JSON.stringify(task.deps) : null,
+      priority: task.priority,
+      retries: task.retries,
+      timeoutMs: task.timeoutMs,
+      attempt: task.attempt,
+      failures: task.failures,
+      submittedAt: task.submittedAt,
+    });
+    for (const holder of task.holders) this.#insertHold.run(task.key, holder);
+  }
+
+  endTask(task: ActiveTask, outcome: TaskOutcome, finishedAt: number): void {
+    this.#write();
+    this.#endTask.run({
+      key: task.key,
+      status: outcome.status,
+      result: outcome.status === 'finished' ? outcome.result : null,
+      error: errorJson(outcome),
+      worker: task.worker?.name ?? null,
+      startedAt: task.startedAt,
+      finishedAt,
+      attempt: task.attempt,
+      expiresAt: finishedAt + this.#retentionMs,
+    });
+  }
+
+  restartTask(task: ActiveTask): void {
+    this.#write();
+    this.#restartTask.run(task.attempt, task.failures, task.retries, task.key);
+  }
+
+  /** A value given by a client (scatter): stored as a finished task. */
+  insertValue(key: string, result: string, holder: string | null): void {
+    this.#write();
+    const now = this.#now();
+    this.#insertTask.run({
+      key,
+      seq: 0,
+      fn: 'scatter',
+      args: '[]',
+      kwargs: null,
+      deps: null,
+      priority: 0,
+      retries: 0,
+      timeoutMs: null,
+      attempt: 0,
+      failures: 0,
+      submittedAt: now,
+    });
+    if (holder) this.#insertHold.run(key, holder);
+    this.#endTask.run({
+      key,
+      status: 'finished',
+      result,
+      error: null,
+      worker: null,
+      startedAt: now,
+      finishedAt: now,
+      attempt: 0,
+      expiresAt: now + this.#retentionMs,
+    });
+  }
+
+  addHold(key: string, holder: string): void {
+    this.#write();
+    if (this.#insertHold.run(key, holder).changes > 0) this.#keepHeld.run(key);
+  }
+
+  /** Drop a hold; an ended task that nothing holds any more starts its retention period. */
+  releaseHold(key: string, holder: string): void {
+    this.#write();
+    if (this.#deleteHold.run(key, holder).changes > 0) {
+      this.#startRetention.run(this.#now() + this.#retentionMs, key, key);
+    }
+  }
+
+  /** Forget ended tasks whose retention period is over. Returns the keys forgotten. */
+  sweep(limit = 10_000): string[] {
+    const now = this.#now();
+    const keys = (this.#selectExpired.all(now, limit) as Array<{ key: string }>).map((r) => r.key);
+    this.#write();
+    for (const key of keys) {
+      this.#deleteTask.run(key);
+      this.#deleteHoldsOf.run(key);
+      this.#insertForgotten.run(key, now);
+    }
+    this.#purgeForgotten.run(now - this.#tombstoneMs);
+    return keys;
+  }
+
+  // ── reads ──────────────────────────────────────────────────────────────
+
+  ended(key: string): EndedTask | undefined {
+    const row = this.#selectEnded.get(key) as { status: FutureStatus; fn: string; error: string | null } | undefined;
+    if (!row) return undefined;
+    return { status: row.status, fn: row.fn, error: row.error ? (JSON.parse(row.error) as TaskErrorInfo) : null };
+  }
+
+  holdersOf(key: string): string[] {
+    return (this.#selectHolders.all(key) as Array<{ holder: string }>).map((r) => r.holder);
+  }
+
+  task(key: string): TaskRow | undefined {
+    return this.#selectTask.get(key) as TaskRow | undefined;
+  }
+
+  /** The JSON text of a finished task's result. */
+  result(key: string): string | undefined {
+    return (this.#selectResult.get(key) as { result: string } | undefined)?.result;
+  }
+
+  isForgotten(key: string): boolean {
+    return this.#selectForgotten.get(key) !== undefined;
+  }
+
+  /** Pending tasks of a previous run, with their holders, in submission order. */
+  pending(): RestoredTask[] {
+    const holders = new Map<string, string[]>();
+    for (const { key, holder } of this.#selectPendingHolds.iterate() as Iterable<{ key: string; holder: string }>) {
+      const list = holders.get(key);
+      if (list) list.push(holder);
+      else holders.set(key, [holder]);
+    }
+    const rows: RestoredTask[] = [];
+    for (const row of this.#selectPending.iterate() as Iterable<TaskRow>) {
+      rows.push({
+        key: row.key,
+        fn: row.fn,
+        args: row.args,
+        kwargs: row.kwargs,
+        deps: row.deps ? (JSON.parse(row.deps) as string[]) : [],
+        priority: row.priority,
+        retries: row.retries,
+        timeoutMs: row.timeout_ms,
+        seq: row.seq,
+        submittedAt: row.submitted_at,
+        attempt: row.attempt,
+        failures: row.failures,
+        holders: holders.get(row.key) ?? [],
+      });
+    }
+    return rows;
+  }
+
+  keysHeldBy(holder: string): string[] {
+    return (this.#selectHeldBy.all(holder) as Array<{ key: string }>).map((r) => r.key);
+  }
+
+  /** Every client id that holds something. */
+  clientIds(): string[] {
+    return (this.#selectClientHolders.all() as Array<{ holder: string }>).map((r) => r.holder.slice('client:'.length));
+  }
+
+  countsByStatus(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const row of this.#countByStatus.all() as Array<{ status: string; n: number }>) counts[row.status] = row.n;
+    return counts;
+  }
+
+  /** Commit what is pending, fold the WAL into the database file and close it. */
+  close(): void {
+    this.commitNow();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
+
+function errorJson(outcome: TaskOutcome): string | null {
+  if (outcome.status === 'error' || outcome.status === 'lost') return JSON.stringify(outcome.error);
+  if (outcome.status === 'cancelled') return JSON.stringify({ name: 'CancelledError', message: outcome.reason, traceback: '' });
+  return null;
+}

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import { WorkerMessage } from '../../schemas/worker-protocol.ts';
+import { describeValidation } from '../errors.ts';
+
+/** Close codes the worker runtime understands. */
+export const CLOSE_PROTOCOL_ERROR = 1008;
+export const CLOSE_SHUTTING_DOWN = 1001;
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * WS /ws/worker: a worker says hello (its functions and concurrency), then
+ * receives `run` and `cancel` messages and sends `report`, `heartbeat`,
+ * `secede` and `draining`. A malformed message closes the socket with the
+ * reason; its tasks go to other workers.
+ */
+const workerSocket: FastifyPluginAsync = async (app) => {
+  const scheduler = app.scheduler;
+
+  app.get('/ws/worker', { websocket: true, schema: { hide: true } as never }, (socket: WebSocket, request) => {
+    let workerId: string | undefined;
+    const log = request.log;
+
+    if (scheduler.closing) {
+      socket.close(CLOSE_SHUTTING_DOWN, 'scheduler shutting down');
+      return;
+    }
+    const helloTimer = setTimeout(() => {
+      log.warn('worker sent no hello, closing');
+      socket.close(CLOSE_PROTOCOL_ERROR, 'expected a hello message');
+    }, HELLO_TIMEOUT_MS);
+
+    const reject = (reason: string): void => {
+      log.warn({ workerId, reason }, 'closing worker socket: protocol error');
+      socket.close(CLOSE_PROTOCOL_ERROR, reason.slice(0, 120));
+      if (workerId) scheduler.workerLeft(workerId, `protocol error: ${reason}`);
+      workerId = undefined;
+    };
+
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return reject('binary frames are not part of the protocol');
+      let json: unknown;
+      try {
+        json = JSON.parse(data.toString('utf8'));
+      } catch {
+        return reject('a message is not valid JSON');
+      }
+      const parsed = WorkerMessage.safeParse(json);
+      if (!parsed.success) {
+        const items = parsed.error.issues.map((issue) => ({
+          instancePath: `/${issue.path.join('/')}`,
+          message: issue.message,
+          keyword: issue.code,
+          params: issue as unknown as Record<string, unknown>,
+        }));
+        return reject(describeValidation('message', items).message);
+      }
+      const message = parsed.data;
+      if (workerId === undefined) {
+        if (message.type !== 'hello') return reject(`expected a hello message, got ${message.type}`);
+        clearTimeout(helloTimer);
+        workerId = scheduler.workerJoined(socket, message).id;
+        return;
+      }
+      switch (message.type) {
+        case 'report':
+          scheduler.report(workerId, message.items);
+          break;
+        case 'heartbeat':
+          scheduler.core.heartbeat(workerId);
+          break;
+        case 'secede':
+          scheduler.core.secede(workerId, message.key, message.attempt);
+          break;
+        case 'draining':
+          scheduler.core.draining(workerId);
+          break;
+        case 'hello':
+          return reject('hello was already received');
+      }
+    });
+
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      if (workerId) scheduler.workerLeft(workerId, 'connection closed');
+    });
+    socket.on('error', (error) => log.warn({ err: error, workerId }, 'worker socket error'));
+  });
+};
+
+export default workerSocket;

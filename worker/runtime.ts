@@ -1,0 +1,289 @@
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import WebSocket from 'ws';
+import { Client, type ClientOptions } from '../client/client.ts';
+import type { TaskErrorInfo } from '../schemas/common.ts';
+import {
+  PROTOCOL_VERSION,
+  SchedulerMessage,
+  type RunTask,
+  type TaskReport,
+  type WorkerMessage,
+} from '../schemas/worker-protocol.ts';
+import { taskStorage, type TaskContext } from './context.ts';
+import type { TaskFunction } from './load-tasks.ts';
+
+export interface WorkerOptions {
+  /** The scheduler's URL, http://host:port. */
+  scheduler: string;
+  /** The task functions, by name. */
+  functions: Map<string, TaskFunction> | Record<string, TaskFunction>;
+  /** How many tasks the scheduler may give this worker at once (default 8). */
+  concurrency?: number;
+  /** Shown in /workers and logs (default host-pid). */
+  name?: string;
+  logger?: Logger;
+  /** Options of the Client that getClient() returns inside tasks. */
+  clientOptions?: ClientOptions;
+  /** Reconnect backoff bounds (ms). */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+interface Running {
+  key: string;
+  attempt: number;
+  controller: AbortController;
+  /** The connection the task came on; results of an older one are not wanted any more. */
+  connection: number;
+  seceded: boolean;
+}
+
+/**
+ * A worker process's runtime: connects to the scheduler over WebSocket,
+ * announces its functions, runs what it is given (async functions too) and
+ * reports results, errors and heartbeats. It reconnects by itself when the
+ * scheduler restarts.
+ */
+export class Worker {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly #schedulerUrl: string;
+  readonly #functions: Map<string, TaskFunction>;
+  readonly #log: Logger;
+  readonly #clientOptions: ClientOptions;
+  readonly #minDelay: number;
+  readonly #maxDelay: number;
+  readonly #running = new Map<string, Running>();
+  #reports: TaskReport[] = [];
+  #flushScheduled = false;
+  #socket: WebSocket | undefined;
+  #connection = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #client: Client | undefined;
+  #delay: number;
+  #onWelcome: Array<() => void> = [];
+  /** The id the scheduler gave this worker on its current connection. */
+  id: string | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.#schedulerUrl = options.scheduler.replace(/\/+$/, '');
+    this.#functions = options.functions instanceof Map ? options.functions : new Map(Object.entries(options.functions));
+    this.concurrency = options.concurrency ?? 8;
+    this.name = options.name ?? `${hostname()}-${process.pid}`;
+    this.#log = options.logger ?? pino({ level: 'info' });
+    this.#clientOptions = options.clientOptions ?? {};
+    this.#minDelay = options.reconnectMinMs ?? 100;
+    this.#maxDelay = options.reconnectMaxMs ?? 5_000;
+    this.#delay = this.#minDelay;
+  }
+
+  /** Connect; resolves once the scheduler has welcomed this worker (it keeps retrying until then). */
+  start(): Promise<void> {
+    const welcomed = new Promise<void>((resolve) => this.#onWelcome.push(resolve));
+    this.#connect();
+    return welcomed;
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** The Client that getClient() returns inside tasks, created on first use. */
+  client(): Client {
+    this.#client ??= new Client(this.#schedulerUrl, this.#clientOptions);
+    return this.#client;
+  }
+
+  /**
+   * Stop: tell the scheduler to send nothing more, let running tasks finish
+   * (up to graceMs), report them, and disconnect. Tasks still running then
+   * are rescheduled by the scheduler.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#sendMessage({ type: 'draining' });
+    const deadline = Date.now() + graceMs;
+    while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.#flushReports();
+    clearInterval(this.#heartbeat);
+    await this.#client?.close();
+    const socket = this.#socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close(1000, 'worker stopping');
+        setTimeout(resolve, 1_000).unref();
+      });
+    }
+    socket?.terminate();
+  }
+
+  #connect(): void {
+    const url = `${this.#schedulerUrl.replace(/^http/, 'ws')}/ws/worker`;
+    const socket = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
+    const connection = ++this.#connection;
+    this.#socket = socket;
+    socket.on('open', () => {
+      this.#sendMessage({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        name: this.name,
+        functions: [...this.#functions.keys()],
+        concurrency: this.concurrency,
+        pid: process.pid,
+      });
+    });
+    socket.on('message', (data: Buffer) => this.#onMessage(data, connection));
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (connection !== this.#connection) return;
+      clearInterval(this.#heartbeat);
+      this.id = undefined;
+      this.#abandonRunning('the connection to the scheduler closed');
+      if (this.#stopping) return;
+      const why = reason.toString() || `code ${code}`;
+      this.#log.warn({ code, reason: why, retryInMs: this.#delay }, 'disconnected from the scheduler, reconnecting');
+      setTimeout(() => this.#connect(), this.#delay);
+      this.#delay = Math.min(this.#delay * 2, this.#maxDelay);
+    });
+    socket.on('error', (error: Error) => {
+      if (connection === this.#connection) this.#log.debug({ err: error }, 'worker socket error');
+    });
+  }
+
+  #onMessage(data: Buffer, connection: number): void {
+    if (connection !== this.#connection) return;
+    const parsed = SchedulerMessage.safeParse(JSON.parse(data.toString('utf8')));
+    if (!parsed.success) {
+      this.#log.error({ issues: parsed.error.issues }, 'unexpected message from the scheduler');
+      return;
+    }
+    const message = parsed.data;
+    switch (message.type) {
+      case 'welcome':
+        this.id = message.workerId;
+        this.#delay = this.#minDelay;
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = setInterval(() => this.#sendMessage({ type: 'heartbeat' }), message.heartbeatMs);
+        this.#log.info({ workerId: message.workerId, scheduler: this.#schedulerUrl, functions: this.#functions.size }, 'connected to the scheduler');
+        if (this.#stopping) this.#sendMessage({ type: 'draining' });
+        for (const fn of this.#onWelcome.splice(0)) fn();
+        break;
+      case 'run':
+        for (const task of message.tasks) this.#run(task, connection);
+        break;
+      case 'cancel':
+        for (const item of message.items) {
+          const running = this.#running.get(item.key);
+          if (!running || running.attempt !== item.attempt) continue;
+          this.#running.delete(item.key);
+          running.controller.abort(new Error(`task ${item.key} was ${item.reason === 'timeout' ? 'timed out' : item.reason}`));
+        }
+        break;
+    }
+  }
+
+  #run(task: RunTask, connection: number): void {
+    const running: Running = { key: task.key, attempt: task.attempt, controller: new AbortController(), connection, seceded: false };
+    this.#running.set(task.key, running);
+    const fn = this.#functions.get(task.fn);
+    const context: TaskContext = {
+      key: task.key,
+      fn: task.fn,
+      attempt: task.attempt,
+      worker: this.name,
+      signal: running.controller.signal,
+      client: () => this.client(),
+      secede: () => {
+        if (running.seceded || this.#running.get(task.key) !== running) return;
+        running.seceded = true;
+        this.#sendMessage({ type: 'secede', key: task.key, attempt: task.attempt });
+      },
+    };
+    const call = async (): Promise<unknown> => {
+      if (!fn) throw new Error(`function ${task.fn} is not registered on worker ${this.name}`);
+      const args = JSON.parse(task.args) as unknown[];
+      if (task.kwargs !== null) args.push(JSON.parse(task.kwargs));
+      return await fn(...args);
+    };
+    taskStorage.run(context, call).then(
+      (value) => this.#finished(running, value),
+      (error: unknown) => this.#erred(running, describeError(error)),
+    );
+  }
+
+  #finished(running: Running, value: unknown): void {
+    let result: string | undefined;
+    try {
+      result = JSON.stringify(value === undefined ? null : value);
+    } catch (error) {
+      this.#erred(running, {
+        name: 'TypeError',
+        message: `the result of task ${running.key} cannot be sent as JSON: ${(error as Error).message}`,
+        traceback: (error as Error).stack ?? '',
+      });
+      return;
+    }
+    this.#report(running, { key: running.key, attempt: running.attempt, status: 'finished', result: result ?? 'null' });
+  }
+
+  #erred(running: Running, error: TaskErrorInfo): void {
+    this.#report(running, { key: running.key, attempt: running.attempt, status: 'error', error });
+  }
+
+  #report(running: Running, report: TaskReport): void {
+    if (this.#running.get(running.key) !== running) return; // cancelled, timed out, or from an old connection
+    this.#running.delete(running.key);
+    if (running.connection !== this.#connection) return;
+    this.#reports.push(report);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushReports());
+    }
+  }
+
+  #flushReports(): void {
+    this.#flushScheduled = false;
+    if (this.#reports.length === 0) return;
+    const items = this.#reports;
+    this.#reports = [];
+    this.#sendMessage({ type: 'report', items });
+  }
+
+  #abandonRunning(reason: string): void {
+    for (const running of this.#running.values()) running.controller.abort(new Error(reason));
+    this.#running.clear();
+    this.#reports = [];
+  }
+
+  #sendMessage(message: WorkerMessage): void {
+    const socket = this.#socket;
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+}
+
+const LIMIT = { name: 1024, message: 64 * 1024, traceback: 256 * 1024 };
+const RUNTIME_FILE = fileURLToPath(import.meta.url);
+
+/** The stack down to the task function: the runtime's own frames below it say nothing to the user. */
+function trimStack(stack: string): string {
+  const lines = stack.split('\n');
+  const first = lines.findIndex((line, i) => i > 0 && line.includes(RUNTIME_FILE));
+  return (first > 0 ? lines.slice(0, first) : lines).join('\n');
+}
+
+/** name, message and stack of whatever was thrown, cut to what the protocol carries. */
+export function describeError(error: unknown): TaskErrorInfo {
+  if (error instanceof Error) {
+    return {
+      name: (error.name || 'Error').slice(0, LIMIT.name),
+      message: String(error.message).slice(0, LIMIT.message),
+      traceback: trimStack(error.stack ?? '').slice(0, LIMIT.traceback),
+    };
+  }
+  return { name: 'Error', message: String(error).slice(0, LIMIT.message), traceback: '' };
+}
