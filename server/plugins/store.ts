@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { openDatabase } from '../store/database.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { TaskStore } from '../store/task-store.ts';
 
 declare module 'fastify' {
@@ -21,13 +22,11 @@ export interface StorePluginOptions {
 export default fp<StorePluginOptions>(
   async (app, options) => {
     const db = openDatabase(options.path, { synchronous: options.synchronous });
-    const store = new TaskStore(db, {
-      retentionMs: options.retentionMs,
-      onFatal: (error) => {
-        app.log.fatal({ err: error }, 'SQLite commit failed; stopping so that the next start recovers from disk');
-        process.exit(70);
-      },
+    const tx = new GroupCommit(db, (error) => {
+      app.log.fatal({ err: error }, 'SQLite commit failed; stopping so that the next start recovers from disk');
+      process.exit(70);
     });
+    const store = new TaskStore(db, tx, { retentionMs: options.retentionMs });
     app.decorate('store', store);
     app.log.info({ path: options.path }, 'database open');
   },

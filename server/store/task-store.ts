@@ -1,6 +1,7 @@
 import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
 import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
 
 /** A row of the tasks table, as SQLite returns it. */
 export interface TaskRow {
@@ -30,33 +31,22 @@ export interface TaskStoreOptions {
   retentionMs: number;
   /** How long a forgotten key is remembered as forgotten (to say so on a 404). */
   tombstoneMs?: number;
-  /** A commit failed: memory and disk disagree, the process must stop. */
-  onFatal: (error: Error) => void;
   now?: () => number;
 }
 
 const DEPENDENT_PREFIX = 'task:';
 
 /**
- * SQLite persistence for tasks, holds and forgotten keys, with group commit:
- * the first write of an event-loop turn opens a transaction, every write of
- * that turn joins it, and it commits in setImmediate. Reads on the same
- * connection see the turn's writes. `committed()` resolves once the current
- * turn's writes are durable; that is when the scheduler acknowledges them.
- *
- * Every statement is prepared once.
+ * SQLite persistence for tasks, holds and forgotten keys. Writes join the
+ * turn's transaction (GroupCommit); every statement is prepared once.
  */
 export class TaskStore implements StoreLookup {
   readonly db: Db;
+  readonly tx: GroupCommit;
   readonly #retentionMs: number;
   readonly #tombstoneMs: number;
-  readonly #onFatal: (error: Error) => void;
   readonly #now: () => number;
-  #inTransaction = false;
-  #afterCommit: Array<() => void> = [];
 
-  readonly #begin;
-  readonly #commit;
   readonly #insertTask;
   readonly #endTask;
   readonly #restartTask;
@@ -80,15 +70,13 @@ export class TaskStore implements StoreLookup {
   readonly #purgeForgotten;
   readonly #countByStatus;
 
-  constructor(db: Db, options: TaskStoreOptions) {
+  constructor(db: Db, tx: GroupCommit, options: TaskStoreOptions) {
     this.db = db;
+    this.tx = tx;
     this.#retentionMs = options.retentionMs;
     this.#tombstoneMs = options.tombstoneMs ?? 7 * 24 * 3600 * 1000;
-    this.#onFatal = options.onFatal;
     this.#now = options.now ?? Date.now;
 
-    this.#begin = db.prepare('BEGIN');
-    this.#commit = db.prepare('COMMIT');
     this.#insertTask = db.prepare(
       `INSERT OR REPLACE INTO tasks (key, seq, fn, args, kwargs, deps, priority, retries, timeout_ms, status,
          attempt, failures, submitted_at)
@@ -131,41 +119,18 @@ export class TaskStore implements StoreLookup {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status');
   }
 
-  // ── group commit ───────────────────────────────────────────────────────
-
-  /** Join (or open) this turn's transaction. Every write goes through here. */
-  #write(): void {
-    if (this.#inTransaction) return;
-    this.#begin.run();
-    this.#inTransaction = true;
-    setImmediate(this.commitNow);
-  }
-
-  /** Commit the open transaction now, then run what waited for it. */
-  readonly commitNow = (): void => {
-    if (!this.#inTransaction) return;
-    try {
-      this.#commit.run();
-    } catch (error) {
-      this.#onFatal(error as Error);
-      return;
-    }
-    this.#inTransaction = false;
-    const waiting = this.#afterCommit;
-    this.#afterCommit = [];
-    for (const fn of waiting) fn();
-  };
-
   /** Resolves when everything written so far is committed. */
   committed(): Promise<void> {
-    if (!this.#inTransaction) return Promise.resolve();
-    return new Promise((resolve) => this.#afterCommit.push(resolve));
+    return this.tx.committed();
   }
 
-  /** Run fn once everything written so far is committed (at once if nothing is pending). */
+  /** Run fn once everything written so far is committed. */
   afterCommit(fn: () => void): void {
-    if (this.#inTransaction) this.#afterCommit.push(fn);
-    else fn();
+    this.tx.afterCommit(fn);
+  }
+
+  #write(): void {
+    this.tx.write();
   }
 
   // ── writes ─────────────────────────────────────────────────────────────
@@ -339,7 +304,7 @@ export class TaskStore implements StoreLookup {
 
   /** Commit what is pending, fold the WAL into the database file and close it. */
   close(): void {
-    this.commitNow();
+    this.tx.commitNow();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
