@@ -97,6 +97,45 @@ program
     process.exitCode = await runSubmit(fn, args, flags);
   });
 
+const channel = program.command('channel').description('Channels: ls | tail NAME | append NAME KEY... | stop NAME');
+channel
+  .command('ls')
+  .description('List channels with their lengths')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (flags) => {
+    const { listChannels } = await import('./channel-command.ts');
+    process.exitCode = await listChannels(flags.scheduler);
+  });
+channel
+  .command('tail')
+  .description('Print entries as JSON lines ({event, seq, key, status}) until the channel stops')
+  .argument('<name>', 'channel name')
+  .option('--from <seq>', 'start at this sequence number (default: the oldest entry)', int('--from'))
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, flags) => {
+    const { tailChannel } = await import('./channel-command.ts');
+    process.exitCode = await tailChannel(flags.scheduler, name, flags.from);
+  });
+channel
+  .command('append')
+  .description('Append existing keys; prints their sequence numbers')
+  .argument('<name>', 'channel name')
+  .argument('<keys...>', 'keys to append, in order')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, keys: string[], flags) => {
+    const { appendToChannel } = await import('./channel-command.ts');
+    process.exitCode = await appendToChannel(flags.scheduler, name, keys);
+  });
+channel
+  .command('stop')
+  .description('Stop a channel: every iteration ends, appends are refused')
+  .argument('<name>', 'channel name')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, flags) => {
+    const { stopChannel } = await import('./channel-command.ts');
+    process.exitCode = await stopChannel(flags.scheduler, name);
+  });
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

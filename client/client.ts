@@ -5,7 +5,9 @@ import { SluiceError } from './errors.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
 import { Http, isTransient, type FetchLike } from './http.ts';
-import { kAttach, kCancel, kDetach, kValue } from './symbols.ts';
+import { kAppend, kAttach, kCancel, kConfigure, kDetach, kValue } from './symbols.ts';
+import { Channel, type ChannelOptions } from './channel.ts';
+import type { ChannelInfo } from '../schemas/channels.ts';
 
 export interface ClientOptions {
   /** fetch to use; defaults to the global one (undici in Node, the browser's in a browser). */
@@ -40,6 +42,8 @@ type Command =
   | { kind: 'hold'; state: FutureState }
   | { kind: 'release'; key: string }
   | { kind: 'forget'; key: string }
+  | { kind: 'append'; channel: string; key: string; fail: (error: Error) => void }
+  | { kind: 'configure'; channel: string; maxlen: number | null | undefined; done: (info: ChannelInfo) => void; fail: (error: Error) => void }
   | { kind: 'barrier'; done: () => void };
 
 /**
@@ -60,6 +64,8 @@ export class Client implements FutureOwner {
   readonly #states = new Map<string, FutureState>();
   readonly #registry = new FinalizationRegistry<string>((key) => this.#unref(key));
   readonly #stream: EventStream;
+  /** Channels made by this client: their streams close with it. */
+  readonly #channels = new Set<Channel>();
   #outbox: Command[] = [];
   #pumping = false;
   #opened = false;
@@ -184,18 +190,34 @@ export class Client implements FutureOwner {
     for (const future of list) this.#send({ kind: 'forget', key: future.key });
   }
 
+  /** A channel: a named, ordered, durable stream of futures shared by every client (created if it does not exist). */
+  channel<T = unknown>(name: string, options: ChannelOptions = {}): Channel<T> {
+    this.#assertOpen();
+    const channel = new Channel<T>(this, name, options);
+    this.#channels.add(channel as Channel);
+    return channel;
+  }
+
   /** Resolves when everything queued so far has been acknowledged by the scheduler. */
   flush(): Promise<void> {
     if (this.#outbox.length === 0 && !this.#pumping) return Promise.resolve();
     return new Promise((done) => this.#send({ kind: 'barrier', done }));
   }
 
-  /** Send what is queued, release this client's futures, and close the stream. */
-  async close(): Promise<void> {
+  /**
+   * Send what is queued (waiting up to timeoutMs if the scheduler cannot be
+   * reached), release this client's futures, and close the stream.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
-    if (this.#opened) await this.flush();
+    if (this.#opened) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.flush(), new Promise((resolve) => (timer = setTimeout(resolve, options.timeoutMs ?? 5_000)))]);
+      clearTimeout(timer);
+    }
     this.#closed = true;
     this.#stream.close();
+    for (const channel of this.#channels) channel.close();
     if (this.#opened) {
       await this.#http.request('DELETE', `/clients/${this.id}`).catch(() => undefined);
     }
@@ -204,6 +226,16 @@ export class Client implements FutureOwner {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The fetch this client uses. */
+  get fetch(): FetchLike {
+    return this.#http.fetch;
+  }
+
+  /** The headers this client sends (its session id among them). */
+  get headers(): Record<string, string> {
+    return this.#http.headers;
   }
 
   /** Low-level request with this client's headers; for routes the client has no method for. */
@@ -237,6 +269,15 @@ export class Client implements FutureOwner {
       state.hasValue = true;
     }
     return state.value;
+  }
+
+  [kAppend](channel: string, key: string, fail: (error: Error) => void): void {
+    this.#assertOpen();
+    this.#send({ kind: 'append', channel, key, fail });
+  }
+
+  [kConfigure](channel: string, maxlen: number | null | undefined, callbacks: { done: (info: ChannelInfo) => void; fail: (error: Error) => void }): void {
+    this.#send({ kind: 'configure', channel, maxlen, ...callbacks });
   }
 
   async [kCancel](key: string): Promise<FutureStatus> {
@@ -291,6 +332,7 @@ export class Client implements FutureOwner {
       }
       for (const command of run) {
         if (command.kind === 'submit' || command.kind === 'hold') command.state.fail(error as Error);
+        if (command.kind === 'append' || command.kind === 'configure') command.fail(error as Error);
       }
     }
   }
@@ -320,6 +362,41 @@ export class Client implements FutureOwner {
         await this.#http.request('POST', '/futures/fire-and-forget', { keys });
         return;
       }
+      case 'append':
+        await this.#appendRun(run as Array<Extract<Command, { kind: 'append' }>>);
+        return;
+      case 'configure':
+        for (const command of run as Array<Extract<Command, { kind: 'configure' }>>) {
+          const info = await this.#http.request<ChannelInfo>('PUT', `/channels/${encodeURIComponent(command.channel)}`, command.maxlen === undefined ? {} : { maxlen: command.maxlen });
+          command.done(info);
+        }
+        return;
+    }
+  }
+
+  /**
+   * Appends, one request per channel, in order within each channel. A
+   * request that is retried after a lost answer carries the same idempotency
+   * key, so it is not appended twice.
+   */
+  async #appendRun(run: Array<Extract<Command, { kind: 'append' }>>): Promise<void> {
+    const byChannel = new Map<string, Array<Extract<Command, { kind: 'append' }>>>();
+    for (const command of run) {
+      const list = byChannel.get(command.channel);
+      if (list) list.push(command);
+      else byChannel.set(command.channel, [command]);
+    }
+    for (const [channel, commands] of byChannel) {
+      const body = { keys: commands.map((c) => c.key), idempotencyKey: randomId() };
+      try {
+        await this.#retrying(() => this.#http.request('POST', `/channels/${encodeURIComponent(channel)}/append`, body));
+      } catch (error) {
+        if (commands.length > 1 && !isTransient(error)) {
+          for (const command of commands) await this.#deliver([command]);
+        } else {
+          for (const command of commands) command.fail(error as Error);
+        }
+      }
     }
   }
 
@@ -333,6 +410,7 @@ export class Client implements FutureOwner {
       } catch (error) {
         if (!isTransient(error) || Date.now() + delay > deadline || this.#closed) throw error;
         await new Promise((r) => setTimeout(r, delay));
+        if (this.#closed) throw error;
         delay = Math.min(delay * 2, 2_000);
       }
     }

@@ -18,6 +18,8 @@ export interface EventStreamOptions {
   maxDelayMs?: number;
   /** No byte for this long (heartbeats included) means the connection is dead. */
   idleTimeoutMs?: number;
+  /** Called after each chunk; while the promise it returns is pending, reading pauses (backpressure). */
+  pause?: () => Promise<void> | undefined;
 }
 
 export interface EventStream {
@@ -49,6 +51,7 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       const resetIdle = (): void => {
         if (idle) clearTimeout(idle);
         idle = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+        unref(idle);
       };
       try {
         resetIdle();
@@ -82,8 +85,14 @@ export function openEventStream(options: EventStreamOptions): EventStream {
         for (;;) {
           const { done, value } = await reader.read();
           if (done || closed) break;
-          resetIdle();
           parser.feed(decoder.decode(value, { stream: true }));
+          if (closed) break;
+          const paused = options.pause?.();
+          if (paused) {
+            if (idle) clearTimeout(idle);
+            await paused;
+          }
+          resetIdle();
         }
         if (!closed) options.onDrop?.(new Error('the stream ended'));
       } catch (error) {
@@ -116,4 +125,9 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       return lastEventId;
     },
   };
+}
+
+/** In Node, the idle timer should not keep the process alive by itself (the socket does while it is open). */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
 }

@@ -3,3 +3,5 @@ export const kAttach = Symbol('sluice.attach');
 export const kDetach = Symbol('sluice.detach');
 export const kValue = Symbol('sluice.value');
 export const kCancel = Symbol('sluice.cancel');
+export const kAppend = Symbol('sluice.append');
+export const kConfigure = Symbol('sluice.configure');

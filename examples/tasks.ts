@@ -2,6 +2,7 @@
  * The tasks module `npm start` loads: each exported function is a task,
  * callable by its export name (`{"fn": "inc", "args": [10]}`).
  */
+import { getClient, getTask, secede } from 'sluice/worker';
 
 export function inc(x: number): number {
   return x + 1;
@@ -32,4 +33,59 @@ export function fail(message = 'this task always fails'): never {
 
 export function random(): number {
   return Math.random();
+}
+
+// ── Channels with a local client: Dask's channels example ────────────────
+
+/**
+ * Forever (until cancelled): submit random() and append its future to the
+ * channel `name`, every `intervalMs`. Runs on a worker and submits through
+ * getClient(), like Dask's local_client; secede() gives its slot back, since
+ * it never ends on its own.
+ */
+export async function emit(name: string, intervalMs = 100): Promise<number> {
+  const client = getClient();
+  const channel = client.channel(name);
+  const { signal } = getTask();
+  secede();
+  let emitted = 0;
+  while (!signal.aborted) {
+    channel.append(client.submit('random', [], { pure: false }));
+    emitted++;
+    await pause(intervalMs, signal);
+  }
+  return emitted;
+}
+
+/**
+ * Zip channels `a` and `b`: for each pair of futures, submit add(x, y) and
+ * append it to `out`. Ends when either channel is stopped.
+ */
+export async function combine(a = 'a', b = 'b', out = 'adds'): Promise<number> {
+  const client = getClient();
+  secede();
+  const sums = client.channel(out);
+  const left = client.channel(a)[Symbol.asyncIterator]();
+  const right = client.channel(b)[Symbol.asyncIterator]();
+  let combined = 0;
+  for (;;) {
+    const [x, y] = await Promise.all([left.next(), right.next()]);
+    if (x.done || y.done) break;
+    sums.append(client.submit('add', [x.value, y.value]));
+    combined++;
+  }
+  await left.return?.();
+  await right.return?.();
+  await sums.flush();
+  return combined;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }

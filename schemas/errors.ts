@@ -12,6 +12,7 @@ export const ERRORS = {
   SLUICE_ERR_NOT_FOUND: { status: 404, message: 'No such route' },
   SLUICE_ERR_UNKNOWN_KEY: { status: 404, message: 'Unknown key' },
   SLUICE_ERR_FORGOTTEN: { status: 404, message: 'The key was forgotten' },
+  SLUICE_ERR_UNKNOWN_CHANNEL: { status: 404, message: 'Unknown channel' },
   SLUICE_ERR_TIMEOUT: { status: 408, message: 'Timed out waiting' },
   SLUICE_ERR_KEY_CONFLICT: { status: 409, message: 'The key already names another task' },
   SLUICE_ERR_CHANNEL_STOPPED: { status: 409, message: 'The channel is stopped' },

@@ -5,9 +5,11 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SchedulerConfig } from './config.ts';
+import channelsPlugin from './plugins/channels.ts';
 import errorsPlugin from './plugins/errors.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
+import channelsRoutes from './routes/channels.ts';
 import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
 import dataRoutes from './routes/data.ts';
@@ -34,9 +36,17 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
+    // Keys are up to 256 characters and travel in paths; names are checked by their schemas.
+    routerOptions: { maxParamLength: 1024 },
+    // Two info lines per request cost more than the request at tens of thousands a second;
+    // requests are logged at debug (below), failures at error by the error handler.
+    disableRequestLogging: true,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -63,11 +73,14 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     sseMaxBufferedBytes: config.sseMaxBufferedBytes,
   });
 
+  await app.register(channelsPlugin);
+
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);
   await app.register(futuresRoutes);
   await app.register(dataRoutes);
   await app.register(clientsRoutes);
+  await app.register(channelsRoutes);
   await app.register(workerSocket);
   return app;
 }

@@ -124,12 +124,8 @@ export class Scheduler {
    * is unknown, a key names a task of another function, or there is a cycle.
    */
   submit(specs: readonly TaskSpec[], caller: Caller, fireAndForget = false): string[] {
-    this.#assertOpen();
+    this.assertOpen();
     if (specs.length > this.options.maxBatch) throw tooLarge(`a batch of ${specs.length} tasks`, this.options.maxBatch);
-    const withChannel = specs.findIndex((spec) => spec.channel !== undefined);
-    if (withChannel >= 0) {
-      throw new SluiceError('SLUICE_ERR_VALIDATION', `tasks[${withChannel}].channel: channels are not available in this version yet`);
-    }
     const batch: NewTask[] = specs.map((spec) => ({
       key: spec.key ?? (spec.pure ? pureKey(spec.fn, spec.args, spec.kwargs) : randomKey(spec.fn)),
       fn: spec.fn,
@@ -151,7 +147,7 @@ export class Scheduler {
 
   /** Values given by the caller, stored as finished futures. */
   scatter(values: readonly unknown[], keys: readonly string[] | undefined, caller: Caller): string[] {
-    this.#assertOpen();
+    this.assertOpen();
     if (values.length > this.options.maxBatch) throw tooLarge(`a scatter of ${values.length} values`, this.options.maxBatch);
     if (keys && keys.length !== values.length) {
       throw new SluiceError('SLUICE_ERR_VALIDATION', `body.keys: ${keys.length} keys given for ${values.length} values`);
@@ -221,12 +217,17 @@ export class Scheduler {
     return fromRow(row);
   }
 
+  /** Throws 404 (unknown or forgotten) unless the key names a task or a value. */
+  assertKnown(key: string): void {
+    if (!this.core.get(key) && !this.store.ended(key)) throw this.#missing(key);
+  }
+
   /** Wait until the task ends, up to timeoutMs. */
   waitForOutcome(key: string, timeoutMs: number): Promise<OutcomeRecord> {
     const now = this.outcome(key);
     if (now) return Promise.resolve(now);
     if (timeoutMs <= 0) return Promise.reject(timedOut(`task ${key}`, 0));
-    this.#assertOpen();
+    this.assertOpen();
     return new Promise((resolve, reject) => {
       let set = this.#waiters.get(key);
       if (!set) this.#waiters.set(key, (set = new Set()));
@@ -262,7 +263,7 @@ export class Scheduler {
 
   /** A client holds these keys (Dask: a Future object for a known key). Answers their outcomes so far. */
   hold(keys: readonly string[], clientId: string): OutcomeRecord[] {
-    this.#assertOpen();
+    this.assertOpen();
     const outcomes = keys.map((key) => (this.core.get(key) ? { key, status: 'pending' as const } : this.outcome(key) as OutcomeRecord));
     this.core.hold(keys, clientHolder(clientId));
     this.clients.touch(clientId);
@@ -365,7 +366,8 @@ export class Scheduler {
     return n;
   }
 
-  #assertOpen(): void {
+  /** Throws 503 once shutdown has begun. */
+  assertOpen(): void {
     if (this.#closing) throw shuttingDown();
   }
 

@@ -20,7 +20,10 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = request.body;
       const caller = callerOf(request);
       const batch = 'tasks' in body;
-      const keys = app.scheduler.submit(batch ? body.tasks : [body], caller, body.fireAndForget);
+      const specs = batch ? body.tasks : [body];
+      const keys = specs.some((spec) => spec.channel !== undefined)
+        ? app.channels.submitWithChannels(specs, caller, body.fireAndForget)
+        : app.scheduler.submit(specs, caller, body.fireAndForget);
       await app.store.committed();
       reply.code(201);
       return batch ? { keys } : { key: keys[0] };

@@ -8,8 +8,26 @@ export function sseFrame(event: string, data: string, id?: string | number): str
   return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
 }
 
+/**
+ * An event-loop turn counter, advanced by one setImmediate however many streams
+ * ask: a stream checks its reader's backlog once per turn, before the turn's
+ * first write, so a burst written in one turn is not mistaken for a slow reader.
+ */
+let turn = 0;
+let advancing = false;
+function currentTurn(): number {
+  if (!advancing) {
+    advancing = true;
+    setImmediate(() => {
+      turn++;
+      advancing = false;
+    });
+  }
+  return turn;
+}
+
 export interface SseStreamOptions {
-  /** A subscriber with more than this many bytes unsent is cut off; it resumes from its last id. */
+  /** A subscriber with more than this many bytes unsent from earlier turns is cut off; it resumes from its last id. */
   maxBufferedBytes: number;
 }
 
@@ -23,6 +41,7 @@ export class SseStream {
   readonly #reply: FastifyReply;
   readonly #maxBuffered: number;
   #open = true;
+  #checkedTurn = -1;
   readonly #onClose: Array<() => void> = [];
 
   constructor(reply: FastifyReply, options: SseStreamOptions) {
@@ -30,6 +49,8 @@ export class SseStream {
     this.#maxBuffered = options.maxBufferedBytes;
     reply.sse.keepAlive();
     reply.sse.sendHeaders();
+    // Send the head now: a reader of a quiet stream learns at once that it is connected.
+    reply.raw.flushHeaders();
     reply.sse.onClose(() => this.#closed());
   }
 
@@ -46,14 +67,31 @@ export class SseStream {
   write(frame: string): boolean {
     if (!this.#open) return false;
     const raw = this.#reply.raw;
-    if (raw.writableLength > this.#maxBuffered) {
+    const now = currentTurn();
+    if (now !== this.#checkedTurn && raw.writableLength > this.#maxBuffered) {
       this.#reply.log.warn({ buffered: raw.writableLength }, 'SSE reader too slow, cutting it off; it resumes from its last id');
       raw.destroy();
       this.#closed();
       return false;
     }
+    this.#checkedTurn = now;
     raw.write(frame);
     return true;
+  }
+
+  /** Resolves once the socket can take more (at once if it can, or if the stream closed). */
+  drained(): Promise<void> {
+    const raw = this.#reply.raw;
+    if (!this.#open || !raw.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        raw.off('drain', done);
+        raw.off('close', done);
+        resolve();
+      };
+      raw.once('drain', done);
+      raw.once('close', done);
+    });
   }
 
   onClose(fn: () => void): void {

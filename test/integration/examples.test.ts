@@ -43,10 +43,32 @@ t.test('examples/ scripts run; README copies of them are current', async (t) => 
     const file = marker.slice('example '.length);
     t.equal(code, readFileSync(join(ROOT, file), 'utf8'), `the README shows ${file} as it is`);
   }
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/async-increment.ts'], {
+  t.equal(await example('async-increment.ts'), '11\n', 'the async example prints 11');
+  t.equal(await example('channel-basics.ts'), '10\n11\n12\n');
+});
+
+t.test('Dask’s channels example with local clients', async (t) => {
+  const lines = (await example('local-client-channels.ts')).trim().split('\n');
+  t.equal(lines.length, 11);
+  for (const line of lines.slice(0, 10)) {
+    const sum = Number(line);
+    t.ok(sum >= 0 && sum <= 2, `${line} is a sum of two random numbers`);
+  }
+  t.match(lines[10], /^combined \d+ pairs$/);
+});
+
+t.test('a short-lived caller appends and leaves; a reader collects the results later', async (t) => {
+  t.equal(await example('short-lived-caller.ts'), 'order-1 is entry 1 of orders\norder-2 is entry 2 of orders\norder-3 is entry 3 of orders\n');
+  t.equal(await example('short-lived-caller.ts'), 'order-1 is entry 1 of orders\norder-2 is entry 2 of orders\norder-3 is entry 3 of orders\n', 'a retried request appends nothing new');
+  t.equal(await example('channel-reader.ts'), 'entry 1: 42\nentry 2: 100\nentry 3: 8\n');
+});
+
+/** Run examples/<file> against the test cluster; resolves with what it printed. */
+async function example(file: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join('examples', file)], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_SCHEDULER: scheduler.url },
-    timeout: 30_000,
+    timeout: 60_000,
   });
-  t.equal(stdout, '11\n', 'the async example prints 11');
-});
+  return stdout;
+}

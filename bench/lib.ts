@@ -1,0 +1,65 @@
+// Shared by the benchmarks: a real scheduler (and workers) on loopback, timing, JSON output.
+import { cpus, totalmem } from 'node:os';
+import { Agent, request } from 'undici';
+import { startScheduler, startWorker, type SchedulerProc } from '../test/helpers/cluster.ts';
+import type { Teardown } from '../test/helpers/processes.ts';
+
+export interface Result {
+  workload: string;
+  value: number;
+  unit: string;
+  params: Record<string, unknown>;
+}
+
+/** Collects teardown functions and runs them, last first. */
+export class Cleanup implements Teardown {
+  readonly #fns: Array<() => unknown> = [];
+  teardown(fn: () => unknown): void {
+    this.#fns.push(fn);
+  }
+  async run(): Promise<void> {
+    for (const fn of this.#fns.reverse()) await fn();
+  }
+}
+
+export async function cluster(cleanup: Cleanup, options: { workers?: number; concurrency?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<SchedulerProc> {
+  const scheduler = await startScheduler(cleanup, { args: options.args, env: options.env });
+  for (let i = 0; i < (options.workers ?? 0); i++) {
+    await startWorker(cleanup, scheduler.url, { concurrency: options.concurrency ?? 64, args: ['--log-level', 'warn'] });
+  }
+  return scheduler;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
+/** The machine, for the record. */
+export function machine(): Record<string, unknown> {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, platform: process.platform };
+}
+
+/** `--quick` shrinks every workload to a smoke check. */
+export const quick = process.argv.includes('--quick');
+
+export function print(suite: string, results: Result[]): void {
+  process.stdout.write(`${JSON.stringify({ suite, date: new Date().toISOString(), quick, machine: machine(), results }, null, 2)}\n`);
+}
+
+/** Keep-alive connections for the load generator: undici's request API costs far less per call than fetch. */
+const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000 });
+
+export async function postJson(url: string, body: unknown, method = 'POST'): Promise<unknown> {
+  const { statusCode, body: answer } = await request(url, {
+    method: method as 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (statusCode >= 300) throw new Error(`${url}: ${statusCode} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}

@@ -1,0 +1,16 @@
+// npm run bench [-- --quick]: run every benchmark suite, each against its own
+// real scheduler and workers, and print one JSON document with all results.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { machine, quick } from './lib.ts';
+
+const SUITES = ['tasks.ts', 'channels.ts'];
+const run = promisify(execFile);
+const suites: unknown[] = [];
+for (const suite of SUITES) {
+  const file = fileURLToPath(new URL(suite, import.meta.url));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', file, ...(quick ? ['--quick'] : [])], { maxBuffer: 64 * 1024 * 1024 });
+  suites.push(JSON.parse(stdout));
+}
+process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), suites }, null, 2)}\n`);

@@ -1,0 +1,340 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ChannelInfo } from '../schemas/channels.ts';
+import type { FutureStatus } from '../schemas/common.ts';
+import type { TaskSpec } from '../schemas/tasks.ts';
+import { SluiceError, tooLarge } from './errors.ts';
+import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
+import { sseFrame, type SseStream } from './sse/sse-stream.ts';
+import type { ChannelStore, EntryRow } from './store/channel-store.ts';
+
+const REPLAY_PAGE = 500;
+const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
+
+/** The holder an entry keeps on its key: one per entry, so a key appended twice is held twice. */
+export const entryHolder = (channel: string, seq: number): string => `channel:${channel}:${seq}`;
+
+function parseEntryHolder(holder: string): { channel: string; seq: number } | undefined {
+  if (!holder.startsWith('channel:')) return undefined;
+  const colon = holder.lastIndexOf(':');
+  return { channel: holder.slice('channel:'.length, colon), seq: Number(holder.slice(colon + 1)) };
+}
+
+interface Reader {
+  stream: SseStream;
+  /** The last seq this reader was sent. */
+  cursor: number;
+  /** Caught up: it gets appends as they are committed, rather than reading them from the store. */
+  live: boolean;
+}
+
+interface ChannelState {
+  readonly name: string;
+  maxlen: number | null;
+  stopped: boolean;
+  /** The stop is committed: readers may be told. */
+  stopCommitted: boolean;
+  firstSeq: number;
+  lastSeq: number;
+  /** Appends up to here are committed; readers never see past it. */
+  committedSeq: number;
+  readonly readers: Set<Reader>;
+}
+
+export const unknownChannel = (name: string): SluiceError =>
+  new SluiceError('SLUICE_ERR_UNKNOWN_CHANNEL', `unknown channel: ${name} (appending to it, or PUT /channels/${name}, creates it)`, { channel: name });
+
+/**
+ * Channels: named, ordered, durable deques of future keys, shared by every
+ * client. The scheduler's single thread assigns each append its sequence
+ * number; the entry, its hold on the key and the new length are committed
+ * before the append is acknowledged, and only then shown to readers.
+ *
+ * Readers (SSE) replay from the store page by page, with backpressure, and
+ * switch to live delivery once they have caught up.
+ */
+export class Channels {
+  readonly #scheduler: Scheduler;
+  readonly #store: ChannelStore;
+  readonly #log: FastifyBaseLogger;
+  readonly #channels = new Map<string, ChannelState>();
+  readonly #maxBatch: number;
+  #purgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(scheduler: Scheduler, store: ChannelStore, log: FastifyBaseLogger) {
+    this.#scheduler = scheduler;
+    this.#store = store;
+    this.#log = log;
+    this.#maxBatch = scheduler.options.maxBatch;
+  }
+
+  /** Load the channels of a previous run and follow task outcomes. */
+  start(): void {
+    for (const row of this.#store.channels()) {
+      this.#channels.set(row.name, {
+        name: row.name,
+        maxlen: row.maxlen,
+        stopped: row.stopped === 1,
+        stopCommitted: row.stopped === 1,
+        firstSeq: row.first_seq,
+        lastSeq: row.last_seq,
+        committedSeq: row.last_seq,
+        readers: new Set(),
+      });
+    }
+    this.#scheduler.events.on('task:ended', this.#onTaskEnded);
+    this.#scheduler.onClosing(() => this.closeReaders());
+    this.#purgeTimer = setInterval(() => this.#store.purgeAppends(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
+    this.#purgeTimer.unref();
+  }
+
+  stopTimers(): void {
+    clearInterval(this.#purgeTimer);
+    this.#scheduler.events.off('task:ended', this.#onTaskEnded);
+  }
+
+  list(): ChannelInfo[] {
+    return [...this.#channels.values()].map(info);
+  }
+
+  info(name: string): ChannelInfo {
+    return info(this.#get(name));
+  }
+
+  /** Create the channel, or change its maxlen (undefined: leave it as it is). */
+  configure(name: string, maxlen: number | null | undefined): ChannelInfo {
+    this.#scheduler.assertOpen();
+    const channel = this.#ensure(name, maxlen ?? null);
+    if (maxlen !== undefined && maxlen !== channel.maxlen) {
+      channel.maxlen = maxlen;
+      this.#trim(channel);
+      this.#persist(channel);
+    }
+    return info(channel);
+  }
+
+  /** Append existing keys. Throws, storing nothing, for a stopped channel or a missing key. */
+  append(name: string, keys: readonly string[], idempotencyKey?: string): { seqs: number[]; keys: string[] } {
+    this.#scheduler.assertOpen();
+    const previous = this.#previous(name, idempotencyKey);
+    if (previous) return previous;
+    this.#checkWritable(name, keys.length);
+    for (const key of keys) this.#scheduler.assertKnown(key); // 404 naming a missing key, before any write
+    return this.#append(name, keys, idempotencyKey);
+  }
+
+  /** Submit tasks and append their futures in the same acknowledged write. */
+  appendTasks(name: string, specs: readonly TaskSpec[], caller: Caller, fireAndForget = false, idempotencyKey?: string): { seqs: number[]; keys: string[] } {
+    this.#scheduler.assertOpen();
+    const previous = this.#previous(name, idempotencyKey);
+    if (previous) return previous;
+    this.#checkWritable(name, specs.length);
+    const keys = this.#scheduler.submit(specs, caller, fireAndForget);
+    return this.#append(name, keys, idempotencyKey);
+  }
+
+  /** POST /tasks where some tasks name a channel: submit all, append each to its channel. */
+  submitWithChannels(specs: readonly TaskSpec[], caller: Caller, fireAndForget = false): string[] {
+    const byChannel = new Map<string, number>();
+    for (const spec of specs) if (spec.channel) byChannel.set(spec.channel, (byChannel.get(spec.channel) ?? 0) + 1);
+    for (const [name, count] of byChannel) this.#checkWritable(name, count);
+    const keys = this.#scheduler.submit(specs, caller, fireAndForget);
+    const grouped = new Map<string, string[]>();
+    specs.forEach((spec, i) => {
+      if (!spec.channel) return;
+      const list = grouped.get(spec.channel);
+      if (list) list.push(keys[i]);
+      else grouped.set(spec.channel, [keys[i]]);
+    });
+    for (const [name, channelKeys] of grouped) this.#append(name, channelKeys);
+    return keys;
+  }
+
+  /** The entries from `from` on, with their futures' status. */
+  snapshot(name: string, from: number | undefined, limit: number): ChannelInfo & { futures: EntryRow[]; nextFrom?: number } {
+    const channel = this.#get(name);
+    const start = Math.max(from ?? channel.firstSeq, channel.firstSeq);
+    const futures = this.#store.entries(name, start, channel.committedSeq, limit + 1);
+    const more = futures.length > limit;
+    if (more) futures.pop();
+    return { ...info(channel), futures, ...(more ? { nextFrom: futures[futures.length - 1].seq + 1 } : {}) };
+  }
+
+  /** Stop the channel: every reader's iteration ends; later appends get 409. */
+  stop(name: string): ChannelInfo {
+    this.#scheduler.assertOpen();
+    const channel = this.#get(name);
+    if (!channel.stopped) {
+      channel.stopped = true;
+      this.#persist(channel);
+      this.#scheduler.store.afterCommit(() => {
+        channel.stopCommitted = true;
+        for (const reader of channel.readers) if (reader.live) this.#sendStop(channel, reader);
+      });
+    }
+    return info(channel);
+  }
+
+  /** Delete the channel: readers are told it stopped, its holds are released. */
+  delete(name: string): void {
+    this.#scheduler.assertOpen();
+    const channel = this.#get(name);
+    this.#channels.delete(name);
+    for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], entryHolder(name, entry.seq));
+    this.#scheduler.store.afterCommit(() => {
+      for (const reader of channel.readers) this.#sendStop(channel, reader);
+    });
+  }
+
+  /**
+   * A reader wants every entry after `after`, then whatever comes. It gets
+   * `append` events (id = seq), `status` events for entries it has seen, and
+   * `stop` before the stream ends.
+   */
+  subscribe(name: string, stream: SseStream, after: number): void {
+    const channel = this.#get(name);
+    const reader: Reader = { stream, cursor: after, live: false };
+    channel.readers.add(reader);
+    stream.onClose(() => channel.readers.delete(reader));
+    void this.#replay(channel, reader).catch((error: unknown) => {
+      this.#log.error({ err: error, channel: name }, 'channel replay failed');
+      stream.close();
+    });
+  }
+
+  closeReaders(): void {
+    for (const channel of this.#channels.values()) for (const reader of channel.readers) reader.stream.close();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #get(name: string): ChannelState {
+    const channel = this.#channels.get(name);
+    if (!channel) throw unknownChannel(name);
+    return channel;
+  }
+
+  #ensure(name: string, maxlen: number | null): ChannelState {
+    let channel = this.#channels.get(name);
+    if (!channel) {
+      this.#store.create(name, maxlen, Date.now());
+      channel = { name, maxlen, stopped: false, stopCommitted: false, firstSeq: 1, lastSeq: 0, committedSeq: 0, readers: new Set() };
+      this.#channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  #checkWritable(name: string, count: number): void {
+    if (count > this.#maxBatch) throw tooLarge(`an append of ${count} entries`, this.#maxBatch);
+    if (this.#channels.get(name)?.stopped) {
+      throw new SluiceError('SLUICE_ERR_CHANNEL_STOPPED', `channel ${name} is stopped: it takes no more appends`, { channel: name });
+    }
+  }
+
+  #previous(name: string, idempotencyKey: string | undefined): { seqs: number[]; keys: string[] } | undefined {
+    if (idempotencyKey === undefined || !this.#channels.has(name)) return undefined;
+    return this.#store.previousAppend(name, idempotencyKey);
+  }
+
+  /** The keys exist and the channel takes appends: write. */
+  #append(name: string, keys: readonly string[], idempotencyKey?: string): { seqs: number[]; keys: string[] } {
+    const channel = this.#ensure(name, null);
+    const seqs: number[] = [];
+    for (const key of keys) {
+      const seq = ++channel.lastSeq;
+      this.#store.insertEntry(name, seq, key);
+      this.#scheduler.core.hold([key], entryHolder(name, seq));
+      seqs.push(seq);
+    }
+    this.#trim(channel);
+    this.#persist(channel);
+    const answer = { seqs, keys: [...keys] };
+    if (idempotencyKey !== undefined) this.#store.recordAppend(name, idempotencyKey, answer, Date.now());
+    this.#scheduler.store.afterCommit(() => this.#announce(channel, seqs, keys));
+    return answer;
+  }
+
+  /** Deque semantics: beyond maxlen the oldest entries fall off and let go of their keys. */
+  #trim(channel: ChannelState): void {
+    if (channel.maxlen === null || channel.lastSeq - channel.firstSeq + 1 <= channel.maxlen) return;
+    const upTo = channel.lastSeq - channel.maxlen;
+    for (const entry of this.#store.dropUpTo(channel.name, upTo)) {
+      this.#scheduler.core.release([entry.key], entryHolder(channel.name, entry.seq));
+    }
+    channel.firstSeq = upTo + 1;
+  }
+
+  #persist(channel: ChannelState): void {
+    this.#store.update(channel.name, { maxlen: channel.maxlen, stopped: channel.stopped, firstSeq: channel.firstSeq, lastSeq: channel.lastSeq });
+  }
+
+  /** Committed: readers that are caught up get the new entries. */
+  #announce(channel: ChannelState, seqs: readonly number[], keys: readonly string[]): void {
+    channel.committedSeq = Math.max(channel.committedSeq, seqs[seqs.length - 1]);
+    if (this.#channels.get(channel.name) !== channel) return;
+    const frames = seqs.map((seq, i) => ({ seq, frame: appendFrame(seq, keys[i], this.#status(keys[i])) }));
+    for (const reader of channel.readers) {
+      if (!reader.live) continue;
+      for (const { seq, frame } of frames) {
+        if (seq <= reader.cursor) continue;
+        reader.stream.write(frame);
+        reader.cursor = seq;
+      }
+    }
+  }
+
+  #status(key: string): FutureStatus {
+    if (this.#scheduler.core.get(key)) return 'pending';
+    return this.#scheduler.store.ended(key)?.status ?? 'pending';
+  }
+
+  async #replay(channel: ChannelState, reader: Reader): Promise<void> {
+    for (;;) {
+      if (!reader.stream.open || this.#channels.get(channel.name) !== channel) return;
+      const upTo = channel.committedSeq;
+      if (reader.cursor >= upTo) {
+        reader.live = true;
+        if (channel.stopCommitted) this.#sendStop(channel, reader);
+        return;
+      }
+      const from = Math.max(reader.cursor + 1, channel.firstSeq);
+      const rows = this.#store.entries(channel.name, from, upTo, REPLAY_PAGE);
+      if (rows.length === 0) reader.cursor = upTo;
+      for (const row of rows) {
+        reader.stream.write(appendFrame(row.seq, row.key, row.status));
+        reader.cursor = row.seq;
+      }
+      await reader.stream.drained();
+    }
+  }
+
+  #sendStop(channel: ChannelState, reader: Reader): void {
+    reader.stream.write(sseFrame('stop', JSON.stringify({ name: channel.name, lastSeq: channel.committedSeq })));
+    reader.stream.close();
+  }
+
+  /** A task ended: readers that have seen its entries hear its new status. */
+  readonly #onTaskEnded = (event: EndedEvent): void => {
+    for (const holder of event.holders) {
+      const entry = parseEntryHolder(holder);
+      if (!entry) continue;
+      const channel = this.#channels.get(entry.channel);
+      if (!channel || channel.readers.size === 0) continue;
+      const frame = sseFrame('status', JSON.stringify({ seq: entry.seq, key: event.key, status: event.outcome.status }));
+      for (const reader of channel.readers) if (reader.live && reader.cursor >= entry.seq) reader.stream.write(frame);
+    }
+  };
+}
+
+function appendFrame(seq: number, key: string, status: FutureStatus): string {
+  return sseFrame('append', JSON.stringify({ seq, key, status }), seq);
+}
+
+function info(channel: ChannelState): ChannelInfo {
+  return {
+    name: channel.name,
+    length: Math.max(0, channel.committedSeq - channel.firstSeq + 1),
+    maxlen: channel.maxlen,
+    stopped: channel.stopped,
+    lastSeq: channel.committedSeq,
+  };
+}

@@ -1,0 +1,21 @@
+import fp from 'fastify-plugin';
+import { Channels } from '../channels.ts';
+import { ChannelStore } from '../store/channel-store.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    channels: Channels;
+  }
+}
+
+/** Channels over the scheduler, writing through the same group commit as tasks. */
+export default fp(
+  async (app) => {
+    const channels = new Channels(app.scheduler, new ChannelStore(app.store.db, app.store.tx), app.log);
+    channels.start();
+    app.decorate('channels', channels);
+    app.addHook('preClose', async () => channels.closeReaders());
+    app.addHook('onClose', async () => channels.stopTimers());
+  },
+  { name: 'sluice-channels', dependencies: ['sluice-scheduler'] },
+);

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  AppendBody,
+  AppendReply,
+  ChannelConfig,
+  ChannelEventsQuery,
+  ChannelInfo,
+  ChannelParams,
+  ChannelSnapshot,
+  SnapshotQuery,
+} from '../../schemas/channels.ts';
+import { ErrorBody } from '../../schemas/errors.ts';
+import { SluiceError } from '../errors.ts';
+import { SseStream } from '../sse/sse-stream.ts';
+import { callerOf } from './caller.ts';
+
+const NoContent = z.null().describe('No content');
+
+/** Channels: create, append, read, follow over SSE, stop, delete. */
+const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const channels = app.channels;
+
+  app.get('/channels', { schema: { summary: 'Every channel, with its length', response: { 200: z.array(ChannelInfo) } } }, async () =>
+    channels.list(),
+  );
+
+  app.put(
+    '/channels/:name',
+    {
+      schema: {
+        summary: 'Create a channel, or set its maxlen',
+        description: 'Idempotent. With maxlen, the oldest entries beyond it fall off at once and let go of their futures.',
+        params: ChannelParams,
+        body: ChannelConfig,
+        response: { 200: ChannelInfo, 400: ErrorBody },
+      },
+    },
+    async (request) => {
+      channels.configure(request.params.name, request.body.maxlen);
+      await app.store.committed();
+      return channels.info(request.params.name);
+    },
+  );
+
+  app.post(
+    '/channels/:name/append',
+    {
+      schema: {
+        summary: 'Append futures: existing keys, or new tasks submitted in the same write',
+        description:
+          'Answers 201 once the entries are committed; the scheduler assigns each a sequence number, the one order every reader sees. An unknown key is a 404 naming it, a stopped channel a 409. The channel is created if it does not exist.',
+        params: ChannelParams,
+        body: AppendBody,
+        response: { 201: AppendReply, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      const body = request.body;
+      const answer =
+        'tasks' in body
+          ? channels.appendTasks(name, body.tasks, callerOf(request), body.fireAndForget, body.idempotencyKey)
+          : channels.append(name, 'keys' in body ? body.keys : [body.key], body.idempotencyKey);
+      await app.store.committed();
+      reply.code(201);
+      return answer;
+    },
+  );
+
+  app.get(
+    '/channels/:name',
+    {
+      schema: {
+        summary: 'The channel now: its entries in order, with their futures’ status',
+        params: ChannelParams,
+        querystring: SnapshotQuery,
+        response: { 200: ChannelSnapshot, 404: ErrorBody },
+      },
+    },
+    async (request) => channels.snapshot(request.params.name, request.query.from, request.query.limit),
+  );
+
+  app.get(
+    '/channels/:name/events',
+    {
+      sse: 'only',
+      schema: {
+        summary: 'SSE: replay the entries, then follow new ones until the channel stops',
+        description:
+          'event: append (id = seq, data {seq, key, status}) for each entry after ?from= or Last-Event-ID; event: status {seq, key, status} when a future already shown ends; event: stop, then the stream closes. A reader that reconnects with Last-Event-ID misses no entry and sees none twice.',
+        params: ChannelParams,
+        querystring: ChannelEventsQuery,
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      channels.info(name); // 404 before the stream opens
+      const lastEventId = request.headers['last-event-id'];
+      let after = (request.query.from ?? 1) - 1;
+      if (typeof lastEventId === 'string' && lastEventId !== '') {
+        after = Number(lastEventId);
+        if (!Number.isInteger(after) || after < 0) {
+          throw new SluiceError('SLUICE_ERR_VALIDATION', `header last-event-id: expected a sequence number, got ${JSON.stringify(lastEventId)}`);
+        }
+      }
+      const stream = new SseStream(reply, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes });
+      channels.subscribe(name, stream, after);
+    },
+  );
+
+  app.post(
+    '/channels/:name/stop',
+    {
+      schema: {
+        summary: 'Stop the channel: every iteration by every client ends; later appends get 409',
+        params: ChannelParams,
+        response: { 200: ChannelInfo, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      channels.stop(request.params.name);
+      await app.store.committed();
+      return channels.info(request.params.name);
+    },
+  );
+
+  app.delete(
+    '/channels/:name',
+    {
+      schema: {
+        summary: 'Delete the channel; its futures are released',
+        params: ChannelParams,
+        response: { 204: NoContent, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      channels.delete(request.params.name);
+      await app.store.committed();
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default channelsRoutes;
