@@ -1,4 +1,5 @@
-import { CLIENT_HEADER, type FutureStatus } from '../schemas/common.ts';
+import type { FutureStatus } from '../schemas/common.ts';
+import { CLIENT_HEADER } from '../schemas/constants.ts';
 import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
 import { SluiceError } from './errors.ts';

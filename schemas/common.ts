@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { CHANNEL_PATTERN, CLIENT_ID_PATTERN, FN_PATTERN, KEY_PATTERN } from './constants.ts';
+
+export { CHANNEL_PATTERN, CLIENT_HEADER, CLIENT_ID_PATTERN, FN_PATTERN, FUTURE_REF, KEY_PATTERN } from './constants.ts';
 
 /**
  * Names and identifiers shared by every wire. Their character sets are kept to
@@ -6,7 +9,6 @@ import { z } from 'zod';
  * name can be pasted into curl as is.
  */
 
-export const KEY_PATTERN = /^[A-Za-z0-9_$][A-Za-z0-9_$.:@+=~-]{0,255}$/;
 export const Key = z
   .string()
   .regex(KEY_PATTERN, {
@@ -15,7 +17,6 @@ export const Key = z
   })
   .describe('A task key: caller-given, or derived as fn-<hash> (pure) or fn-<random id>.');
 
-export const FN_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$/;
 export const FnName = z
   .string()
   .regex(FN_PATTERN, {
@@ -24,7 +25,6 @@ export const FnName = z
   })
   .describe('The name under which a worker registered the function.');
 
-export const CHANNEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const ChannelName = z
   .string()
   .regex(CHANNEL_PATTERN, {
@@ -33,14 +33,11 @@ export const ChannelName = z
   })
   .describe('A channel name.');
 
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 export const ClientId = z
   .string()
   .regex(CLIENT_ID_PATTERN, { message: 'a client id is 8 to 64 characters from A-Z a-z 0-9 _ -' })
   .describe('Identifies one client session; its futures are held under this id.');
 
-/** The header that names the calling client session. */
-export const CLIENT_HEADER = 'sluice-client';
 
 /** Future status as clients see it. */
 export const FutureStatus = z.enum(['pending', 'finished', 'error', 'cancelled', 'lost']);
@@ -61,6 +58,3 @@ export const TaskErrorInfo = z.object({
   key: z.string().optional(),
 });
 export type TaskErrorInfo = z.infer<typeof TaskErrorInfo>;
-
-/** A dependency reference inside args or kwargs. */
-export const FUTURE_REF = '$future';

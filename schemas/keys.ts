@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import stringify from 'safe-stable-stringify';
-import { FUTURE_REF } from './common.ts';
+import { FUTURE_REF } from './constants.ts';
 
 /**
  * How keys are derived, shared by the scheduler and the client so that a

@@ -57,6 +57,37 @@ t.test('sluice up: a scheduler and local workers; SIGTERM stops them all', async
   t.equal(left.stdout.trim(), '', 'no worker process is left behind');
 });
 
+t.test('npm start: the README’s first command starts a scheduler and local workers on the example tasks', async (t) => {
+  const db = join(tempDir(t), 'start.db');
+  const { spawn } = await import('node:child_process');
+  const npm = spawn('npm', ['start', '--', '--port', '0', '--db', db, '--workers', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  t.teardown(() => {
+    try {
+      process.kill(-(npm.pid as number), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  let output = '';
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 30_000);
+    npm.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:[^"]+)","db"/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  const http = api(ready);
+  await waitFor(async () => (await http.get('/workers')).body.length === 1, 'the local worker');
+  const { body } = await http.post('/tasks', { fn: 'double', args: [21] });
+  t.same((await http.get(`/futures/${body.key}/result?timeout=10`)).body.result, 42, 'examples/tasks.ts is loaded');
+  process.kill(-(npm.pid as number), 'SIGTERM');
+  await new Promise((resolve) => npm.once('exit', resolve));
+});
+
 t.test('graceful shutdown: new requests get 503 while running tasks finish and are recorded', async (t) => {
   const db = join(tempDir(t), 'drain.db');
   const first = await startScheduler(t, { db });

@@ -175,6 +175,40 @@ t.test('bad input: 400 naming the field, 404 naming the key, 409, 413; nothing s
   t.match((await http.post('/gather', { keys: ['never-was'] })).body.error, { code: 'SLUICE_ERR_UNKNOWN_KEY', message: 'unknown key: never-was' });
 });
 
+t.test('DELETE /futures/:key releases the calling session’s hold', async (t) => {
+  const session = api(scheduler.url, { 'sluice-client': 'release-test-client' });
+  const { body } = await session.post('/tasks', { fn: 'hang', pure: false });
+  t.equal((await http.get(`/futures/${body.key}`)).body.status, 'pending');
+  t.equal((await session.delete(`/futures/${body.key}`)).status, 204);
+  t.match((await http.get(`/futures/${body.key}/result?timeout=5`)).body, { status: 'cancelled', error: { message: 'released by every holder before it finished' } });
+  t.equal((await http.delete('/futures/never-was')).status, 404);
+  const anonymous = await http.post('/tasks', { fn: 'sleep', args: [50, 'kept'], pure: false });
+  t.equal((await http.delete(`/futures/${anonymous.body.key}`)).status, 204, 'an anonymous caller holds nothing: nothing changes');
+  t.equal((await http.get(`/futures/${anonymous.body.key}/result?timeout=10`)).body.result, 'kept');
+});
+
+t.test('OpenAPI document at /docs/json, generated from the schemas', async (t) => {
+  const doc = (await http.get('/docs/json')).body;
+  t.match(doc.openapi, /^3\./);
+  for (const path of ['/tasks', '/futures/{key}', '/futures/{key}/result', '/gather', '/scatter', '/channels/{name}/append', '/channels/{name}/events']) {
+    t.ok(doc.paths[path], `documents ${path}`);
+  }
+  t.ok(doc.paths['/tasks'].post.requestBody, 'with the request body schema');
+  t.equal((await http.get('/docs')).status, 200, 'and a UI');
+});
+
+t.test('SSE streams send heartbeat comments', async (t) => {
+  const quick = await startScheduler(t, { env: { SLUICE_SSE_HEARTBEAT_MS: '100' } });
+  await api(quick.url).put('/channels/idle', {});
+  const controller = new AbortController();
+  const response = await fetch(`${quick.url}/channels/idle/events`, { signal: controller.signal });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!text.includes(': heartbeat')) text += new TextDecoder().decode((await reader.read()).value);
+  controller.abort();
+  t.match(text, /: heartbeat\n\n/);
+});
+
 t.test('health and workers', async (t) => {
   const health = await http.get('/health');
   t.match(health.body, { status: 'ok', version: /^\d+\.\d+\.\d+/ });
