@@ -1,7 +1,7 @@
 // Channel benchmarks: durable appends per second (single, concurrent, batched)
 // and SSE delivery latency, append to receipt, with 1, 100 and 1000 readers.
 // Prints one JSON document. `--quick` for a smoke run.
-import { createParser } from 'eventsource-parser';
+import { readSse } from '../test/helpers/cluster.ts';
 import { Cleanup, cluster, percentile, postJson, print, quick, type Result, round } from './lib.ts';
 
 const cleanup = new Cleanup();
@@ -61,35 +61,14 @@ try {
     await postJson(`${url}/channels/${channel}`, {}, 'PUT');
     const sentAt = new Map<number, number>();
     const latencies: number[] = [];
-    const controllers: AbortController[] = [];
-    let connected = 0;
-    await Promise.all(
-      Array.from({ length: readers }, async () => {
-        const controller = new AbortController();
-        controllers.push(controller);
-        const response = await fetch(`${url}/channels/${channel}/events`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
-        connected++;
-        const parser = createParser({
-          onEvent: (event) => {
-            if (event.event !== 'append') return;
-            const sent = sentAt.get(Number(event.id));
-            if (sent !== undefined) latencies.push(performance.now() - sent);
-          },
-        });
-        void (async () => {
-          const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-          const decoder = new TextDecoder();
-          try {
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) return;
-              parser.feed(decoder.decode(value, { stream: true }));
-            }
-          } catch {
-            // aborted at the end
-          }
-        })();
-      }),
+    const streams = await Promise.all(
+      Array.from({ length: readers }, () =>
+        readSse(`${url}/channels/${channel}/events`, {}, undefined, (event) => {
+          if (event.event !== 'append') return;
+          const sent = sentAt.get(Number(event.id));
+          if (sent !== undefined) latencies.push(performance.now() - sent);
+        }),
+      ),
     );
     const appends = quick ? 50 : 300;
     for (let i = 0; i < appends; i++) {
@@ -102,9 +81,9 @@ try {
     }
     const deadline = Date.now() + 10_000;
     while (latencies.length < appends * readers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const controller of controllers) controller.abort();
+    for (const stream of streams) stream.close();
     latencies.sort((a, b) => a - b);
-    const params = { readers, connected, appendsPerSecond: 100, appends, received: latencies.length, expected: appends * readers };
+    const params = { readers, appendsPerSecond: 100, appends, received: latencies.length, expected: appends * readers };
     results.push({ workload: `SSE delivery, append to receipt, ${readers} reader(s), p50`, value: round(percentile(latencies, 50)), unit: 'ms', params });
     results.push({ workload: `SSE delivery, append to receipt, ${readers} reader(s), p99`, value: round(percentile(latencies, 99)), unit: 'ms', params });
   }

@@ -158,7 +158,7 @@ export class Scheduler {
       if (this.core.get(key)) throw conflict(key, 'a pending task');
       return { key, value };
     });
-    for (const { key, value } of out) {
+    for (const { key } of out) {
       const row = this.store.ended(key);
       if (row && row.fn !== 'scatter') throw conflict(key, `a task of ${row.fn}`);
     }
@@ -277,7 +277,7 @@ export class Scheduler {
 
   /** Keep these pending tasks running even when no client holds them. */
   fireAndForget(keys: readonly string[]): void {
-    for (const key of keys) this.outcome(key);
+    for (const key of keys) this.assertKnown(key);
     this.core.hold(
       keys.filter((key) => this.core.get(key)),
       FIRE_AND_FORGET,

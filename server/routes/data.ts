@@ -26,7 +26,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a gather of ${keys.length} keys is over the limit of ${scheduler.options.maxBatch}`);
       }
       const ms = (timeout ?? 24 * 3600) * 1000;
-      for (const key of keys) scheduler.outcome(key); // 404 for an unknown key before waiting
+      for (const key of keys) scheduler.assertKnown(key); // 404 before waiting
       const outcomes = await Promise.all(keys.map((key) => scheduler.waitForOutcome(key, ms))).catch((error: unknown) => {
         if (error instanceof SluiceError && error.code === 'SLUICE_ERR_TIMEOUT') throw timedOut(`${keys.length} keys`, ms / 1000);
         throw error;

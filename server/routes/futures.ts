@@ -83,7 +83,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { clientId } = callerOf(request);
-      scheduler.outcome(request.params.key); // 404 for an unknown key
+      scheduler.assertKnown(request.params.key);
       if (clientId) scheduler.release([request.params.key], clientId);
       await app.store.committed();
       return reply.code(204).send(null);

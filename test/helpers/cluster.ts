@@ -113,15 +113,21 @@ export interface SseReader {
   status: number;
 }
 
-/** Read an SSE stream as a browser would, keeping every event. */
-export async function readSse(url: string, headers: Record<string, string> = {}, t?: Teardown): Promise<SseReader> {
+/** Read an SSE stream as a browser would, keeping every event (unless onEvent takes them). */
+export async function readSse(
+  url: string,
+  headers: Record<string, string> = {},
+  t?: Teardown,
+  onEvent?: (event: EventSourceMessage) => void,
+): Promise<SseReader> {
   const controller = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   const events: EventSourceMessage[] = [];
   const listeners = new Set<() => void>();
   const parser = createParser({
     onEvent: (event) => {
-      events.push(event);
+      if (onEvent) onEvent(event);
+      else events.push(event);
       for (const listener of listeners) listener();
     },
   });
