@@ -7,6 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { SchedulerConfig } from './config.ts';
 import channelsPlugin from './plugins/channels.ts';
 import errorsPlugin from './plugins/errors.ts';
+import observabilityPlugin from './plugins/observability.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
 import channelsRoutes from './routes/channels.ts';
@@ -14,6 +15,7 @@ import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
 import dataRoutes from './routes/data.ts';
 import futuresRoutes from './routes/futures.ts';
+import observabilityRoutes from './routes/observability.ts';
 import tasksRoutes from './routes/tasks.ts';
 import { VERSION } from './version.ts';
 import workerSocket from './workers/worker-socket.ts';
@@ -74,6 +76,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
 
   await app.register(channelsPlugin);
+  await app.register(observabilityPlugin);
 
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);
@@ -81,6 +84,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(dataRoutes);
   await app.register(clientsRoutes);
   await app.register(channelsRoutes);
+  await app.register(observabilityRoutes);
   await app.register(workerSocket);
   return app;
 }

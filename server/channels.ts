@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChannelInfo } from '../schemas/channels.ts';
 import type { FutureStatus } from '../schemas/common.ts';
@@ -40,6 +41,15 @@ interface ChannelState {
   readonly readers: Set<Reader>;
 }
 
+/** Events about channels, emitted once the change is committed. */
+export interface ChannelEvents {
+  /** A channel was created or its maxlen changed. */
+  'channel:configured': [ChannelInfo];
+  'channel:appended': [ChannelInfo, number];
+  'channel:stopped': [ChannelInfo];
+  'channel:deleted': [string];
+}
+
 export const unknownChannel = (name: string): SluiceError =>
   new SluiceError('SLUICE_ERR_UNKNOWN_CHANNEL', `unknown channel: ${name} (appending to it, or PUT /channels/${name}, creates it)`, { channel: name });
 
@@ -53,6 +63,7 @@ export const unknownChannel = (name: string): SluiceError =>
  * switch to live delivery once they have caught up.
  */
 export class Channels {
+  readonly events = new EventEmitter<ChannelEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: ChannelStore;
   readonly #log: FastifyBaseLogger;
@@ -103,12 +114,16 @@ export class Channels {
   /** Create the channel, or change its maxlen (undefined: leave it as it is). */
   configure(name: string, maxlen: number | null | undefined): ChannelInfo {
     this.#scheduler.assertOpen();
+    const existed = this.#channels.has(name);
     const channel = this.#ensure(name, maxlen ?? null);
     if (maxlen !== undefined && maxlen !== channel.maxlen) {
       channel.maxlen = maxlen;
       this.#trim(channel);
       this.#persist(channel);
+    } else if (existed) {
+      return info(channel);
     }
+    this.#scheduler.store.afterCommit(() => this.events.emit('channel:configured', info(channel)));
     return info(channel);
   }
 
@@ -169,6 +184,7 @@ export class Channels {
       this.#scheduler.store.afterCommit(() => {
         channel.stopCommitted = true;
         for (const reader of channel.readers) if (reader.live) this.#sendStop(channel, reader);
+        this.events.emit('channel:stopped', info(channel));
       });
     }
     return info(channel);
@@ -182,6 +198,7 @@ export class Channels {
     for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], entryHolder(name, entry.seq));
     this.#scheduler.store.afterCommit(() => {
       for (const reader of channel.readers) this.#sendStop(channel, reader);
+      this.events.emit('channel:deleted', name);
     });
   }
 
@@ -271,6 +288,7 @@ export class Channels {
   #announce(channel: ChannelState, seqs: readonly number[], keys: readonly string[]): void {
     channel.committedSeq = Math.max(channel.committedSeq, seqs[seqs.length - 1]);
     if (this.#channels.get(channel.name) !== channel) return;
+    this.events.emit('channel:appended', info(channel), seqs.length);
     const frames = seqs.map((seq, i) => ({ seq, frame: appendFrame(seq, keys[i], this.#status(keys[i])) }));
     for (const reader of channel.readers) {
       if (!reader.live) continue;

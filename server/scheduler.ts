@@ -45,10 +45,16 @@ export interface EndedEvent {
   outcome: OutcomeRecord;
   /** Holders at the moment it ended. */
   holders: readonly string[];
+  /** The name of the worker it last ran on, if it ran. */
+  worker: string | null;
+  /** When its last attempt started, and when it ended (ms since the epoch). */
+  startedAt: number | null;
+  finishedAt: number;
 }
 
 /** Events the scheduler emits, after the change they announce is committed. */
 export interface SchedulerEvents {
+  'task:submitted': [count: number];
   'task:ended': [EndedEvent];
   'worker:joined': [WorkerState];
   'worker:left': [WorkerState];
@@ -74,7 +80,8 @@ export class Scheduler {
   readonly #timeouts = new Map<string, NodeJS.Timeout>();
   readonly #waiters = new Map<string, Set<(outcome: OutcomeRecord) => void>>();
   readonly #timers: NodeJS.Timeout[] = [];
-  #ended: Array<{ task: ActiveTask; outcome: TaskOutcome }> = [];
+  #ended: Array<{ task: ActiveTask; outcome: TaskOutcome; worker: string | null; startedAt: number | null; finishedAt: number }> = [];
+  #submitted = 0;
   #closing = false;
   #onClosing: Array<() => void> = [];
 
@@ -424,7 +431,7 @@ export class Scheduler {
   readonly #announceEnded = (): void => {
     const ended = this.#ended;
     this.#ended = [];
-    for (const { task, outcome } of ended) {
+    for (const { task, outcome, worker, startedAt, finishedAt } of ended) {
       const record = fromOutcome(task.key, outcome);
       const waiters = this.#waiters.get(task.key);
       if (waiters) for (const done of [...waiters]) done(record);
@@ -434,15 +441,25 @@ export class Scheduler {
         frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
         this.clients.send(holder.slice('client:'.length), frame);
       }
-      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...task.holders] });
+      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...task.holders], worker, startedAt, finishedAt });
     }
   };
 
   readonly #effects: SchedulerEffects = {
-    taskAdded: (task) => this.store.insertTask(task),
+    taskAdded: (task) => {
+      this.store.insertTask(task);
+      if (this.#submitted++ === 0) {
+        this.store.afterCommit(() => {
+          this.events.emit('task:submitted', this.#submitted);
+          this.#submitted = 0;
+        });
+      }
+    },
     taskEnded: (task, outcome) => {
-      this.store.endTask(task, outcome, Date.now());
-      if (this.#ended.push({ task, outcome }) === 1) this.store.afterCommit(this.#announceEnded);
+      const finishedAt = Date.now();
+      this.store.endTask(task, outcome, finishedAt);
+      const entry = { task, outcome, worker: task.worker?.name ?? null, startedAt: task.startedAt, finishedAt };
+      if (this.#ended.push(entry) === 1) this.store.afterCommit(this.#announceEnded);
     },
     taskRestarted: (task) => this.store.restartTask(task),
     holdAdded: (key, holder) => this.store.addHold(key, holder),

@@ -104,7 +104,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
           throw new SluiceError('SLUICE_ERR_VALIDATION', `header last-event-id: expected a sequence number, got ${JSON.stringify(lastEventId)}`);
         }
       }
-      const stream = new SseStream(reply, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes });
+      const stream = new SseStream(reply, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, kind: 'channel' });
       channels.subscribe(name, stream, after);
     },
   );

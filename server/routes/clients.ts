@@ -21,7 +21,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes });
+      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes, kind: 'client' });
       scheduler.clients.attach(request.params.id, stream);
       stream.write(sseFrame('ready', JSON.stringify({ clientId: request.params.id, startedAt: scheduler.startedAt })));
     },

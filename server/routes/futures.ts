@@ -159,7 +159,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const keys = [...new Set(request.query.keys)];
       const outcomes = keys.map((key) => scheduler.outcome(key)); // 404 before the stream opens
-      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes });
+      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes, kind: 'futures' });
       for (const key of keys) {
         let set = watchers.get(key);
         if (!set) watchers.set(key, (set = new Set()));

@@ -29,6 +29,16 @@ function currentTurn(): number {
 export interface SseStreamOptions {
   /** A subscriber with more than this many bytes unsent from earlier turns is cut off; it resumes from its last id. */
   maxBufferedBytes: number;
+  /** What the stream serves (client, channel, futures, events, ...), for the metrics. */
+  kind: string;
+}
+
+const open = new Map<string, number>();
+let cutOffs = 0;
+
+/** Open SSE streams by kind, and how many readers were cut off for being slow, since start. */
+export function sseStats(): { open: ReadonlyMap<string, number>; cutOffs: number } {
+  return { open, cutOffs };
 }
 
 /**
@@ -40,6 +50,7 @@ export interface SseStreamOptions {
 export class SseStream {
   readonly #reply: FastifyReply;
   readonly #maxBuffered: number;
+  readonly #kind: string;
   #open = true;
   #checkedTurn = -1;
   readonly #onClose: Array<() => void> = [];
@@ -47,6 +58,8 @@ export class SseStream {
   constructor(reply: FastifyReply, options: SseStreamOptions) {
     this.#reply = reply;
     this.#maxBuffered = options.maxBufferedBytes;
+    this.#kind = options.kind;
+    open.set(this.#kind, (open.get(this.#kind) ?? 0) + 1);
     reply.sse.keepAlive();
     reply.sse.sendHeaders();
     // Send the head now: a reader of a quiet stream learns at once that it is connected.
@@ -70,6 +83,7 @@ export class SseStream {
     const now = currentTurn();
     if (now !== this.#checkedTurn && raw.writableLength > this.#maxBuffered) {
       this.#reply.log.warn({ buffered: raw.writableLength }, 'SSE reader too slow, cutting it off; it resumes from its last id');
+      cutOffs++;
       raw.destroy();
       this.#closed();
       return false;
@@ -109,6 +123,7 @@ export class SseStream {
   #closed(): void {
     if (!this.#open) return;
     this.#open = false;
+    open.set(this.#kind, (open.get(this.#kind) ?? 1) - 1);
     for (const fn of this.#onClose.splice(0)) fn();
   }
 }

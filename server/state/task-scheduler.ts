@@ -42,6 +42,7 @@ export class TaskScheduler {
   readonly #workers = new Map<string, WorkerState>();
   readonly #workersByFn = new Map<string, Set<WorkerState>>();
   readonly #queuedByFn = new Map<string, Heap<ActiveTask>>();
+  readonly #counts: Record<ActiveTask['state'], number> = { waiting: 0, queued: 0, processing: 0 };
   readonly #effects: SchedulerEffects;
   readonly #lookup: StoreLookup;
   readonly #allowedFailures: number;
@@ -96,11 +97,9 @@ export class TaskScheduler {
     return `queued: all ${workers.length} ${workers.length === 1 ? 'worker' : 'workers'} that run '${task.fn}' are busy`;
   }
 
-  /** Counts of active tasks by state. */
-  counts(): { waiting: number; queued: number; processing: number } {
-    const counts = { waiting: 0, queued: 0, processing: 0 };
-    for (const task of this.#tasks.values()) counts[task.state]++;
-    return counts;
+  /** Counts of active tasks by state, kept as tasks move (no scan). */
+  counts(): Readonly<Record<ActiveTask['state'], number>> {
+    return this.#counts;
   }
 
   // ── clients ────────────────────────────────────────────────────────────
@@ -317,7 +316,14 @@ export class TaskScheduler {
       seceded: false,
     };
     this.#tasks.set(task.key, task);
+    this.#counts.waiting++;
     return task;
+  }
+
+  #move(task: ActiveTask, state: ActiveTask['state']): void {
+    this.#counts[task.state]--;
+    this.#counts[state]++;
+    task.state = state;
   }
 
   /** Wire new tasks to their dependencies, then start those that can start. */
@@ -382,7 +388,7 @@ export class TaskScheduler {
       this.#assign(task, worker);
       return;
     }
-    task.state = 'queued';
+    this.#move(task, 'queued');
     let heap = this.#queuedByFn.get(task.fn);
     if (!heap) this.#queuedByFn.set(task.fn, (heap = new Heap(before)));
     heap.push(task);
@@ -406,7 +412,7 @@ export class TaskScheduler {
   }
 
   #assign(task: ActiveTask, worker: WorkerState): void {
-    task.state = 'processing';
+    this.#move(task, 'processing');
     task.worker = worker;
     task.attempt++;
     task.startedAt = this.#now();
@@ -456,6 +462,7 @@ export class TaskScheduler {
       const [task, outcome] = work.pop() as [ActiveTask, TaskOutcome];
       if (task.ended) continue;
       task.ended = true;
+      this.#counts[task.state]--;
       this.#tasks.delete(task.key);
       if (task.holders.delete(FIRE_AND_FORGET)) this.#effects.holdReleased(task.key, FIRE_AND_FORGET);
       this.#effects.taskEnded(task, outcome);

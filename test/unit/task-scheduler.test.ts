@@ -88,6 +88,7 @@ t.test('the least loaded worker with a free slot gets the task; only workers tha
   t.equal(byWorker('w2'), 2);
   t.equal(byWorker('other'), 0);
   t.equal(h.core.get('e')?.state, 'queued');
+  t.same(h.core.counts(), { waiting: 0, queued: 1, processing: 4 });
   t.match(h.core.reason(h.core.get('e') as ActiveTask), /all 2 workers that run 'f' are busy/);
 });
 
@@ -136,6 +137,7 @@ t.test('a chain of 20,000 erring tasks does not overflow the stack', async (t) =
   t.equal(h.ended.get('t19999')?.status, 'error');
   t.equal(h.ended.get('t19999')?.error?.key, 't0');
   t.equal(h.core.size, 0);
+  t.same(h.core.counts(), { waiting: 0, queued: 0, processing: 0 }, 'the counts follow every move');
 });
 
 t.test('retries: a task that throws runs again, then errs', async (t) => {

@@ -1,0 +1,211 @@
+import type { ChannelInfo } from '../schemas/channels.ts';
+import type { TaskErrorInfo } from '../schemas/common.ts';
+import type { Channels } from './channels.ts';
+import type { EndedEvent, Scheduler } from './scheduler.ts';
+import { sseFrame, type SseStream } from './sse/sse-stream.ts';
+import type { WorkerState } from './state/types.ts';
+import { VERSION } from './version.ts';
+
+/** How often task activity is summed up and sent. */
+const TICK_MS = 250;
+/** Frames kept for readers that resume with Last-Event-ID. */
+const RING = 2000;
+/** Ended tasks sent per tick at most; more are counted, not listed. */
+const ENDED_PER_TICK = 500;
+const RECENT_TASKS = 500;
+const RECENT_ERRORS = 20;
+/** Seconds of throughput history a new reader gets. */
+const HISTORY_S = 300;
+
+export interface TaskRecord {
+  key: string;
+  fn: string;
+  worker: string | null;
+  status: string;
+  startedAt: number | null;
+  finishedAt: number;
+}
+
+export interface ErrorRecord extends TaskRecord {
+  error: TaskErrorInfo;
+}
+
+type Totals = Record<'submitted' | 'finished' | 'error' | 'cancelled' | 'lost', number>;
+
+export function workerInfo(w: WorkerState) {
+  return {
+    id: w.id,
+    name: w.name,
+    functions: [...w.functions],
+    concurrency: w.concurrency,
+    processing: w.tasks.size,
+    draining: w.draining,
+    connectedAt: new Date(w.connectedAt).toISOString(),
+    lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
+  };
+}
+
+/**
+ * GET /events: the firehose a dashboard reads. Task activity is summed up
+ * every 250 ms (counts, totals, the tasks that ended with their workers and
+ * times, errors with tracebacks) so that thousands of tasks a second cost a
+ * reader four frames a second; worker and channel changes go out as they
+ * happen. Frame ids are `<epoch>-<n>`: a reader that resumes with a
+ * Last-Event-ID of this run gets the frames it missed from a ring buffer;
+ * one from an earlier run (the scheduler restarted) or too old gets a fresh
+ * snapshot, marked `restarted` when the run changed.
+ */
+export class Firehose {
+  /** Identifies this run of the scheduler. */
+  readonly epoch = Date.now().toString(36);
+  readonly #scheduler: Scheduler;
+  readonly #channels: Channels;
+  readonly #maxBuffered: number;
+  readonly #readers = new Set<SseStream>();
+  readonly #ring: Array<{ n: number; frame: string }> = [];
+  #n = 0;
+  readonly #totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
+  #ended: TaskRecord[] = [];
+  #endedDropped = 0;
+  #errors: ErrorRecord[] = [];
+  readonly #recentTasks: TaskRecord[] = [];
+  readonly #recentErrors: ErrorRecord[] = [];
+  /** [second, finished, errors] for the last HISTORY_S seconds. */
+  readonly #history: Array<[number, number, number]> = [];
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(scheduler: Scheduler, channels: Channels, options: { maxBufferedBytes: number }) {
+    this.#scheduler = scheduler;
+    this.#channels = channels;
+    this.#maxBuffered = options.maxBufferedBytes;
+  }
+
+  get maxBufferedBytes(): number {
+    return this.#maxBuffered;
+  }
+
+  /** Totals since this scheduler started. */
+  get totals(): Readonly<Totals> {
+    return this.#totals;
+  }
+
+  start(): void {
+    const on = <E extends string, A extends unknown[]>(emitter: { on(e: E, f: (...a: A) => void): unknown; off(e: E, f: (...a: A) => void): unknown }, event: E, fn: (...a: A) => void): void => {
+      emitter.on(event, fn);
+      this.#unsubscribe.push(() => emitter.off(event, fn));
+    };
+    const events = this.#scheduler.events;
+    on(events, 'task:submitted', (count: number) => {
+      this.#totals.submitted += count;
+      this.#dirty = true;
+    });
+    on(events, 'task:ended', (event: EndedEvent) => this.#taskEnded(event));
+    on(events, 'worker:joined', (worker: WorkerState) => this.#publish('worker', { type: 'joined', worker: workerInfo(worker) }));
+    on(events, 'worker:left', (worker: WorkerState) => this.#publish('worker', { type: 'left', worker: workerInfo(worker) }));
+    const channelEvents = this.#channels.events;
+    on(channelEvents, 'channel:configured', (channel: ChannelInfo) => this.#publish('channel', { type: 'configured', channel }));
+    on(channelEvents, 'channel:appended', (channel: ChannelInfo, count: number) => this.#publish('channel', { type: 'appended', channel, count }));
+    on(channelEvents, 'channel:stopped', (channel: ChannelInfo) => this.#publish('channel', { type: 'stopped', channel }));
+    on(channelEvents, 'channel:deleted', (name: string) => this.#publish('channel', { type: 'deleted', name }));
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const reader of this.#readers) reader.close();
+  }
+
+  /** A new reader: the frames it missed, or a snapshot; then everything as it happens. */
+  subscribe(stream: SseStream, lastEventId: string | null): void {
+    this.#readers.add(stream);
+    stream.onClose(() => this.#readers.delete(stream));
+    const [epoch, n] = (lastEventId ?? '').split('-');
+    const last = Number(n);
+    const first = this.#ring[0];
+    if (epoch === this.epoch && Number.isInteger(last) && first && last >= first.n - 1) {
+      for (const entry of this.#ring) if (entry.n > last) stream.write(entry.frame);
+      return;
+    }
+    const snapshot = this.snapshot(lastEventId !== null && epoch !== this.epoch);
+    stream.write(sseFrame('snapshot', JSON.stringify(snapshot), `${this.epoch}-${this.#n}`));
+  }
+
+  /** Everything a dashboard shows, now. */
+  snapshot(restarted = false) {
+    return {
+      epoch: this.epoch,
+      restarted,
+      version: VERSION,
+      startedAt: new Date(this.#scheduler.startedAt).toISOString(),
+      counts: { ...this.#scheduler.core.counts() },
+      totals: { ...this.#totals },
+      workers: [...this.#scheduler.core.workers()].map(workerInfo),
+      channels: this.#channels.list(),
+      recentTasks: this.#recentTasks,
+      recentErrors: this.#recentErrors,
+      history: this.#history,
+    };
+  }
+
+  #taskEnded(event: EndedEvent): void {
+    const status = event.outcome.status as keyof Totals;
+    if (status in this.#totals) this.#totals[status]++;
+    const record: TaskRecord = { key: event.key, fn: event.fn, worker: event.worker, status, startedAt: event.startedAt, finishedAt: event.finishedAt };
+    if (this.#ended.length < ENDED_PER_TICK) this.#ended.push(record);
+    else this.#endedDropped++;
+    push(this.#recentTasks, record, RECENT_TASKS);
+    if (status !== 'finished' && event.outcome.error) {
+      const failed: ErrorRecord = { ...record, error: event.outcome.error };
+      this.#errors.push(failed);
+      push(this.#recentErrors, failed, RECENT_ERRORS);
+    }
+    const second = Math.floor(event.finishedAt / 1000);
+    let slot = this.#history[this.#history.length - 1];
+    if (!slot || slot[0] !== second) {
+      slot = [second, 0, 0];
+      push(this.#history, slot, HISTORY_S);
+    }
+    if (status === 'finished') slot[1]++;
+    else if (status === 'error' || status === 'lost') slot[2]++;
+    this.#dirty = true;
+  }
+
+  /** Sum up the last quarter second of task activity. */
+  #tick(): void {
+    // Published with or without readers, so that one resuming finds it in the ring.
+    if (!this.#dirty) return;
+    this.#publish('tasks', {
+      at: Date.now(),
+      counts: { ...this.#scheduler.core.counts() },
+      totals: { ...this.#totals },
+      ended: this.#ended,
+      endedDropped: this.#endedDropped,
+      errors: this.#errors,
+      workers: [...this.#scheduler.core.workers()].map((w) => ({ id: w.id, processing: w.tasks.size, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString() })),
+    });
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#ended = [];
+    this.#errors = [];
+    this.#endedDropped = 0;
+    this.#dirty = false;
+  }
+
+  #publish(event: string, data: unknown): void {
+    const n = ++this.#n;
+    const frame = sseFrame(event, JSON.stringify(data), `${this.epoch}-${n}`);
+    push(this.#ring, { n, frame }, RING);
+    for (const reader of this.#readers) reader.write(frame);
+  }
+}
+
+function push<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { dashboardAssets } from '../dashboard-bundle.ts';
+import { SseStream } from '../sse/sse-stream.ts';
+
+const EventsQuery = z
+  .object({ lastEventId: z.string().max(64).optional().describe('Resume after this id; for readers that cannot send the Last-Event-ID header.') })
+  .strict();
+
+/** The firehose, the metrics and the dashboard. */
+const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/events',
+    {
+      sse: 'only',
+      schema: {
+        summary: 'SSE firehose for dashboards: tasks, workers, channels',
+        description: [
+          'Events, each with an id `<run>-<n>` to resume with (Last-Event-ID, or ?lastEventId=):',
+          '`snapshot` {epoch, restarted, version, startedAt, counts, totals, workers, channels, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
+          '`tasks` {at, counts, totals, ended: [{key, fn, worker, status, startedAt, finishedAt}], endedDropped, errors: [... with error {name, message, traceback}], workers: [{id, processing, lastHeartbeatAt}]} every 250 ms while tasks move (at most 500 ended tasks listed per frame; totals are exact);',
+          '`worker` {type: joined | left, worker}; `channel` {type: configured | appended | stopped | deleted, channel, count?}.',
+        ].join(' '),
+        querystring: EventsQuery,
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['last-event-id'];
+      const lastEventId = (typeof header === 'string' && header) || request.query.lastEventId || null;
+      const stream = new SseStream(reply, { maxBufferedBytes: app.firehose.maxBufferedBytes, kind: 'events' });
+      app.firehose.subscribe(stream, lastEventId);
+      app.scheduler.onClosing(() => stream.close());
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, SSE, HTTP, process' } }, async (request, reply) => {
+    const text = await app.metrics.registry.metrics();
+    return reply.type(app.metrics.registry.contentType).send(text);
+  });
+
+  app.get('/dashboard', { schema: { summary: 'The dashboard page', hide: true } }, async (request, reply) =>
+    reply.type('text/html; charset=utf-8').send((await dashboardAssets()).html),
+  );
+  app.get('/dashboard/app.js', { schema: { hide: true } }, async (request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send((await dashboardAssets()).js),
+  );
+  app.get('/dashboard/app.css', { schema: { hide: true } }, async (request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send((await dashboardAssets()).css),
+  );
+};
+
+export default observabilityRoutes;
