@@ -3,7 +3,7 @@
 // second, the longest gap between frames, and main-thread long tasks.
 // Needs /usr/bin/chromium (or SLUICE_CHROMIUM). Prints one JSON document.
 import { chromium } from 'playwright-core';
-import { Client } from '../client/index.ts';
+import { Client } from '../client/node.ts';
 import { Cleanup, cluster, print, quick, type Result, round } from './lib.ts';
 
 const cleanup = new Cleanup();

@@ -1,7 +1,7 @@
 // Task benchmarks through the TypeScript client against a real scheduler and
 // one real worker: throughput of trivial tasks, sequential submit-to-result
 // latency, and a chain of dependent tasks. Prints one JSON document.
-import { Client } from '../client/index.ts';
+import { Client } from '../client/node.ts';
 import { Cleanup, cluster, percentile, print, quick, type Result, round } from './lib.ts';
 
 const cleanup = new Cleanup();

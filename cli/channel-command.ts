@@ -1,6 +1,7 @@
 import { openEventStream } from '../client/event-stream.ts';
 import { SluiceError } from '../client/errors.ts';
 import { Http } from '../client/http.ts';
+import { undiciTransport } from '../client/node-transport.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
 
 const path = (name: string): string => `/channels/${encodeURIComponent(name)}`;
@@ -14,7 +15,7 @@ function fail(error: unknown): number {
 /** sluice channel ls: one line per channel. */
 export async function listChannels(scheduler: string): Promise<number> {
   try {
-    const channels = await new Http(scheduler).request<ChannelInfo[]>('GET', '/channels');
+    const channels = await new Http(scheduler, { transport: undiciTransport() }).request<ChannelInfo[]>('GET', '/channels');
     const rows = [['NAME', 'LENGTH', 'MAXLEN', 'LAST SEQ', 'STOPPED'], ...channels.map((c) => [c.name, String(c.length), c.maxlen === null ? '-' : String(c.maxlen), String(c.lastSeq), c.stopped ? 'yes' : 'no'])];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()}\n`);
@@ -27,7 +28,7 @@ export async function listChannels(scheduler: string): Promise<number> {
 /** sluice channel append NAME KEY...: prints the sequence numbers given. */
 export async function appendToChannel(scheduler: string, name: string, keys: string[]): Promise<number> {
   try {
-    const { seqs } = await new Http(scheduler).request<{ seqs: number[] }>('POST', `${path(name)}/append`, { keys });
+    const { seqs } = await new Http(scheduler, { transport: undiciTransport() }).request<{ seqs: number[] }>('POST', `${path(name)}/append`, { keys });
     process.stdout.write(`${seqs.join('\n')}\n`);
     return 0;
   } catch (error) {
@@ -38,7 +39,7 @@ export async function appendToChannel(scheduler: string, name: string, keys: str
 /** sluice channel stop NAME */
 export async function stopChannel(scheduler: string, name: string): Promise<number> {
   try {
-    await new Http(scheduler).request('POST', `${path(name)}/stop`);
+    await new Http(scheduler, { transport: undiciTransport() }).request('POST', `${path(name)}/stop`);
     return 0;
   } catch (error) {
     return fail(error);
@@ -55,7 +56,7 @@ export function tailChannel(scheduler: string, name: string, from: number | unde
     const query = from === undefined ? '' : `?from=${from}`;
     const stream = openEventStream({
       url: `${scheduler.replace(/\/+$/, '')}${path(name)}/events${query}`,
-      fetch: globalThis.fetch.bind(globalThis),
+      transport: undiciTransport(),
       onEvent: (event) => {
         if (event.event === 'append' || event.event === 'status') {
           process.stdout.write(`${JSON.stringify({ event: event.event, ...JSON.parse(event.data) })}\n`);

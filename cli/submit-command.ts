@@ -1,4 +1,5 @@
 import { Http } from '../client/http.ts';
+import { undiciTransport } from '../client/node-transport.ts';
 import { SluiceError } from '../client/errors.ts';
 
 export interface SubmitCommandOptions {
@@ -27,7 +28,7 @@ export function parseArg(text: string): unknown {
  * or with --wait the result as JSON; exits 1 if the task did not finish.
  */
 export async function runSubmit(fn: string, rawArgs: string[], options: SubmitCommandOptions): Promise<number> {
-  const http = new Http(options.scheduler);
+  const http = new Http(options.scheduler, { transport: undiciTransport() });
   const body = {
     fn,
     args: rawArgs.map(parseArg),

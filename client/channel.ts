@@ -228,7 +228,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
         if (cancelled || this.#closed) return;
         stream = openEventStream({
           url: `${this.client.url}${this.#path}/events?from=${from}`,
-          fetch: this.client.fetch,
+          transport: this.client.transport,
           headers: this.client.headers,
           pause: handlers.pause,
           onEvent: (event) => {

@@ -5,13 +5,16 @@ import type { TaskSpecInput } from '../schemas/tasks.ts';
 import { SluiceError } from './errors.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
-import { Http, isTransient, type FetchLike } from './http.ts';
+import { Http, isTransient } from './http.ts';
+import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
 import { kAppend, kAttach, kCancel, kConfigure, kDetach, kValue } from './symbols.ts';
 import { Channel, type ChannelOptions } from './channel.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
 
 export interface ClientOptions {
-  /** fetch to use; defaults to the global one (undici in Node, the browser's in a browser). */
+  /** How to speak HTTP; `sluice/client` picks undici in Node and fetch in browsers. */
+  transport?: Transport;
+  /** A fetch to use instead (for the default transport). */
   fetch?: FetchLike;
   /** Extra headers on every request (an Authorization header, say). */
   headers?: Record<string, string>;
@@ -75,7 +78,7 @@ export class Client implements FutureOwner {
 
   /** Connect and wait until the status stream is open. */
   static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
-    const client = new Client(url, options);
+    const client = new this(url, options);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -103,7 +106,8 @@ export class Client implements FutureOwner {
     this.id = randomId();
     this.#retryForMs = options.retryForMs ?? 60_000;
     this.#batchSize = options.batchSize ?? 1000;
-    this.#http = new Http(this.url, { fetch: options.fetch, headers: { ...options.headers, [CLIENT_HEADER]: this.id } });
+    const transport = options.transport ?? fetchTransport(options.fetch);
+    this.#http = new Http(this.url, { transport, headers: { ...options.headers, [CLIENT_HEADER]: this.id } });
     let resolveReady!: () => void;
     let rejectReady!: (error: Error) => void;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -113,7 +117,7 @@ export class Client implements FutureOwner {
     this.ready.catch(() => undefined);
     this.#stream = openEventStream({
       url: `${this.url}/clients/${this.id}/events`,
-      fetch: this.#http.fetch,
+      transport,
       headers: this.#http.headers,
       onEvent: (event) => {
         if (event.event === 'status') {
@@ -229,9 +233,9 @@ export class Client implements FutureOwner {
     return this.#closed;
   }
 
-  /** The fetch this client uses. */
-  get fetch(): FetchLike {
-    return this.#http.fetch;
+  /** How this client speaks HTTP. */
+  get transport(): Transport {
+    return this.#http.transport;
   }
 
   /** The headers this client sends (its session id among them). */

@@ -1,9 +1,11 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { decodeError, type FetchLike } from './http.ts';
+import { decodeError } from './http.ts';
+import { fetchTransport, type Transport } from './transport.ts';
 
 export interface EventStreamOptions {
   url: string;
-  fetch: FetchLike;
+  /** How to make the request; fetch by default. */
+  transport?: Transport;
   headers?: Record<string, string>;
   onEvent: (event: EventSourceMessage) => void;
   /** Each time the stream is (re)opened. */
@@ -28,8 +30,8 @@ export interface EventStream {
 }
 
 /**
- * Read Server-Sent Events over fetch, in Node and in browsers (unlike
- * EventSource, it can send headers). eventsource-parser does the parsing; this
+ * Read Server-Sent Events over a transport (fetch by default), in Node and in
+ * browsers (unlike EventSource, it can send headers). eventsource-parser does the parsing; this
  * adds reconnection with backoff, resumption with Last-Event-ID, and an idle
  * timeout that notices a half-open connection.
  */
@@ -37,6 +39,7 @@ export function openEventStream(options: EventStreamOptions): EventStream {
   const min = options.minDelayMs ?? 100;
   const max = options.maxDelayMs ?? 5_000;
   const idleMs = options.idleTimeoutMs ?? 45_000;
+  const transport = options.transport ?? fetchTransport();
   let lastEventId = options.lastEventId;
   let closed = false;
   let current: AbortController | undefined;
@@ -55,15 +58,12 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       };
       try {
         resetIdle();
-        const response = await options.fetch(options.url, {
-          headers: {
-            ...options.headers,
-            accept: 'text/event-stream',
-            ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
-          },
-          signal: controller.signal,
-        });
-        if (!response.ok || !response.body) {
+        const response = await transport.stream(
+          options.url,
+          { ...options.headers, accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
+          controller.signal,
+        );
+        if (response.status !== 200) {
           const error = decodeError(response.status, await response.text());
           if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
             closed = true;
@@ -80,11 +80,9 @@ export function openEventStream(options: EventStreamOptions): EventStream {
             options.onEvent(event);
           },
         });
-        const reader = response.body.getReader();
         const decoder = new TextDecoder();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done || closed) break;
+        for await (const value of response.chunks) {
+          if (closed) break;
           parser.feed(decoder.decode(value, { stream: true }));
           if (closed) break;
           const paused = options.pause?.();

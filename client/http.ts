@@ -1,41 +1,41 @@
 import { SluiceError } from './errors.ts';
-
-export type FetchLike = typeof globalThis.fetch;
+import { fetchTransport, type Transport } from './transport.ts';
 
 export interface HttpOptions {
-  fetch?: FetchLike;
+  transport?: Transport;
   headers?: Record<string, string>;
 }
 
-/** JSON over fetch: Node's (undici) or the browser's. Error bodies become SluiceErrors. */
+/** JSON requests over a transport (fetch by default). Error bodies become SluiceErrors. */
 export class Http {
   readonly base: string;
-  readonly fetch: FetchLike;
+  readonly transport: Transport;
   readonly headers: Record<string, string>;
 
   constructor(base: string, options: HttpOptions = {}) {
     this.base = base.replace(/\/+$/, '');
-    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.transport = options.transport ?? fetchTransport();
     this.headers = { ...options.headers };
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await this.fetch(this.base + path, {
+      response = await this.transport.request(
         method,
-        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        this.base + path,
+        body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+        body === undefined ? undefined : JSON.stringify(body),
         signal,
-      });
+      );
     } catch (error) {
       if (signal?.aborted) throw error;
       throw new SluiceError('SLUICE_ERR_UNREACHABLE', `cannot reach the scheduler at ${this.base}: ${(error as Error).message}`, 0, {
         cause: String((error as Error & { cause?: unknown }).cause ?? ''),
       });
     }
-    const text = await response.text();
-    if (!response.ok) throw decodeError(response.status, text);
+    const { status, text } = response;
+    if (status < 200 || status >= 300) throw decodeError(status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 }

@@ -62,16 +62,16 @@ export class Firehose {
   readonly #channels: Channels;
   readonly #maxBuffered: number;
   readonly #readers = new Set<SseStream>();
-  readonly #ring: Array<{ n: number; frame: string }> = [];
+  readonly #ring = new Recent<{ n: number; frame: string }>(RING);
   #n = 0;
   readonly #totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
   #ended: TaskRecord[] = [];
   #endedDropped = 0;
   #errors: ErrorRecord[] = [];
-  readonly #recentTasks: TaskRecord[] = [];
-  readonly #recentErrors: ErrorRecord[] = [];
+  readonly #recentTasks = new Recent<TaskRecord>(RECENT_TASKS);
+  readonly #recentErrors = new Recent<ErrorRecord>(RECENT_ERRORS);
   /** [second, finished, errors] for the last HISTORY_S seconds. */
-  readonly #history: Array<[number, number, number]> = [];
+  readonly #history = new Recent<[number, number, number]>(HISTORY_S);
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
@@ -125,9 +125,9 @@ export class Firehose {
     stream.onClose(() => this.#readers.delete(stream));
     const [epoch, n] = (lastEventId ?? '').split('-');
     const last = Number(n);
-    const first = this.#ring[0];
+    const first = this.#ring.first();
     if (epoch === this.epoch && Number.isInteger(last) && first && last >= first.n - 1) {
-      for (const entry of this.#ring) if (entry.n > last) stream.write(entry.frame);
+      for (const entry of this.#ring.toArray()) if (entry.n > last) stream.write(entry.frame);
       return;
     }
     const snapshot = this.snapshot(lastEventId !== null && epoch !== this.epoch);
@@ -145,9 +145,9 @@ export class Firehose {
       totals: { ...this.#totals },
       workers: [...this.#scheduler.core.workers()].map(workerInfo),
       channels: this.#channels.list(),
-      recentTasks: this.#recentTasks,
-      recentErrors: this.#recentErrors,
-      history: this.#history,
+      recentTasks: this.#recentTasks.toArray(),
+      recentErrors: this.#recentErrors.toArray(),
+      history: this.#history.toArray(),
     };
   }
 
@@ -157,17 +157,17 @@ export class Firehose {
     const record: TaskRecord = { key: event.key, fn: event.fn, worker: event.worker, status, startedAt: event.startedAt, finishedAt: event.finishedAt };
     if (this.#ended.length < ENDED_PER_TICK) this.#ended.push(record);
     else this.#endedDropped++;
-    push(this.#recentTasks, record, RECENT_TASKS);
+    this.#recentTasks.push(record);
     if (status !== 'finished' && event.outcome.error) {
       const failed: ErrorRecord = { ...record, error: event.outcome.error };
       this.#errors.push(failed);
-      push(this.#recentErrors, failed, RECENT_ERRORS);
+      this.#recentErrors.push(failed);
     }
     const second = Math.floor(event.finishedAt / 1000);
-    let slot = this.#history[this.#history.length - 1];
+    let slot = this.#history.last();
     if (!slot || slot[0] !== second) {
       slot = [second, 0, 0];
-      push(this.#history, slot, HISTORY_S);
+      this.#history.push(slot);
     }
     if (status === 'finished') slot[1]++;
     else if (status === 'error' || status === 'lost') slot[2]++;
@@ -200,12 +200,37 @@ export class Firehose {
   #publish(event: string, data: unknown): void {
     const n = ++this.#n;
     const frame = sseFrame(event, JSON.stringify(data), `${this.epoch}-${n}`);
-    push(this.#ring, { n, frame }, RING);
+    this.#ring.push({ n, frame });
     for (const reader of this.#readers) reader.write(frame);
   }
 }
 
-function push<T>(list: T[], item: T, max: number): void {
-  list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
+/** The last `capacity` items pushed, oldest first: a ring, so that a push costs the same however full it is. */
+class Recent<T> {
+  readonly #items: T[] = [];
+  readonly #capacity: number;
+  #next = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  push(item: T): void {
+    if (this.#items.length < this.#capacity) this.#items.push(item);
+    else this.#items[this.#next] = item;
+    this.#next = (this.#next + 1) % this.#capacity;
+  }
+
+  /** The newest item. */
+  last(): T | undefined {
+    return this.#items.length === 0 ? undefined : this.#items[(this.#next + this.#capacity - 1) % this.#capacity];
+  }
+
+  first(): T | undefined {
+    return this.#items.length < this.#capacity ? this.#items[0] : this.#items[this.#next];
+  }
+
+  toArray(): T[] {
+    return this.#items.length < this.#capacity ? [...this.#items] : [...this.#items.slice(this.#next), ...this.#items.slice(0, this.#next)];
+  }
 }

@@ -103,7 +103,12 @@ export class Scheduler {
     this.core.restore(pending);
     for (const clientId of this.store.clientIds()) this.clients.touch(clientId);
     if (pending.length > 0) this.#log.info({ tasks: pending.length }, 'restored pending tasks');
-    const sweep = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    let sweeping = false;
+    const sweep = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      void this.sweep().finally(() => (sweeping = false));
+    }, this.options.sweepIntervalMs);
     const heartbeat = setInterval(() => this.#checkHeartbeats(), Math.max(50, Math.min(this.options.heartbeatMs, this.options.workerTtlMs / 4)));
     for (const timer of [sweep, heartbeat]) {
       timer.unref();
@@ -297,11 +302,20 @@ export class Scheduler {
     this.core.release(this.store.keysHeldBy(holder), holder);
   }
 
-  /** Forget ended tasks whose retention period is over. */
-  sweep(): number {
-    const forgotten = this.store.sweep();
-    if (forgotten.length > 0) this.#log.debug({ keys: forgotten.length }, 'forgot expired keys');
-    return forgotten.length;
+  /**
+   * Forget every ended task whose retention period is over, a chunk per
+   * event-loop turn so that a large backlog does not stall the scheduler.
+   */
+  async sweep(chunk = 5_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const forgotten = this.store.sweep(chunk).length;
+      total += forgotten;
+      if (forgotten < chunk || this.#closing) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (total > 0) this.#log.debug({ keys: total }, 'forgot expired keys');
+    return total;
   }
 
   // ── workers ────────────────────────────────────────────────────────────

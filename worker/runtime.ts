@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
-import { Client, type ClientOptions } from '../client/client.ts';
+import type { ClientOptions } from '../client/client.ts';
+import { Client } from '../client/node.ts';
 import type { TaskErrorInfo } from '../schemas/common.ts';
 import {
   PROTOCOL_VERSION,
@@ -241,8 +242,10 @@ export class Worker {
     if (running.connection !== this.#connection) return;
     this.#reports.push(report);
     if (!this.#flushScheduled) {
+      // Tasks that end in the same run of microtasks (a batch of synchronous
+      // ones) share one frame; none waits for the next turn.
       this.#flushScheduled = true;
-      setImmediate(() => this.#flushReports());
+      queueMicrotask(() => this.#flushReports());
     }
   }
 

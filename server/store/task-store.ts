@@ -53,6 +53,7 @@ export class TaskStore implements StoreLookup {
   readonly #insertHold;
   readonly #keepHeld;
   readonly #deleteHold;
+  readonly #clearOwner;
   readonly #startRetention;
   readonly #selectEnded;
   readonly #selectHolders;
@@ -79,27 +80,27 @@ export class TaskStore implements StoreLookup {
 
     this.#insertTask = db.prepare(
       `INSERT OR REPLACE INTO tasks (key, seq, fn, args, kwargs, deps, priority, retries, timeout_ms, status,
-         attempt, failures, submitted_at)
-       VALUES (@key, @seq, @fn, @args, @kwargs, @deps, @priority, @retries, @timeoutMs, 'pending', @attempt,
-         @failures, @submittedAt)`,
+         attempt, failures, submitted_at, owner)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
     );
     this.#endTask = db.prepare(
-      `UPDATE tasks SET status = @status, result = @result, error = @error, worker = @worker,
-         started_at = @startedAt, finished_at = @finishedAt, attempt = @attempt,
-         expires_at = CASE WHEN EXISTS (SELECT 1 FROM holds WHERE key = @key) THEN NULL ELSE @expiresAt END
-       WHERE key = @key`,
+      `UPDATE tasks SET status = ?, result = ?, error = ?, worker = ?, started_at = ?, finished_at = ?, attempt = ?,
+         expires_at = CASE WHEN owner IS NOT NULL OR EXISTS (SELECT 1 FROM holds WHERE key = ?) THEN NULL ELSE ? END
+       WHERE key = ?`,
     );
     this.#restartTask = db.prepare('UPDATE tasks SET attempt = ?, failures = ?, retries = ? WHERE key = ?');
     this.#insertHold = db.prepare('INSERT OR IGNORE INTO holds (key, holder) VALUES (?, ?)');
     this.#keepHeld = db.prepare('UPDATE tasks SET expires_at = NULL WHERE key = ? AND expires_at IS NOT NULL');
     this.#deleteHold = db.prepare('DELETE FROM holds WHERE key = ? AND holder = ?');
+    this.#clearOwner = db.prepare('UPDATE tasks SET owner = NULL WHERE key = ? AND owner = ?');
     this.#startRetention = db.prepare(
-      `UPDATE tasks SET expires_at = ? WHERE key = ? AND status != 'pending' AND expires_at IS NULL
+      `UPDATE tasks SET expires_at = ? WHERE key = ? AND status != 'pending' AND expires_at IS NULL AND owner IS NULL
          AND NOT EXISTS (SELECT 1 FROM holds WHERE key = ?)`,
     );
     this.#selectEnded = db.prepare("SELECT status, fn, error FROM tasks WHERE key = ? AND status != 'pending'");
     this.#selectHolders = db.prepare(
-      `SELECT holder FROM holds WHERE key = ? AND holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+      `SELECT owner AS holder FROM tasks WHERE key = @key AND owner IS NOT NULL
+       UNION SELECT holder FROM holds WHERE key = @key AND holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
     );
     this.#selectTask = db.prepare('SELECT * FROM tasks WHERE key = ?');
     this.#selectResult = db.prepare("SELECT result FROM tasks WHERE key = ? AND status = 'finished'");
@@ -107,10 +108,13 @@ export class TaskStore implements StoreLookup {
     this.#selectPending = db.prepare("SELECT * FROM tasks WHERE status = 'pending' ORDER BY seq");
     this.#selectPendingHolds = db.prepare(
       `SELECT h.key, h.holder FROM holds h JOIN tasks t ON t.key = h.key
-       WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+       WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'
+       UNION SELECT key, owner FROM tasks WHERE status = 'pending' AND owner IS NOT NULL`,
     );
-    this.#selectHeldBy = db.prepare('SELECT key FROM holds WHERE holder = ?');
-    this.#selectClientHolders = db.prepare("SELECT DISTINCT holder FROM holds WHERE holder LIKE 'client:%'");
+    this.#selectHeldBy = db.prepare('SELECT key FROM tasks WHERE owner = @holder UNION SELECT key FROM holds WHERE holder = @holder');
+    this.#selectClientHolders = db.prepare(
+      `SELECT owner AS holder FROM tasks WHERE owner LIKE 'client:%' UNION SELECT holder FROM holds WHERE holder LIKE 'client:%'`,
+    );
     this.#selectExpired = db.prepare('SELECT key FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?');
     this.#deleteTask = db.prepare('DELETE FROM tasks WHERE key = ?');
     this.#deleteHoldsOf = db.prepare('DELETE FROM holds WHERE key = ?');
@@ -137,36 +141,39 @@ export class TaskStore implements StoreLookup {
 
   insertTask(task: ActiveTask): void {
     this.#write();
-    this.#insertTask.run({
-      key: task.key,
-      seq: task.seq,
-      fn: task.fn,
-      args: task.args,
-      kwargs: task.kwargs,
-      deps: task.deps.length > 0 ? JSON.stringify(task.deps) : null,
-      priority: task.priority,
-      retries: task.retries,
-      timeoutMs: task.timeoutMs,
-      attempt: task.attempt,
-      failures: task.failures,
-      submittedAt: task.submittedAt,
-    });
-    for (const holder of task.holders) this.#insertHold.run(task.key, holder);
+    const [owner, ...others] = task.holders;
+    this.#insertTask.run(
+      task.key,
+      task.seq,
+      task.fn,
+      task.args,
+      task.kwargs,
+      task.deps.length > 0 ? JSON.stringify(task.deps) : null,
+      task.priority,
+      task.retries,
+      task.timeoutMs,
+      task.attempt,
+      task.failures,
+      task.submittedAt,
+      owner ?? null,
+    );
+    for (const holder of others) this.#insertHold.run(task.key, holder);
   }
 
   endTask(task: ActiveTask, outcome: TaskOutcome, finishedAt: number): void {
     this.#write();
-    this.#endTask.run({
-      key: task.key,
-      status: outcome.status,
-      result: outcome.status === 'finished' ? outcome.result : null,
-      error: errorJson(outcome),
-      worker: task.worker?.name ?? null,
-      startedAt: task.startedAt,
+    this.#endTask.run(
+      outcome.status,
+      outcome.status === 'finished' ? outcome.result : null,
+      errorJson(outcome),
+      task.worker?.name ?? null,
+      task.startedAt,
       finishedAt,
-      attempt: task.attempt,
-      expiresAt: finishedAt + this.#retentionMs,
-    });
+      task.attempt,
+      task.key,
+      finishedAt + this.#retentionMs,
+      task.key,
+    );
   }
 
   restartTask(task: ActiveTask): void {
@@ -178,32 +185,8 @@ export class TaskStore implements StoreLookup {
   insertValue(key: string, result: string, holder: string | null): void {
     this.#write();
     const now = this.#now();
-    this.#insertTask.run({
-      key,
-      seq: 0,
-      fn: 'scatter',
-      args: '[]',
-      kwargs: null,
-      deps: null,
-      priority: 0,
-      retries: 0,
-      timeoutMs: null,
-      attempt: 0,
-      failures: 0,
-      submittedAt: now,
-    });
-    if (holder) this.#insertHold.run(key, holder);
-    this.#endTask.run({
-      key,
-      status: 'finished',
-      result,
-      error: null,
-      worker: null,
-      startedAt: now,
-      finishedAt: now,
-      attempt: 0,
-      expiresAt: now + this.#retentionMs,
-    });
+    this.#insertTask.run(key, 0, 'scatter', '[]', null, null, 0, 0, null, 0, 0, now, holder);
+    this.#endTask.run('finished', result, null, null, now, now, 0, key, now + this.#retentionMs, key);
   }
 
   addHold(key: string, holder: string): void {
@@ -214,9 +197,8 @@ export class TaskStore implements StoreLookup {
   /** Drop a hold; an ended task that nothing holds any more starts its retention period. */
   releaseHold(key: string, holder: string): void {
     this.#write();
-    if (this.#deleteHold.run(key, holder).changes > 0) {
-      this.#startRetention.run(this.#now() + this.#retentionMs, key, key);
-    }
+    const released = this.#clearOwner.run(key, holder).changes + this.#deleteHold.run(key, holder).changes;
+    if (released > 0) this.#startRetention.run(this.#now() + this.#retentionMs, key, key);
   }
 
   /** Forget ended tasks whose retention period is over. Returns the keys forgotten. */
@@ -242,7 +224,7 @@ export class TaskStore implements StoreLookup {
   }
 
   holdersOf(key: string): string[] {
-    return (this.#selectHolders.all(key) as Array<{ holder: string }>).map((r) => r.holder);
+    return (this.#selectHolders.all({ key }) as Array<{ holder: string }>).map((r) => r.holder);
   }
 
   task(key: string): TaskRow | undefined {
@@ -288,7 +270,7 @@ export class TaskStore implements StoreLookup {
   }
 
   keysHeldBy(holder: string): string[] {
-    return (this.#selectHeldBy.all(holder) as Array<{ key: string }>).map((r) => r.key);
+    return (this.#selectHeldBy.all({ holder }) as Array<{ key: string }>).map((r) => r.key);
   }
 
   /** Every client id that holds something. */

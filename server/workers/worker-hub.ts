@@ -7,8 +7,8 @@ interface Outbox {
 }
 
 /**
- * The open worker sockets. Messages to a worker are batched per event-loop
- * turn: everything dispatched to it in one turn goes out as one frame.
+ * The open worker sockets. Messages to a worker are batched: everything
+ * dispatched to it in one synchronous run goes out as one frame.
  */
 export class WorkerHub {
   readonly #sockets = new Map<string, WebSocket>();
@@ -67,8 +67,10 @@ export class WorkerHub {
     let box = this.#outboxes.get(workerId);
     if (!box) this.#outboxes.set(workerId, (box = { run: [], cancel: [] }));
     if (!this.#flushScheduled) {
+      // A microtask, not the next turn: the task goes out before this turn's
+      // commit and reply, and a batch dispatched in one go is still one frame.
       this.#flushScheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
     return box;
   }

@@ -219,7 +219,6 @@ t.test('a reader too slow to keep up is cut off, and resumes from its last id mi
   let drops = 0;
   const resuming = openEventStream({
     url: `${slow.url}/channels/firehose/events`,
-    fetch: globalThis.fetch.bind(globalThis),
     minDelayMs: 10,
     onEvent: (event) => {
       if (event.event === 'append') seqs.push(Number(event.id));
