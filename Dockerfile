@@ -1,6 +1,8 @@
 # sluice: the scheduler (and, with `up --tasks`, local workers).
 #   docker build -t sluice .
-#   docker run -p 8786:8786 -v sluice-data:/data sluice
+#   docker run -p 8786:8786 -v sluice-data:/data \
+#     -e SLUICE_CLIENT_TOKEN=... -e SLUICE_WORKER_TOKEN=... -e SLUICE_ADMIN_TOKEN=... sluice
+# It listens on 0.0.0.0, so it refuses to start without tokens.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \

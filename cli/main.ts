@@ -28,18 +28,34 @@ function schedulerOptions(command: Command): Command {
     .option('--max-batch <n>', 'most tasks, keys or values in one request (env SLUICE_MAX_BATCH)')
     .addOption(new Option('--synchronous <mode>', 'normal: survive kill -9; full: also a power cut (env SLUICE_SYNCHRONOUS)').choices(['normal', 'full']))
     .option('--shutdown-grace-ms <ms>', 'how long SIGTERM waits for running tasks (env SLUICE_SHUTDOWN_GRACE_MS)')
+    .option('--client-token <tokens>', 'bearer tokens that submit, read and append; comma-separated (env SLUICE_CLIENT_TOKEN)')
+    .option('--worker-token <tokens>', 'bearer tokens for workers; comma-separated (env SLUICE_WORKER_TOKEN)')
+    .option('--admin-token <tokens>', 'bearer tokens that may do anything; comma-separated (env SLUICE_ADMIN_TOKEN)')
+    .option('--insecure', 'no authentication; allowed on loopback only (env SLUICE_INSECURE=true)')
+    .option('--cors-origins <origins>', 'browser origins allowed to call, comma-separated (env SLUICE_CORS_ORIGINS)')
+    .option('--rate-limit-per-minute <n>', 'requests per minute per token, 0 for no limit (env SLUICE_RATE_LIMIT_PER_MINUTE)')
+    .option('--max-pending <n>', 'pending tasks accepted before 503 (env SLUICE_MAX_PENDING)')
+    .option('--max-result-bytes <n>', 'largest task result (env SLUICE_MAX_RESULT_BYTES)')
+    .option('--max-arg-depth <n>', 'deepest nesting in args and kwargs (env SLUICE_MAX_ARG_DEPTH)')
+    .option('--max-sse-per-client <n>', 'open SSE streams per client session or token (env SLUICE_MAX_SSE_PER_CLIENT)')
     .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 }
 
 const CONFIG_FLAGS = [
   'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
-  'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel',
+  'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
+  'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
 ] as const;
 
 async function configOf(flags: Record<string, unknown>) {
   const { configFromEnv, parseConfig } = await import('../server/config.ts');
   const given = Object.fromEntries(CONFIG_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
   return parseConfig({ ...configFromEnv(process.env), ...given });
+}
+
+/** --token, or SLUICE_TOKEN. */
+function tokenOf(flags: { token?: string }): string | undefined {
+  return flags.token ?? process.env.SLUICE_TOKEN;
 }
 
 const program = new Command()
@@ -72,10 +88,18 @@ program
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
   .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
   .option('--name <name>', 'worker name shown in /workers (default host-pid)')
+  .option('--token <token>', 'a worker token (env SLUICE_TOKEN)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .action(async (flags) => {
     const { runWorker } = await import('./worker-command.ts');
-    await runWorker({ scheduler: flags.scheduler, tasks: flags.tasks, concurrency: flags.concurrency, name: flags.name, logLevel: flags.logLevel });
+    await runWorker({
+      scheduler: flags.scheduler,
+      tasks: flags.tasks,
+      concurrency: flags.concurrency,
+      name: flags.name,
+      logLevel: flags.logLevel,
+      token: flags.token ?? process.env.SLUICE_TOKEN,
+    });
   });
 
 program
@@ -92,9 +116,10 @@ program
   .option('--priority <n>', 'higher runs first', Number)
   .option('--retries <n>', 'runs again this many times if it throws', int('--retries'))
   .option('--timeout-ms <ms>', 'time limit of each attempt', int('--timeout-ms'))
+  .option('--token <token>', 'a client token (env SLUICE_TOKEN)')
   .action(async (fn: string, args: string[], flags) => {
     const { runSubmit } = await import('./submit-command.ts');
-    process.exitCode = await runSubmit(fn, args, flags);
+    process.exitCode = await runSubmit(fn, args, { ...flags, token: flags.token ?? process.env.SLUICE_TOKEN });
   });
 
 const channel = program.command('channel').description('Channels: ls | tail NAME | append NAME KEY... | stop NAME');
@@ -102,9 +127,10 @@ channel
   .command('ls')
   .description('List channels with their lengths')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (flags) => {
     const { listChannels } = await import('./channel-command.ts');
-    process.exitCode = await listChannels(flags.scheduler);
+    process.exitCode = await listChannels(flags.scheduler, tokenOf(flags));
   });
 channel
   .command('tail')
@@ -112,9 +138,10 @@ channel
   .argument('<name>', 'channel name')
   .option('--from <seq>', 'start at this sequence number (default: the oldest entry)', int('--from'))
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { tailChannel } = await import('./channel-command.ts');
-    process.exitCode = await tailChannel(flags.scheduler, name, flags.from);
+    process.exitCode = await tailChannel(flags.scheduler, name, flags.from, tokenOf(flags));
   });
 channel
   .command('append')
@@ -122,18 +149,20 @@ channel
   .argument('<name>', 'channel name')
   .argument('<keys...>', 'keys to append, in order')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, keys: string[], flags) => {
     const { appendToChannel } = await import('./channel-command.ts');
-    process.exitCode = await appendToChannel(flags.scheduler, name, keys);
+    process.exitCode = await appendToChannel(flags.scheduler, name, keys, tokenOf(flags));
   });
 channel
   .command('stop')
   .description('Stop a channel: every iteration ends, appends are refused')
   .argument('<name>', 'channel name')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'an admin token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { stopChannel } = await import('./channel-command.ts');
-    process.exitCode = await stopChannel(flags.scheduler, name);
+    process.exitCode = await stopChannel(flags.scheduler, name, tokenOf(flags));
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,16 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
+import { startupProblem } from '../server/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
 
 /** Build the app and listen; resolves with the app and the URL it serves. */
 export async function startScheduler(config: SchedulerConfig): Promise<{ app: FastifyInstance; url: string }> {
+  const problem = startupProblem(config.host, { client: config.clientToken, worker: config.workerToken, admin: config.adminToken }, config.insecure);
+  if (problem) throw new Error(problem);
   const app = await buildApp({ config });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-  app.log.info({ url, db: config.db }, 'sluice scheduler ready');
+  app.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens' }, 'sluice scheduler ready');
   return { app, url };
 }
 

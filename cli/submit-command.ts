@@ -12,6 +12,7 @@ export interface SubmitCommandOptions {
   priority?: number;
   retries?: number;
   timeoutMs?: number;
+  token?: string;
 }
 
 /** An argument on the command line: JSON if it parses as JSON, else the string itself. */
@@ -28,7 +29,8 @@ export function parseArg(text: string): unknown {
  * or with --wait the result as JSON; exits 1 if the task did not finish.
  */
 export async function runSubmit(fn: string, rawArgs: string[], options: SubmitCommandOptions): Promise<number> {
-  const http = new Http(options.scheduler, { transport: undiciTransport() });
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const http = new Http(options.scheduler, { transport: undiciTransport(), headers });
   const body = {
     fn,
     args: rawArgs.map(parseArg),

@@ -25,7 +25,8 @@ export async function runUp(config: SchedulerConfig, options: UpOptions): Promis
     const child = spawn(
       process.execPath,
       [BIN, 'worker', '--scheduler', url, '--tasks', tasks, '--concurrency', String(options.concurrency), '--name', `local-${index}`, '--log-level', config.logLevel],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
+      // Local workers get the worker (or admin) token through the environment, not the command line.
+      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SLUICE_TOKEN: config.workerToken[0] ?? config.adminToken[0] ?? '' } },
     );
     children.add(child);
     child.on('exit', (code, signal) => {

@@ -8,6 +8,7 @@ export interface WorkerCommandOptions {
   concurrency: number;
   name?: string;
   logLevel: string;
+  token?: string;
 }
 
 /** Load the tasks module, connect, and run until SIGTERM/SIGINT (a second one exits at once). */
@@ -19,6 +20,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
     functions,
     concurrency: options.concurrency,
     name: options.name,
+    token: options.token,
     logger,
   });
   let stopping = false;

@@ -16,7 +16,9 @@ export interface ClientOptions {
   transport?: Transport;
   /** A fetch to use instead (for the default transport). */
   fetch?: FetchLike;
-  /** Extra headers on every request (an Authorization header, say). */
+  /** A bearer token (client, worker or admin), sent as Authorization on every request and stream. */
+  token?: string;
+  /** Extra headers on every request. */
   headers?: Record<string, string>;
   /** How long to keep retrying a request while the scheduler is unreachable or restarting (ms). */
   retryForMs?: number;
@@ -107,7 +109,8 @@ export class Client implements FutureOwner {
     this.#retryForMs = options.retryForMs ?? 60_000;
     this.#batchSize = options.batchSize ?? 1000;
     const transport = options.transport ?? fetchTransport(options.fetch);
-    this.#http = new Http(this.url, { transport, headers: { ...options.headers, [CLIENT_HEADER]: this.id } });
+    const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    this.#http = new Http(this.url, { transport, headers: { ...options.headers, ...auth, [CLIENT_HEADER]: this.id } });
     let resolveReady!: () => void;
     let rejectReady!: (error: Error) => void;
     this.ready = new Promise<void>((resolve, reject) => {

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const ERRORS = {
   SLUICE_ERR_VALIDATION: { status: 400, message: 'The request is not valid' },
   SLUICE_ERR_CLIENT_REQUIRED: { status: 400, message: 'This call needs a client session' },
+  SLUICE_ERR_UNAUTHORIZED: { status: 401, message: 'A token is needed' },
+  SLUICE_ERR_FORBIDDEN: { status: 403, message: 'The token does not allow this' },
   SLUICE_ERR_NOT_FOUND: { status: 404, message: 'No such route' },
   SLUICE_ERR_UNKNOWN_KEY: { status: 404, message: 'Unknown key' },
   SLUICE_ERR_FORGOTTEN: { status: 404, message: 'The key was forgotten' },
@@ -21,6 +23,7 @@ export const ERRORS = {
   SLUICE_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   SLUICE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'The scheduler is shutting down' },
+  SLUICE_ERR_OVERLOADED: { status: 503, message: 'The scheduler is overloaded' },
   /** Client side only: the scheduler could not be reached. */
   SLUICE_ERR_UNREACHABLE: { status: 0, message: 'The scheduler could not be reached' },
   /** Client side only: the client was closed. */

@@ -57,6 +57,8 @@ export const WelcomeMessage = z.object({
   type: z.literal('welcome'),
   workerId: z.string(),
   heartbeatMs: z.number(),
+  /** Results longer than this (JSON characters) are refused: the worker reports an error instead of sending them. */
+  maxResultBytes: z.number().optional(),
 });
 
 export const RunTask = z.object({

@@ -5,11 +5,14 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SchedulerConfig } from './config.ts';
+import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
 import errorsPlugin from './plugins/errors.ts';
 import observabilityPlugin from './plugins/observability.ts';
+import protectionPlugin from './plugins/protection.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
+import authRoutes from './routes/auth.ts';
 import channelsRoutes from './routes/channels.ts';
 import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
@@ -53,6 +56,15 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errorsPlugin);
+  await app.register(authPlugin, {
+    tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },
+    insecure: config.insecure,
+  });
+  await app.register(protectionPlugin, {
+    corsOrigins: config.corsOrigins,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'sluice', version: VERSION, description: 'Tasks, futures and durable channels over HTTP.' },
@@ -61,7 +73,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(sse, { heartbeatInterval: config.sseHeartbeatMs });
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit * 4 } });
+  await app.register(websocket, { options: { maxPayload: config.wsMaxMessageBytes } });
   await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
   await app.register(schedulerPlugin, {
     retentionMs: config.retentionMs,
@@ -73,11 +85,17 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     maxBatch: config.maxBatch,
     sweepIntervalMs: config.sweepIntervalMs,
     sseMaxBufferedBytes: config.sseMaxBufferedBytes,
+    maxSsePerClient: config.maxSsePerClient,
+    maxPending: config.maxPending,
+    maxResultBytes: config.maxResultBytes,
+    maxArgDepth: config.maxArgDepth,
+    sessionTtlMs: config.sessionTtlMs,
   });
 
   await app.register(channelsPlugin);
   await app.register(observabilityPlugin);
 
+  await app.register(authRoutes);
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);
   await app.register(futuresRoutes);

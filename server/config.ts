@@ -2,6 +2,16 @@ import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+/** A comma-separated list (flags and environment variables are strings), or an array. */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .default([])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+const token = list.pipe(z.array(z.string().min(16, { message: 'a token is at least 16 characters' })));
+
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).default(false).transform((v) => v === true || v === 'true' || v === '1');
+
 /**
  * Scheduler settings. Flags override SLUICE_* environment variables, which
  * override these defaults; all are parsed here, at start, so a bad value
@@ -31,6 +41,30 @@ export const SchedulerConfig = z
     /** How long SIGTERM waits for running tasks before closing (ms). */
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Bearer tokens by scope (several allowed, comma-separated, for rotation). */
+    clientToken: token,
+    workerToken: token,
+    adminToken: token,
+    /** No authentication at all; allowed on loopback only. */
+    insecure: flag,
+    /** Origins allowed to call from a browser (CORS); none by default. */
+    corsOrigins: list,
+    /** Requests per minute per token (per address when insecure); 0 turns it off. */
+    rateLimitPerMinute: z.coerce.number().int().min(0).default(120_000),
+    /** Pending tasks the scheduler accepts before it answers 503. */
+    maxPending: z.coerce.number().int().min(1).default(1_000_000),
+    /** Largest task result (JSON characters); a larger one makes the task err. */
+    maxResultBytes: z.coerce.number().int().min(16).default(16 * 1024 * 1024),
+    /** Deepest nesting of arrays and objects in args and kwargs. */
+    maxArgDepth: z.coerce.number().int().min(1).max(10_000).default(64),
+    /** Open SSE streams per client session (or per token when there is none). */
+    maxSsePerClient: z.coerce.number().int().min(1).default(32),
+    /** Largest WebSocket message from a worker. */
+    wsMaxMessageBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+    /** Event-loop delay beyond which requests get 503 with Retry-After. */
+    maxEventLoopDelayMs: z.coerce.number().int().min(0).default(2_000),
+    /** How long a browser session cookie (POST /auth/session) lasts. */
+    sessionTtlMs: ms(12 * 3600_000),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import { ClientSessions } from './client-sessions.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
 import { sseFrame } from './sse/sse-stream.ts';
+import { StreamLimits } from './sse/stream-limits.ts';
 import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import type { TaskStore } from './store/task-store.ts';
@@ -32,6 +33,16 @@ export interface SchedulerOptions {
   sweepIntervalMs: number;
   /** An SSE reader with more than this many bytes unsent is cut off. */
   sseMaxBufferedBytes: number;
+  /** Open SSE streams per caller. */
+  maxSsePerClient: number;
+  /** Pending tasks accepted before submissions get 503. */
+  maxPending: number;
+  /** Largest result a task may return (JSON characters). */
+  maxResultBytes: number;
+  /** Deepest nesting of arrays and objects in arguments. */
+  maxArgDepth: number;
+  /** How long a browser session cookie lasts (ms). */
+  sessionTtlMs: number;
 }
 
 /** Who is calling: a client session, or an anonymous caller (curl). */
@@ -73,6 +84,8 @@ export class Scheduler {
   readonly core: TaskScheduler;
   readonly workers = new WorkerHub();
   readonly clients: ClientSessions;
+  /** Opens SSE streams within the per-caller limit. */
+  readonly streams: StreamLimits;
   readonly events = new EventEmitter<SchedulerEvents>();
   readonly options: SchedulerOptions;
   readonly startedAt = Date.now();
@@ -95,6 +108,7 @@ export class Scheduler {
       this.releaseClient(clientId);
     });
     this.events.setMaxListeners(0);
+    this.streams = new StreamLimits({ maxPerCaller: options.maxSsePerClient, maxBufferedBytes: options.sseMaxBufferedBytes });
   }
 
   /** Bring back what a previous run left pending, and start the periodic chores. */
@@ -138,6 +152,20 @@ export class Scheduler {
   submit(specs: readonly TaskSpec[], caller: Caller, fireAndForget = false): string[] {
     this.assertOpen();
     if (specs.length > this.options.maxBatch) throw tooLarge(`a batch of ${specs.length} tasks`, this.options.maxBatch);
+    if (this.core.size + specs.length > this.options.maxPending) {
+      throw new SluiceError(
+        'SLUICE_ERR_OVERLOADED',
+        `the scheduler holds ${this.core.size} pending tasks and takes at most ${this.options.maxPending}: retry later`,
+        { pending: this.core.size, limit: this.options.maxPending },
+      );
+    }
+    specs.forEach((spec, i) => {
+      if (depth(spec.args) > this.options.maxArgDepth || depth(spec.kwargs) > this.options.maxArgDepth) {
+        throw new SluiceError('SLUICE_ERR_VALIDATION', `tasks[${i}]: args and kwargs may nest at most ${this.options.maxArgDepth} levels deep`, {
+          limit: this.options.maxArgDepth,
+        });
+      }
+    });
     const batch: NewTask[] = specs.map((spec) => ({
       key: spec.key ?? (spec.pure ? pureKey(spec.fn, spec.args, spec.kwargs) : randomKey(spec.fn)),
       fn: spec.fn,
@@ -273,6 +301,12 @@ export class Scheduler {
     return outcome ? outcome.status : 'pending';
   }
 
+  /** Whether the client session holds a pending task (an ended one: always, as there is nothing left to guard). */
+  isHeldBy(key: string, clientId: string | undefined): boolean {
+    const task = this.core.get(key);
+    return !task || (clientId !== undefined && task.holders.has(clientHolder(clientId)));
+  }
+
   /** A client holds these keys (Dask: a Future object for a known key). Answers their outcomes so far. */
   hold(keys: readonly string[], clientId: string): OutcomeRecord[] {
     this.assertOpen();
@@ -323,7 +357,7 @@ export class Scheduler {
   workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number }): WorkerState {
     const id = `w-${randomId().slice(0, 12)}`;
     this.workers.add(id, socket);
-    this.workers.send(id, { type: 'welcome', workerId: id, heartbeatMs: this.options.heartbeatMs });
+    this.workers.send(id, { type: 'welcome', workerId: id, heartbeatMs: this.options.heartbeatMs, maxResultBytes: this.options.maxResultBytes });
     const worker = this.core.workerJoined({ id, ...hello });
     if (this.#closing) this.core.draining(id);
     this.#log.info({ workerId: id, name: hello.name, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
@@ -342,8 +376,15 @@ export class Scheduler {
 
   report(workerId: string, items: readonly TaskReport[]): void {
     for (const item of items) {
-      if (item.status === 'finished') this.core.taskFinished(workerId, item.key, item.attempt, item.result);
-      else this.core.taskErred(workerId, item.key, item.attempt, item.error);
+      if (item.status === 'error') this.core.taskErred(workerId, item.key, item.attempt, item.error);
+      else if (item.result.length <= this.options.maxResultBytes) this.core.taskFinished(workerId, item.key, item.attempt, item.result);
+      else {
+        this.core.taskErred(workerId, item.key, item.attempt, {
+          name: 'ResultTooLarge',
+          message: `the result of task ${item.key} is ${item.result.length} characters of JSON, over the limit of ${this.options.maxResultBytes}`,
+          traceback: '',
+        });
+      }
     }
   }
 
@@ -500,6 +541,19 @@ export class Scheduler {
 
 function conflict(key: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_KEY_CONFLICT', `key ${key} already names ${what}`, { key });
+}
+
+/** How deeply arrays and objects nest in a JSON value, measured without recursion (a hostile value may be very deep). */
+function depth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, level] = stack.pop() as [unknown, number];
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, level + 1);
+    for (const child of Array.isArray(item) ? item : Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, level + 1]);
+  }
+  return deepest;
 }
 
 function iso(ms: number): string {

@@ -25,6 +25,8 @@ export interface WorkerOptions {
   /** Shown in /workers and logs (default host-pid). */
   name?: string;
   logger?: Logger;
+  /** A worker (or admin) token: it opens the worker socket, and getClient()'s client uses it too. */
+  token?: string;
   /** Options of the Client that getClient() returns inside tasks. */
   clientOptions?: ClientOptions;
   /** Reconnect backoff bounds (ms). */
@@ -54,6 +56,7 @@ export class Worker {
   readonly #functions: Map<string, TaskFunction>;
   readonly #log: Logger;
   readonly #clientOptions: ClientOptions;
+  readonly #token: string | undefined;
   readonly #minDelay: number;
   readonly #maxDelay: number;
   readonly #running = new Map<string, Running>();
@@ -66,6 +69,7 @@ export class Worker {
   #client: Client | undefined;
   #delay: number;
   #onWelcome: Array<() => void> = [];
+  #maxResultBytes = Infinity;
   /** The id the scheduler gave this worker on its current connection. */
   id: string | undefined;
 
@@ -75,7 +79,8 @@ export class Worker {
     this.concurrency = options.concurrency ?? 8;
     this.name = options.name ?? `${hostname()}-${process.pid}`;
     this.#log = options.logger ?? pino({ level: 'info' });
-    this.#clientOptions = options.clientOptions ?? {};
+    this.#token = options.token;
+    this.#clientOptions = { token: options.token, ...options.clientOptions };
     this.#minDelay = options.reconnectMinMs ?? 100;
     this.#maxDelay = options.reconnectMaxMs ?? 5_000;
     this.#delay = this.#minDelay;
@@ -126,7 +131,8 @@ export class Worker {
 
   #connect(): void {
     const url = `${this.#schedulerUrl.replace(/^http/, 'ws')}/ws/worker`;
-    const socket = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
+    const headers = this.#token ? { authorization: `Bearer ${this.#token}` } : undefined;
+    const socket = new WebSocket(url, { maxPayload: 256 * 1024 * 1024, headers });
     const connection = ++this.#connection;
     this.#socket = socket;
     socket.on('open', () => {
@@ -151,6 +157,12 @@ export class Worker {
       setTimeout(() => this.#connect(), this.#delay);
       this.#delay = Math.min(this.#delay * 2, this.#maxDelay);
     });
+    socket.on('unexpected-response', (request, response) => {
+      const status = response.statusCode ?? 0;
+      if (status === 401 || status === 403) this.#log.error({ status }, 'the scheduler refused this worker: give it a worker token (--token or SLUICE_TOKEN)');
+      else this.#log.warn({ status }, 'the scheduler refused the worker connection for now');
+      socket.terminate();
+    });
     socket.on('error', (error: Error) => {
       if (connection === this.#connection) this.#log.debug({ err: error }, 'worker socket error');
     });
@@ -167,6 +179,7 @@ export class Worker {
     switch (message.type) {
       case 'welcome':
         this.id = message.workerId;
+        this.#maxResultBytes = message.maxResultBytes ?? Infinity;
         this.#delay = this.#minDelay;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#sendMessage({ type: 'heartbeat' }), message.heartbeatMs);
@@ -226,6 +239,15 @@ export class Worker {
         name: 'TypeError',
         message: `the result of task ${running.key} cannot be sent as JSON: ${(error as Error).message}`,
         traceback: (error as Error).stack ?? '',
+      });
+      return;
+    }
+    if (result !== undefined && result.length > this.#maxResultBytes) {
+      // The scheduler would refuse it anyway; do not ship it.
+      this.#erred(running, {
+        name: 'ResultTooLarge',
+        message: `the result of task ${running.key} is ${result.length} characters of JSON, over the limit of ${this.#maxResultBytes}`,
+        traceback: '',
       });
       return;
     }

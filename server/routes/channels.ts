@@ -12,7 +12,6 @@ import {
 } from '../../schemas/channels.ts';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { SluiceError } from '../errors.ts';
-import { SseStream } from '../sse/sse-stream.ts';
 import { callerOf } from './caller.ts';
 
 const NoContent = z.null().describe('No content');
@@ -104,7 +103,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
           throw new SluiceError('SLUICE_ERR_VALIDATION', `header last-event-id: expected a sequence number, got ${JSON.stringify(lastEventId)}`);
         }
       }
-      const stream = new SseStream(reply, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, kind: 'channel' });
+      const stream = app.scheduler.streams.open(request, reply, 'channel');
       channels.subscribe(name, stream, after);
     },
   );
@@ -112,6 +111,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/channels/:name/stop',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Stop the channel: every iteration by every client ends; later appends get 409',
         params: ChannelParams,
@@ -128,6 +128,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/channels/:name',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Delete the channel; its futures are released',
         params: ChannelParams,

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ClientId } from '../../schemas/common.ts';
-import { sseFrame, SseStream } from '../sse/sse-stream.ts';
+import { SluiceError } from '../errors.ts';
+import { sseFrame } from '../sse/sse-stream.ts';
+import { callerOf } from './caller.ts';
 
 const ClientParams = z.object({ id: ClientId });
 
@@ -21,7 +23,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes, kind: 'client' });
+      const stream = app.scheduler.streams.open(request, reply, 'client');
       scheduler.clients.attach(request.params.id, stream);
       stream.write(sseFrame('ready', JSON.stringify({ clientId: request.params.id, startedAt: scheduler.startedAt })));
     },
@@ -33,6 +35,9 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { summary: 'End a client session: its streams close and its futures are released', params: ClientParams },
     },
     async (request, reply) => {
+      if (request.scope !== 'admin' && callerOf(request).clientId !== request.params.id) {
+        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `only client ${request.params.id} itself (its sluice-client header) or an admin token may end its session`);
+      }
       scheduler.clients.end(request.params.id);
       scheduler.releaseClient(request.params.id);
       await app.store.committed();

@@ -18,7 +18,7 @@ const WorkerInfo = z.object({
 const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
 
-  app.get('/health', { schema: { summary: 'Liveness', response: { 200: Health, 503: Health } } }, async (request, reply) => {
+  app.get('/health', { config: { scope: 'public' }, schema: { summary: 'Liveness', response: { 200: Health, 503: Health } } }, async (request, reply) => {
     const uptimeS = Math.round((Date.now() - scheduler.startedAt) / 1000);
     if (scheduler.closing) return reply.code(503).send({ status: 'shutting-down', version: VERSION, uptimeS });
     return { status: 'ok' as const, version: VERSION, uptimeS };

@@ -11,9 +11,10 @@ import {
   Outcome,
   ResultQuery,
 } from '../../schemas/tasks.ts';
+import { SluiceError } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
 import type { EndedEvent } from '../scheduler.ts';
-import { sseFrame, SseStream } from '../sse/sse-stream.ts';
+import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf, clientOf } from './caller.ts';
 
@@ -60,11 +61,15 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Cancel a pending task and the tasks that depend on it',
+        description: 'A client token cancels only tasks its session holds (sluice-client header); an admin token cancels any.',
         params: KeyParams,
-        response: { 200: CancelReply, 404: ErrorBody },
+        response: { 200: CancelReply, 403: ErrorBody, 404: ErrorBody },
       },
     },
     async (request) => {
+      if (request.scope !== 'admin' && !scheduler.isHeldBy(request.params.key, callerOf(request).clientId)) {
+        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `task ${request.params.key} is not held by this client session: cancelling it needs an admin token`);
+      }
       const status = scheduler.cancel(request.params.key);
       await app.store.committed();
       return { key: request.params.key, status };
@@ -159,7 +164,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const keys = [...new Set(request.query.keys)];
       const outcomes = keys.map((key) => scheduler.outcome(key)); // 404 before the stream opens
-      const stream = new SseStream(reply, { maxBufferedBytes: scheduler.options.sseMaxBufferedBytes, kind: 'futures' });
+      const stream = app.scheduler.streams.open(request, reply, 'futures');
       for (const key of keys) {
         let set = watchers.get(key);
         if (!set) watchers.set(key, (set = new Set()));

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { dashboardAssets } from '../dashboard-bundle.ts';
-import { SseStream } from '../sse/sse-stream.ts';
 
 const EventsQuery = z
   .object({ lastEventId: z.string().max(64).optional().describe('Resume after this id; for readers that cannot send the Last-Event-ID header.') })
@@ -27,7 +26,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const header = request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' && header) || request.query.lastEventId || null;
-      const stream = new SseStream(reply, { maxBufferedBytes: app.firehose.maxBufferedBytes, kind: 'events' });
+      const stream = app.scheduler.streams.open(request, reply, 'events');
       app.firehose.subscribe(stream, lastEventId);
       app.scheduler.onClosing(() => stream.close());
     },
@@ -38,13 +37,13 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.type(app.metrics.registry.contentType).send(text);
   });
 
-  app.get('/dashboard', { schema: { summary: 'The dashboard page', hide: true } }, async (request, reply) =>
+  app.get('/dashboard', { config: { scope: 'public' }, schema: { summary: 'The dashboard page', hide: true } }, async (request, reply) =>
     reply.type('text/html; charset=utf-8').send((await dashboardAssets()).html),
   );
-  app.get('/dashboard/app.js', { schema: { hide: true } }, async (request, reply) =>
+  app.get('/dashboard/app.js', { config: { scope: 'public' }, schema: { hide: true } }, async (request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send((await dashboardAssets()).js),
   );
-  app.get('/dashboard/app.css', { schema: { hide: true } }, async (request, reply) =>
+  app.get('/dashboard/app.css', { config: { scope: 'public' }, schema: { hide: true } }, async (request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send((await dashboardAssets()).css),
   );
 };

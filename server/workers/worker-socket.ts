@@ -18,7 +18,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 const workerSocket: FastifyPluginAsync = async (app) => {
   const scheduler = app.scheduler;
 
-  app.get('/ws/worker', { websocket: true, schema: { hide: true } as never }, (socket: WebSocket, request) => {
+  app.get('/ws/worker', { websocket: true, config: { scope: 'worker' }, schema: { hide: true } as never }, (socket: WebSocket, request) => {
     let workerId: string | undefined;
     const log = request.log;
 

@@ -11,6 +11,8 @@ export interface SchedulerOptions {
   port?: number;
   /** More flags for `sluice scheduler`. */
   args?: string[];
+  /** Run without authentication (the default for tests); false: the args give tokens. */
+  insecure?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -32,7 +34,7 @@ export function tempDir(t: Teardown): string {
 export async function startScheduler(t: Teardown, options: SchedulerOptions = {}): Promise<SchedulerProc> {
   const db = options.db ?? join(tempDir(t), 'sluice.db');
   const proc = new Proc(
-    ['scheduler', '--port', String(options.port ?? 0), '--db', db, '--log-level', 'info', ...(options.args ?? [])],
+    ['scheduler', '--port', String(options.port ?? 0), '--db', db, '--log-level', 'info', ...(options.insecure === false ? [] : ['--insecure']), ...(options.args ?? [])],
     { env: options.env },
   );
   t.teardown(() => proc.stop('SIGKILL'));
@@ -46,6 +48,7 @@ export interface WorkerProcOptions {
   concurrency?: number;
   name?: string;
   args?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 let workerCount = 0;
@@ -64,9 +67,10 @@ export async function startWorker(t: Teardown, url: string, options: WorkerProcO
     '--name',
     name,
     ...(options.args ?? []),
-  ]);
+  ], { env: options.env });
   t.teardown(() => proc.stop('SIGKILL'));
-  await waitFor(async () => (await api(url).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name), `worker ${name} to join`, 20_000);
+  const headers: Record<string, string> = options.env?.SLUICE_TOKEN ? { authorization: `Bearer ${options.env.SLUICE_TOKEN}` } : {};
+  await waitFor(async () => (await api(url, headers).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name), `worker ${name} to join`, 20_000);
   return Object.assign(proc, { name });
 }
 

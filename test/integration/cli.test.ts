@@ -39,15 +39,17 @@ t.test('sluice submit: prints the key, or with --wait the result; a failed task 
 
 t.test('sluice up: a scheduler and local workers; SIGTERM stops them all', async (t) => {
   const db = join(tempDir(t), 'up.db');
-  const up = new Proc(['up', '--port', '0', '--db', db, '--workers', '2', '--tasks', TASKS, '--concurrency', '2']);
+  const client = 'up-client-token-0123456789';
+  const worker = 'up-worker-token-0123456789';
+  const up = new Proc(['up', '--port', '0', '--db', db, '--workers', '2', '--tasks', TASKS, '--concurrency', '2', '--client-token', client, '--worker-token', worker]);
   t.teardown(() => up.stop('SIGKILL'));
   const ready = await up.waitForLog((e) => e.msg === 'sluice scheduler ready');
-  const http = api(ready.url as string);
+  const http = api(ready.url as string, { authorization: `Bearer ${client}` });
   const workers = await waitFor(async () => {
     const list = (await http.get('/workers')).body as Array<{ name: string }>;
     return list.length === 2 ? list : undefined;
   }, 'two local workers');
-  t.same(workers.map((w) => w.name).sort(), ['local-0', 'local-1']);
+  t.same(workers.map((w) => w.name).sort(), ['local-0', 'local-1'], 'the local workers got the worker token');
   const submitted = await http.post('/tasks', { tasks: [{ fn: 'inc', args: [1] }, { fn: 'inc', args: [2] }] });
   t.same((await http.post('/gather', { keys: submitted.body.keys, timeout: 20 })).body.results, [2, 3]);
   const exit = await up.stop('SIGTERM', 20_000);

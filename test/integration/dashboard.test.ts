@@ -113,6 +113,26 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   t.same(pageErrors, [], 'no error in the page');
 });
 
+t.test('a scheduler with tokens: the dashboard asks for one, then shows the cluster', async (t) => {
+  t.ok(existsSync(CHROMIUM), `a Chromium at ${CHROMIUM}`);
+  const token = 'dashboard-admin-token-000000';
+  const scheduler = await startScheduler(t, { insecure: false, args: ['--admin-token', token] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${scheduler.url}/dashboard`);
+  await page.locator('[data-testid="login"] input').fill('not the token at all');
+  await page.locator('[data-testid="login"] button').click();
+  await expectText(page, '[data-testid="login"] .error', /not one of this scheduler/);
+  await page.locator('[data-testid="login"] input').fill(token);
+  await page.locator('[data-testid="login"] button').click();
+  await expectText(page, '[data-testid="connection"]', 'live');
+  t.pass('the session cookie let EventSource in');
+});
+
 /** Wait until the element's text matches (the page updates once per animation frame). */
 async function expectText(page: Page, selector: string, want: string | RegExp, timeoutMs = 15_000): Promise<void> {
   await waitFor(async () => {

@@ -1,0 +1,60 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import fp from 'fastify-plugin';
+import { SluiceError } from '../errors.ts';
+
+export interface ProtectionOptions {
+  /** Browser origins allowed to call (CORS); none: no CORS headers at all. */
+  corsOrigins: readonly string[];
+  /** Requests per minute per caller; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Event-loop delay beyond which requests get 503; 0 turns it off. */
+  maxEventLoopDelayMs: number;
+}
+
+/**
+ * What keeps a network service standing: CORS for the allowed origins only
+ * (@fastify/cors), a request rate per token (@fastify/rate-limit, keyed by the
+ * caller auth identified), and 503 with Retry-After rather than falling over
+ * when the event loop lags (@fastify/under-pressure).
+ */
+export default fp<ProtectionOptions>(
+  async (app, options) => {
+    if (options.corsOrigins.length > 0) {
+      await app.register(cors, {
+        origin: [...options.corsOrigins],
+        credentials: true,
+        methods: ['GET', 'POST', 'PUT', 'DELETE'],
+        allowedHeaders: ['content-type', 'authorization', 'sluice-client', 'last-event-id'],
+        exposedHeaders: ['retry-after'],
+        maxAge: 600,
+      });
+    }
+    if (options.rateLimitPerMinute > 0) {
+      await app.register(rateLimit, {
+        global: true,
+        max: options.rateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (request) => request.principal || request.ip,
+        allowList: (request) => request.routeOptions.url === '/health',
+        errorResponseBuilder: (request, context) =>
+          new SluiceError('SLUICE_ERR_RATE_LIMITED', `more than ${context.max} requests a minute from this caller; retry in ${context.after}`, {
+            limit: context.max,
+            retryAfterMs: context.ttl,
+          }),
+      });
+    }
+    if (options.maxEventLoopDelayMs > 0) {
+      await app.register(underPressure, {
+        maxEventLoopDelay: options.maxEventLoopDelayMs,
+        retryAfter: 1,
+        pressureHandler: (request, reply, type, value) => {
+          const error = new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded (${type}: ${Math.round(Number(value))}); retry shortly`);
+          void reply.code(503).header('retry-after', '1').send(error.toJSON());
+        },
+      });
+    }
+  },
+  { name: 'sluice-protection', dependencies: ['sluice-auth'] },
+);

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SESSION_COOKIE } from '../auth.ts';
+import { SluiceError } from '../errors.ts';
+
+const Whoami = z.object({ scope: z.enum(['client', 'worker', 'admin']), insecure: z.boolean() });
+
+/** Browser sessions: trade a token for a cookie that EventSource sends by itself. */
+const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  const ttlMs = app.scheduler.options.sessionTtlMs;
+
+  app.post(
+    '/auth/session',
+    {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'Start a browser session: the token is checked and traded for an HttpOnly cookie',
+        body: z.object({ token: z.string().min(1).max(1024) }).strict(),
+        response: { 200: Whoami },
+      },
+    },
+    async (request, reply) => {
+      const authenticator = app.authenticator;
+      if (!authenticator) return { scope: 'admin' as const, insecure: true };
+      const scope = authenticator.scopeOf(request.body.token);
+      if (!scope) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'that token is not one of this scheduler’s');
+      reply.setCookie(SESSION_COOKIE, authenticator.session(scope, Date.now() + ttlMs), {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        maxAge: Math.floor(ttlMs / 1000),
+        secure: request.protocol === 'https',
+      });
+      return { scope, insecure: false };
+    },
+  );
+
+  app.delete('/auth/session', { config: { scope: 'public' }, schema: { summary: 'End the browser session' } }, async (request, reply) => {
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/auth/whoami',
+    { config: { scope: 'public' }, schema: { summary: 'What the caller’s token or session allows (401 without one)', response: { 200: Whoami } } },
+    async (request) => {
+      if (!request.scope) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'no token and no session: send Authorization: Bearer <token>, or POST /auth/session');
+      return { scope: request.scope, insecure: app.authenticator === undefined };
+    },
+  );
+};
+
+export default authRoutes;
