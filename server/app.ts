@@ -2,7 +2,7 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
@@ -45,7 +45,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     routerOptions: { maxParamLength: 1024 },
     // Two info lines per request cost more than the request at tens of thousands a second;
     // requests are logged at debug (below), failures at error by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
