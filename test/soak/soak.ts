@@ -228,7 +228,8 @@ async function faults(until: number): Promise<void> {
       workers[i]?.child.kill('SIGKILL');
       summary.faults.workerKills++;
     } else {
-      const graceful = roll > 0.85;
+      // The first stop is a graceful one (SIGTERM drains under load); later ones are mostly kill -9.
+      const graceful = roll > 0.85 || summary.faults.schedulerTerms === 0;
       const proc = scheduler as Proc;
       if (graceful) summary.faults.schedulerTerms++;
       else summary.faults.schedulerKills++;
