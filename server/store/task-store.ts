@@ -107,13 +107,17 @@ export class TaskStore implements StoreLookup {
     this.#selectForgotten = db.prepare('SELECT 1 FROM forgotten WHERE key = ?');
     this.#selectPending = db.prepare("SELECT * FROM tasks WHERE status = 'pending' ORDER BY seq");
     this.#selectPendingHolds = db.prepare(
-      `SELECT h.key, h.holder FROM holds h JOIN tasks t ON t.key = h.key
+      // CROSS JOIN keeps this order: the pending tasks first (by their index),
+      // then their holds; the other way round would read every hold there is.
+      `SELECT t.key, h.holder FROM tasks t CROSS JOIN holds h ON h.key = t.key
        WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'
-       UNION SELECT key, owner FROM tasks WHERE status = 'pending' AND owner IS NOT NULL`,
+       UNION ALL SELECT key, owner FROM tasks WHERE status = 'pending' AND owner IS NOT NULL`,
     );
     this.#selectHeldBy = db.prepare('SELECT key FROM tasks WHERE owner = @holder UNION SELECT key FROM holds WHERE holder = @holder');
+    // Ranges rather than LIKE, so that the indexes on owner and holder serve.
     this.#selectClientHolders = db.prepare(
-      `SELECT owner AS holder FROM tasks WHERE owner LIKE 'client:%' UNION SELECT holder FROM holds WHERE holder LIKE 'client:%'`,
+      `SELECT DISTINCT owner AS holder FROM tasks WHERE owner >= 'client:' AND owner < 'client;'
+       UNION SELECT DISTINCT holder FROM holds WHERE holder >= 'client:' AND holder < 'client;'`,
     );
     this.#selectExpired = db.prepare('SELECT key FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?');
     this.#deleteTask = db.prepare('DELETE FROM tasks WHERE key = ?');

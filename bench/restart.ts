@@ -1,0 +1,89 @@
+// Restart: a database with 1M channel entries and 100k unfinished tasks (made
+// directly in SQLite with sluice's own migrations, the fastest way to get
+// there), then the time from starting the scheduler to its first answers.
+// Also the scheduler's memory holding 100k queued tasks.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../server/store/database.ts';
+import { Proc } from '../test/helpers/processes.ts';
+import { postJson, print, quick, type Result, round } from './lib.ts';
+
+const results: Result[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-restart-'));
+
+function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024, 1);
+}
+
+try {
+  const entries = quick ? 100_000 : 1_000_000;
+  const pending = quick ? 10_000 : 100_000;
+  const db = join(dir, 'restart.db');
+  {
+    const sqlite = openDatabase(db);
+    const now = Date.now();
+    const insertTask = sqlite.prepare(
+      `INSERT INTO tasks (key, seq, fn, args, status, submitted_at, owner, result, finished_at) VALUES (?, ?, 'inc', ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertEntry = sqlite.prepare('INSERT INTO channel_entries (channel, seq, key) VALUES (?, ?, ?)');
+    const insertHold = sqlite.prepare('INSERT INTO holds (key, holder) VALUES (?, ?)');
+    sqlite.transaction(() => {
+      for (let i = 0; i < pending; i++) insertTask.run(`pending-${i}`, i, `[${i}]`, 'pending', now, 'ff', null, null);
+      const kept = 1000;
+      for (let i = 0; i < kept; i++) insertTask.run(`kept-${i}`, pending + i, `[${i}]`, 'finished', now, null, String(i + 1), now);
+      for (let c = 0; c < 10; c++) {
+        const name = `channel-${c}`;
+        sqlite.prepare('INSERT INTO channels (name, maxlen, stopped, first_seq, last_seq, created_at) VALUES (?, NULL, 0, 1, ?, ?)').run(name, entries / 10, now);
+        for (let seq = 1; seq <= entries / 10; seq++) {
+          const key = `kept-${seq % kept}`;
+          insertEntry.run(name, seq, key);
+          insertHold.run(key, `channel:${name}:${seq}`);
+        }
+      }
+    })();
+    sqlite.close();
+  }
+
+  const started = performance.now();
+  const scheduler = new Proc(['scheduler', '--insecure', '--port', '0', '--db', db]);
+  try {
+    const ready = await scheduler.waitForLog((e) => e.msg === 'sluice scheduler ready', 120_000);
+    const url = ready.url as string;
+    const listening = performance.now() - started;
+    const answer = await fetch(`${url}/channels`);
+    const channels = (await answer.json()) as Array<{ length: number }>;
+    if (!answer.ok) throw new Error(`GET /channels: ${answer.status} ${JSON.stringify(channels)}`);
+    const served = performance.now() - started;
+    const total = channels.reduce((sum, c) => sum + c.length, 0);
+    if (total !== entries) throw new Error(`expected ${entries} entries, the scheduler reports ${total}`);
+    const info = (await (await fetch(`${url}/futures/pending-0`)).json()) as { status: string };
+    if (info.status !== 'pending') throw new Error('the pending tasks did not come back');
+    const params = { channelEntries: entries, unfinishedTasks: pending, note: 'process start (including Node and tsx) to the first answers' };
+    results.push({ workload: 'restart: scheduler listening', value: round(listening, 0), unit: 'ms', params });
+    results.push({ workload: 'restart: serving requests', value: round(served, 0), unit: 'ms', params });
+    results.push({ workload: 'memory: scheduler RSS after restoring the unfinished tasks', value: rssMB(scheduler.pid), unit: 'MB', params });
+  } finally {
+    await scheduler.stop('SIGKILL');
+  }
+
+  // 100k tasks submitted and queued (no worker runs them), in a fresh scheduler.
+  const fresh = new Proc(['scheduler', '--insecure', '--port', '0', '--db', join(dir, 'memory.db')]);
+  try {
+    const ready = await fresh.waitForLog((e) => e.msg === 'sluice scheduler ready', 60_000);
+    const url = ready.url as string;
+    const before = rssMB(fresh.pid);
+    for (let i = 0; i < pending; i += 10_000) {
+      await postJson(`${url}/tasks`, { tasks: Array.from({ length: 10_000 }, (_, j) => ({ fn: 'nobodyRunsThis', args: [i + j], pure: false })) });
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    results.push({ workload: `memory: scheduler RSS with ${pending / 1000}k queued tasks`, value: rssMB(fresh.pid), unit: 'MB', params: { queuedTasks: pending, idleRssMB: before } });
+  } finally {
+    await fresh.stop('SIGKILL');
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+print('restart', results);
