@@ -66,15 +66,19 @@ export class PartitionNode extends Node {
     this.context.clock.sleep(ms, AbortSignal.any([timer.signal, this.context.signal])).then(
       () => {
         // The timeout's list goes out through the gate, after any emit in progress, and counts as work in flight for end().
-        const sent = this.track(
-          this.#gate.run(() => {
-            if (this.#timer !== timer || this.#items.length === 0) return;
-            return this.#emitList();
-          }),
-        );
-        sent?.catch((error: unknown) => {
+        const failed = (error: unknown): void => {
           if (!this.context.cancelled) this.#late.add(error, 'a partial list');
-        });
+        };
+        try {
+          this.track(
+            this.#gate.run(() => {
+              if (this.#timer !== timer || this.#items.length === 0) return;
+              return this.#emitList();
+            }),
+          )?.catch(failed);
+        } catch (error) {
+          failed(error);
+        }
       },
       () => undefined, // the list filled up first, or the pipeline was cancelled
     );
