@@ -57,9 +57,15 @@ export class ScatterNode extends ClusterNode {
   }
 }
 
-export interface ClusterMapOptions extends ErrorOptions, Omit<SubmitOptions, 'key'> {
+export interface ClusterMapOptions extends ErrorOptions, Omit<SubmitOptions, 'key' | 'pure'> {
   /** More arguments after the item: fn(item, ...args). */
   args?: unknown[];
+  /**
+   * Default false, unlike client.submit: the items of a stream are events,
+   * and two equal events are two tasks (a task with side effects must run
+   * for each). true shares one task among equal items, as Dask's pure tasks do.
+   */
+  pure?: boolean;
 }
 
 /**
@@ -77,11 +83,11 @@ export class ClusterMapNode extends Node {
 
   constructor(upstream: Node, client: Client, fn: string, options: ClusterMapOptions = {}) {
     super(`map('${fn}')`, [upstream]);
-    const { args = [], onError, report, ...submit } = options;
+    const { args = [], onError, report, pure = false, ...submit } = options;
     this.#client = client;
     this.#fn = fn;
     this.#args = args;
-    this.#submit = submit;
+    this.#submit = { ...submit, pure };
     this.failures = new FailureHandler(this.operator, { onError, report });
   }
 
