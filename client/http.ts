@@ -20,12 +20,14 @@ export class Http {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    // Outside the try: a body JSON cannot carry (a BigInt, a cycle) is the caller's error, not an unreachable scheduler to retry.
+    const json = body === undefined ? undefined : JSON.stringify(body);
     let response: Response;
     try {
       response = await this.fetch(this.base + path, {
         method,
         headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: json,
         signal,
       });
     } catch (error) {
