@@ -11,6 +11,7 @@ export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { ClusterSourceStream, ClusterStream, type ClusterStreams } from './cluster-stream.ts';
 export { StreamEndedError, StreamError } from './errors.ts';
 export type { ClusterMapOptions } from './nodes/cluster.ts';
+export type { ScatterOptions } from './nodes/scatter.ts';
 export type { CombineLatestOptions } from './nodes/combine.ts';
 export type { ChannelSourceOptions, EventSourceOptions, IntervalOptions, QueueLike, ServerSentEvent } from './nodes/sources.ts';
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';

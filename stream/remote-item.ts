@@ -43,8 +43,34 @@ export class RemoteItem implements Shareable {
   }
 
   [kDispose](): void {
-    mapRef(this.ref, (f) => f.release());
+    mapRef(this.ref, releaseSoon);
   }
+}
+
+/**
+ * Releases go out together, a few milliseconds late: the client sends runs of
+ * the same command as one request, and a release after every submission
+ * would cut its runs of submissions into single requests. Holding a key a
+ * little longer costs nothing; releasing it early would.
+ */
+const RELEASE_BATCH = 256;
+const RELEASE_DELAY_MS = 5;
+let toRelease: Future[] = [];
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+function releaseSoon(future: Future): void {
+  toRelease.push(future);
+  if (toRelease.length >= RELEASE_BATCH) releaseNow();
+  else releaseTimer ??= setTimeout(releaseNow, RELEASE_DELAY_MS);
+}
+
+/** Release every future waiting to be released. */
+export function releaseNow(): void {
+  clearTimeout(releaseTimer);
+  releaseTimer = undefined;
+  const futures = toRelease;
+  toRelease = [];
+  for (const future of futures) future.release();
 }
 
 function mapRef(ref: Ref, fn: (future: Future) => unknown): unknown {

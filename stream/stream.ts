@@ -5,7 +5,8 @@ import { ClusterSourceStream, ClusterStream } from './cluster-stream.ts';
 import { GraphContext } from './context.ts';
 import type { Node } from './node.ts';
 import { BufferNode, LatestNode } from './nodes/buffer.ts';
-import { ChannelSinkNode, ScatterNode } from './nodes/cluster.ts';
+import { ChannelSinkNode } from './nodes/cluster.ts';
+import { BatchScatterNode, ScatterNode, type ScatterOptions } from './nodes/scatter.ts';
 import { type CombineLatestOptions, CombineLatestNode, ZipNode } from './nodes/combine.ts';
 import {
   ChannelSource,
@@ -254,9 +255,14 @@ export class Stream<T> {
 
   // ── the cluster ────────────────────────────────────────────────────────
 
-  /** Move each item onto the cluster (as a scattered future); the returned stream's steps run there. */
-  scatter(client: Client, options?: ErrorOptions): ClusterStream<T> {
-    return adopting(new ScatterNode(this[kNode], client, options), () => new ClusterStream<T>(client));
+  /**
+   * Move each item onto the cluster (as a scattered future); the returned
+   * stream's steps run there. With `{ batch: n }`, items are sent n to a
+   * request and emits return before their item is stored (see ScatterOptions).
+   */
+  scatter(client: Client, options: ScatterOptions = {}): ClusterStream<T> {
+    const node = (options.batch ?? 1) > 1 ? new BatchScatterNode(this[kNode], client, options) : new ScatterNode(this[kNode], client, options);
+    return adopting(node, () => new ClusterStream<T>(client));
   }
 
   // ── sources ────────────────────────────────────────────────────────────

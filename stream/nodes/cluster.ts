@@ -10,7 +10,7 @@ import { type ErrorOptions, FailureHandler } from '../policy.ts';
 import { RemoteItem } from '../remote-item.ts';
 
 /** A node with a gate (one item at a time, in order) and an error policy. */
-abstract class ClusterNode extends Node {
+export abstract class ClusterNode extends Node {
   protected readonly gate = new SerialGate();
   readonly failures: FailureHandler;
 
@@ -26,34 +26,6 @@ abstract class ClusterNode extends Node {
 
   protected override onAbort(reason: unknown): void {
     this.gate.rejectAll(reason);
-  }
-}
-
-/**
- * Moves each item to the scheduler (POST /scatter) and emits its future.
- * The emit returns once the value is stored, so the item is on the cluster
- * before the next one is read.
- */
-export class ScatterNode extends ClusterNode {
-  readonly #client: Client;
-
-  constructor(upstream: Node, client: Client, options?: ErrorOptions) {
-    super('scatter', upstream, options);
-    this.#client = client;
-  }
-
-  protected accept(x: unknown): Maybe {
-    return this.gate.run(() => {
-      const scattered = this.#client.scatter([x]);
-      return abortable(scattered, this.context.signal).then(
-        ([future]) => this.push(new RemoteItem(future as Future)),
-        (error: unknown) => {
-          // Cancelled while the request was out: let go of what it stores.
-          if (this.context.cancelled) void scattered.then(([f]) => f?.release(), () => undefined);
-          return this.failed(error, x);
-        },
-      );
-    });
   }
 }
 
@@ -179,6 +151,6 @@ export class ChannelSinkNode extends ClusterNode {
   }
 }
 
-function releaseItem(item: RemoteItem): void {
+export function releaseItem(item: RemoteItem): void {
   item[kDispose]();
 }

@@ -58,6 +58,27 @@ t.test('buffer(n) keeps up to n futures running while the pipeline goes on; gath
   t.ok(most <= 4 + 2, `${most} in flight: at most the buffer's 4, one waiting in scatter and one in the first map`);
 });
 
+t.test('scatter({ batch }): items go in batches, emits run ahead, results still in order; a failed batch reaches end()', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const out = source.scatter(client, { batch: 10 }).map<number>('increment').buffer(8).gather().sinkToList();
+  for (let x = 0; x < 200; x++) await within(source.emit(x), 15_000, `emit(${x})`);
+  t.ok(out.length < 200, `the emits ran ahead of the results (${out.length} of 200 back when the last emit returned)`);
+  await within(source.end(), 15_000, 'end');
+  t.same(out, Array.from({ length: 200 }, (_, i) => i + 1));
+
+  const refused = new Stream<unknown>();
+  const got = refused.scatter(client, { batch: 4 }).gather().sinkToList();
+  const errors: unknown[] = [];
+  await refused.emit('fine');
+  await within(refused.emit(10n), 15_000, 'emit of a value JSON cannot carry').catch((e: unknown) => errors.push(e));
+  await within(refused.end(), 15_000, 'end').catch((e: unknown) => errors.push(e));
+  t.same(got, ['fine']);
+  t.equal(errors.length, 1, 'the failed scatter surfaced once');
+  t.type(errors[0], StreamError);
+  t.equal((errors[0] as StreamError).item, 10n);
+});
+
 t.test('end() waits for the futures in flight; the results are all there when it resolves', async (t) => {
   const client = await connect(t);
   const source = new Stream<number>();
