@@ -17,4 +17,4 @@ export type { ChannelSourceOptions, EventSourceOptions, IntervalOptions, QueueLi
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';
 export type { PartitionOptions, SlidingWindowOptions } from './nodes/windows.ts';
 export type { ErrorOptions, ErrorPolicy, StreamFailure } from './policy.ts';
-export { CollectStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams } from './stream.ts';
+export { CollectStream, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams } from './stream.ts';

@@ -288,11 +288,8 @@ export class Stream<T> {
   }
 
   /** The events of a Server-Sent Events URL, reconnecting with Last-Event-ID. */
-  static fromEventSource(url: string, options: SourceOptions & EventSourceOptions = {}): SourceStream<ServerSentEvent> & { readonly lastEventId: string | undefined } {
-    const node = new EventSourceSource(url, new GraphContext(options), options);
-    const stream = source<ServerSentEvent>(node);
-    Object.defineProperty(stream, 'lastEventId', { get: () => node.lastEventId, enumerable: true });
-    return stream as SourceStream<ServerSentEvent> & { readonly lastEventId: string | undefined };
+  static fromEventSource(url: string, options: SourceOptions & EventSourceOptions = {}): EventSourceStream {
+    return adopting(new EventSourceSource(url, new GraphContext(options), options), () => new EventSourceStream());
   }
 
   /** Items taken from a queue (anything with an async get(), or an async iterable). */
@@ -311,6 +308,14 @@ export class SourceStream<T> extends Stream<T> {
   /** Stop producing and finish the pipeline. */
   override end(): Promise<void> {
     return (this[kNode] as SourceNode).end();
+  }
+}
+
+/** fromEventSource's stream. */
+export class EventSourceStream extends SourceStream<ServerSentEvent> {
+  /** The id of the last event the pipeline took: pass it as `lastEventId` to a new source to go on from there. */
+  get lastEventId(): string | undefined {
+    return (this[kNode] as EventSourceSource).lastEventId;
   }
 }
 
