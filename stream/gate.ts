@@ -1,4 +1,5 @@
 /** Small promise utilities the nodes share. */
+import { disposeItem } from './item.ts';
 
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -12,7 +13,7 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  */
 export class SerialGate {
   #busy = false;
-  readonly #queue: Array<{ task: () => void | Promise<void>; resolve: () => void; reject: (error: unknown) => void }> = [];
+  readonly #queue: Array<{ task: () => void | Promise<void>; item: unknown; resolve: () => void; reject: (error: unknown) => void }> = [];
 
   get busy(): boolean {
     return this.#busy;
@@ -23,9 +24,10 @@ export class SerialGate {
     return this.#queue.length;
   }
 
-  run(task: () => void | Promise<void>): void | Promise<void> {
+  /** Run task now if idle, else after the queued ones. `item` is the item the task is for: dropped on rejectAll. */
+  run(task: () => void | Promise<void>, item?: unknown): void | Promise<void> {
     if (this.#busy) {
-      return new Promise<void>((resolve, reject) => this.#queue.push({ task, resolve, reject }));
+      return new Promise<void>((resolve, reject) => this.#queue.push({ task, item, resolve, reject }));
     }
     const result = task();
     if (!result) return;
@@ -39,9 +41,12 @@ export class SerialGate {
     );
   }
 
-  /** Reject every queued task (cancellation). */
+  /** Reject every queued task and let go of its item (cancellation). */
   rejectAll(reason: unknown): void {
-    for (const entry of this.#queue.splice(0)) entry.reject(reason);
+    for (const entry of this.#queue.splice(0)) {
+      disposeItem(entry.item);
+      entry.reject(reason);
+    }
   }
 
   #next(): void {

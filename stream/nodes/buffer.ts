@@ -34,7 +34,7 @@ export class BufferNode extends Node {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x));
+    return this.#intake.run(() => this.#admit(x), x);
   }
 
   #admit(x: unknown): Maybe {

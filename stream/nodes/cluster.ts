@@ -91,17 +91,19 @@ export class GatherNode extends ClusterNode {
 
   protected accept(x: unknown): Maybe {
     const item = x as RemoteItem;
-    return this.gate.run(() =>
-      abortable(item.value(), this.context.signal).then(
-        (value) => {
-          releaseItem(item);
-          return this.push(value);
-        },
-        (error: unknown) => {
-          releaseItem(item);
-          return this.failed(error, item.keys);
-        },
-      ),
+    return this.gate.run(
+      () =>
+        abortable(item.value(), this.context.signal).then(
+          (value) => {
+            releaseItem(item);
+            return this.push(value);
+          },
+          (error: unknown) => {
+            releaseItem(item);
+            return this.failed(error, item.keys);
+          },
+        ),
+      item,
     );
   }
 }
@@ -125,7 +127,7 @@ export class ChannelSinkNode extends ClusterNode {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.gate.run(() => abortable(this.#append(x), this.context.signal).catch((error: unknown) => this.failed(error, x instanceof RemoteItem ? x.keys : x)));
+    return this.gate.run(() => abortable(this.#append(x), this.context.signal).catch((error: unknown) => this.failed(error, x instanceof RemoteItem ? x.keys : x)), x);
   }
 
   async #append(x: unknown): Promise<void> {

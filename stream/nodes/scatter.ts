@@ -74,7 +74,7 @@ export class BatchScatterNode extends Node {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x));
+    return this.#intake.run(() => this.#admit(x), x);
   }
 
   #admit(x: unknown): Maybe {

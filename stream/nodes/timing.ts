@@ -37,7 +37,7 @@ export class RateLimitNode extends Node {
           throw error;
         },
       );
-    });
+    }, x);
   }
 
   #release(x: unknown): Maybe {
@@ -75,7 +75,7 @@ export class DelayNode extends Node {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x));
+    return this.#intake.run(() => this.#admit(x), x);
   }
 
   #admit(x: unknown): Maybe {

@@ -19,7 +19,7 @@ abstract class FunctionNode extends Node {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.#gate.run(() => this.apply(x));
+    return this.#gate.run(() => this.apply(x), x);
   }
 
   protected abstract apply(x: unknown): Maybe;

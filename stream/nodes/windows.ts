@@ -49,7 +49,7 @@ export class PartitionNode extends Node {
       if (this.#items.length >= this.#n) return this.#emitList();
       if (this.#items.length === 1 && this.#timeoutMs !== undefined) this.#arm(this.#timeoutMs);
       this.#late.throwFirst();
-    });
+    }, x);
   }
 
   #emitList(): Maybe {
@@ -155,7 +155,7 @@ export class TimedWindowNode extends Node {
   }
 
   protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x));
+    return this.#intake.run(() => this.#admit(x), x);
   }
 
   #admit(x: unknown): Maybe {
