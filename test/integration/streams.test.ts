@@ -220,3 +220,26 @@ t.test('a worker killed mid-pipeline: every result still arrives, in order', asy
   await within(source.end(), 60_000, 'end');
   t.same(results, Array.from({ length: 24 }, (_, i) => i + 1));
 });
+
+t.test('fromChannel goes on across a kill -9 and restart of the scheduler: no entry missed, none repeated', async (t) => {
+  const first = await startScheduler(t);
+  const client = await Client.connect(first.url);
+  t.teardown(() => client.close());
+  const name = 'survives';
+  const writer = new Stream<number>();
+  writer.sinkToChannel(client, name);
+  for (const x of [1, 2, 3]) await writer.emit(x);
+  const reader = Stream.fromChannel<number>(client, name);
+  const seen = reader.gather().sinkToList();
+  const done = reader.start();
+  await waitFor(() => seen.length === 3, 'the first entries', 15_000);
+  await first.proc.stop('SIGKILL');
+  const second = await startScheduler(t, { db: first.db, port: first.port });
+  for (const x of [4, 5]) await within(writer.emit(x), 30_000, `emit(${x}) after the restart`);
+  await waitFor(() => seen.length >= 5, 'the entries appended after the restart', 30_000);
+  await writer.end();
+  await api(second.url).post(`/channels/${name}/stop`);
+  await within(done, 30_000, 'the reader to end with the channel');
+  t.same(seen, [1, 2, 3, 4, 5]);
+  t.equal(reader.lastSeq, 5);
+});
