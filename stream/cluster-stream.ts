@@ -6,7 +6,7 @@ import type { Node } from './node.ts';
 import { BufferNode } from './nodes/buffer.ts';
 import { ChannelSinkNode, type ClusterMapOptions, ClusterMapNode, GatherNode } from './nodes/cluster.ts';
 import { ZipNode } from './nodes/combine.ts';
-import type { ChannelSource } from './nodes/sources.ts';
+import type { ChannelSource } from './nodes/channel-source.ts';
 import { DelayNode, RateLimitNode } from './nodes/timing.ts';
 import { PassNode } from './nodes/transform.ts';
 import { type PartitionOptions, PartitionNode, TimedWindowNode } from './nodes/windows.ts';

@@ -8,19 +8,10 @@ import { BufferNode, LatestNode } from './nodes/buffer.ts';
 import { ChannelSinkNode } from './nodes/cluster.ts';
 import { BatchScatterNode, ScatterNode, type ScatterOptions } from './nodes/scatter.ts';
 import { type CombineLatestOptions, CombineLatestNode, ZipNode } from './nodes/combine.ts';
-import {
-  ChannelSource,
-  type ChannelSourceOptions,
-  type EventSourceOptions,
-  EventSourceSource,
-  IntervalSource,
-  type IntervalOptions,
-  IterableSource,
-  type QueueLike,
-  QueueSource,
-  type ServerSentEvent,
-  type SourceNode,
-} from './nodes/sources.ts';
+import { ChannelSource, type ChannelSourceOptions } from './nodes/channel-source.ts';
+import { type EventSourceOptions, EventSourceSource, type ServerSentEvent } from './nodes/event-source.ts';
+import { IntervalSource, type IntervalOptions, IterableSource, type QueueLike, QueueSource } from './nodes/local-sources.ts';
+import type { SourceNode } from './nodes/source.ts';
 import { DelayNode, RateLimitNode } from './nodes/timing.ts';
 import {
   FilterNode,
