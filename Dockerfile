@@ -22,6 +22,8 @@ COPY client ./client
 COPY schemas ./schemas
 COPY server ./server
 COPY worker ./worker
+COPY stream ./stream
+COPY dashboard ./dashboard
 COPY migrations ./migrations
 COPY examples ./examples
 RUN mkdir -p /data && chown node:node /data

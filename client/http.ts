@@ -19,13 +19,15 @@ export class Http {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    // Outside the try: a body JSON cannot carry (a BigInt, a cycle) is the caller's error, not an unreachable scheduler to retry.
+    const json = body === undefined ? undefined : JSON.stringify(body);
     let response: { status: number; text: string };
     try {
       response = await this.transport.request(
         method,
         this.base + path,
         body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body === undefined ? undefined : JSON.stringify(body),
+        json,
         signal,
       );
     } catch (error) {

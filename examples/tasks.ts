@@ -26,6 +26,17 @@ export async function sleep(ms: number, value: unknown = null): Promise<unknown>
   return value;
 }
 
+/**
+ * x + 1, after 100 ms: streamz's toy `increment`, "a computational function
+ * that was not designed to work asynchronously". On a worker it runs while
+ * the pipeline goes on (the streams examples). SLUICE_INCREMENT_MS changes
+ * the 100 ms.
+ */
+export async function increment(x: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, Number(process.env.SLUICE_INCREMENT_MS ?? 100)));
+  return x + 1;
+}
+
 /** Always throws, to see how errors travel. */
 export function fail(message = 'this task always fails'): never {
   throw new Error(message);

@@ -63,11 +63,24 @@ t.test('a short-lived caller appends and leaves; a reader collects the results l
   t.equal(await example('channel-reader.ts'), 'entry 1: 42\nentry 2: 100\nentry 3: 8\n');
 });
 
+t.test('streamz’s “Asynchronous Computation” examples: output, and the rate limit’s pace', async (t) => {
+  // Shorter than the page's 500 ms, 100 ms and 200 ms, in the same spirit: the rate limit is what sets the pace.
+  const env = { INTERVAL_MS: '200', INCREMENT_MS: '10', WRITE_MS: '20' };
+  const oneToTen = '1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n';
+  for (const file of ['stream-event-loop.ts', 'stream-without-await.ts', 'stream-cluster-rate-limit.ts']) {
+    const started = performance.now();
+    t.equal(await example(file, env), oneToTen, `${file} writes 1 to 10 in order`);
+    const elapsed = performance.now() - started;
+    t.ok(elapsed >= 9 * 200, `${file}: ten items at one per 200 ms take at least 9 intervals (took ${Math.round(elapsed)} ms)`);
+  }
+  t.equal(await example('stream-cluster.ts', env), oneToTen, 'the cluster example writes 1 to 10 in order');
+});
+
 /** Run examples/<file> against the test cluster; resolves with what it printed. */
-async function example(file: string): Promise<string> {
+async function example(file: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join('examples', file)], {
     cwd: ROOT,
-    env: { ...process.env, SLUICE_SCHEDULER: scheduler.url },
+    env: { ...process.env, SLUICE_SCHEDULER: scheduler.url, ...env },
     timeout: 60_000,
   });
   return stdout;

@@ -217,7 +217,7 @@ t.test('health and workers', async (t) => {
   t.match(workers.body[0], { name: /^test-worker-/, concurrency: 4, processing: 0, draining: false });
   t.same(
     [...workers.body[0].functions].sort(),
-    ['add', 'crash', 'echo', 'fail', 'fanOut', 'flaky', 'hang', 'inc', 'sleep', 'unserializable', 'whereAmI'],
+    ['add', 'crash', 'echo', 'fail', 'fanOut', 'flaky', 'hang', 'inc', 'increment', 'incrementSlowFirst', 'rejectIf', 'sleep', 'total', 'unserializable', 'whereAmI'],
     'every exported function, under its export name',
   );
 });

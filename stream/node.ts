@@ -1,0 +1,221 @@
+import { GraphContext } from './context.ts';
+import { combineErrors, StreamEndedError } from './errors.ts';
+import { Waiters } from './gate.ts';
+import { disposeItem, shareItem } from './item.ts';
+
+/** What receiving an item returns: nothing when it was taken at once, a promise when taking it takes time. */
+export type Maybe = void | Promise<void>;
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * One operator of a pipeline: the engine under Stream and ClusterStream.
+ *
+ * Items move by calls, not through queues: `push(x)` hands x to every
+ * downstream node's `receive`, which returns when that node has *taken* x
+ * (immediately, or a promise). So `await source.emit(x)` waits for every
+ * branch, async sinks included — that is the backpressure — and an error
+ * thrown while taking x travels back to that emit. Nodes that decouple their
+ * output from their input (buffer, delay, windows, sources) run a pump of
+ * their own, and keep the errors it meets for the next emit that reaches them
+ * or for end(): none is dropped, and a pump never dies of one.
+ *
+ * Ending travels the same way: `finish()` reaches a node once every upstream
+ * has finished; the node waits for what it is still taking, flushes (windows
+ * emit what they hold, buffers drain), then finishes its downstream nodes.
+ */
+export abstract class Node {
+  /** The operator as users wrote it (`map`, `buffer(5)`), for messages. */
+  readonly operator: string;
+  context: GraphContext;
+  readonly upstreams: Node[] = [];
+  readonly downstreams: Node[] = [];
+  readonly #endedUpstreams = new Set<Node>();
+  #inflight = 0;
+  readonly #idle = new Waiters();
+  #closed = false;
+  #aborted = false;
+  #finishing: Promise<void> | undefined;
+
+  constructor(operator: string, upstreams: readonly Node[] = [], context?: GraphContext) {
+    this.operator = operator;
+    this.context = context ?? upstreams[0]?.context ?? new GraphContext();
+    this.context.add(this);
+    for (const upstream of upstreams) upstream.connect(this);
+  }
+
+  /** Take item x from upstream `from`; returns once x is taken. The node owns x from here on. */
+  protected abstract accept(x: unknown, from: Node | undefined): Maybe;
+
+  /** All upstreams have finished and nothing is being taken: emit what is held back. */
+  protected flush(): Maybe {}
+
+  /** Errors a pump met that no emit has taken yet (decoupling nodes). Taking them clears them. */
+  protected takeLateErrors(): unknown[] {
+    return [];
+  }
+
+  /** Upstream `from` has finished (others may still be open). */
+  protected onUpstreamEnded(_from: Node): void {}
+
+  /** Whether upstream `node` has finished. */
+  protected hasEnded(node: Node): boolean {
+    return this.#endedUpstreams.has(node);
+  }
+
+  /** End at this point: no more items; resolves when everything downstream has finished. */
+  end(): Promise<void> {
+    return this.finish();
+  }
+
+  /** The pipeline is cancelled: let go of held items, reject whoever waits (with `reason`). */
+  protected onAbort(_reason: unknown): void {}
+
+  /** Called by the context when the pipeline is cancelled. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#closed = true;
+    this.#idle.wakeAll();
+    this.onAbort(reason);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  connect(downstream: Node): void {
+    if (downstream.context !== this.context) {
+      const from = downstream.context;
+      for (const node of this.context.absorb(from)) (node as Node).context = this.context;
+    }
+    this.downstreams.push(downstream);
+    downstream.upstreams.push(this);
+  }
+
+  disconnect(downstream: Node): void {
+    const i = this.downstreams.indexOf(downstream);
+    if (i < 0) return;
+    this.downstreams.splice(i, 1);
+    downstream.upstreams.splice(downstream.upstreams.indexOf(this), 1);
+    downstream.#endedUpstreams.delete(this);
+    const rest = downstream.upstreams;
+    if (rest.length > 0 && rest.every((u) => downstream.#endedUpstreams.has(u))) void downstream.#startFinish().catch(() => undefined);
+  }
+
+  /** Called by an upstream node (or emit at this point). */
+  receive(x: unknown, from: Node | undefined): Maybe {
+    if (this.context.cancelled) {
+      disposeItem(x);
+      throw this.context.reason;
+    }
+    if (this.#closed) {
+      disposeItem(x);
+      throw new StreamEndedError(this.operator);
+    }
+    return this.track(this.accept(x, from));
+  }
+
+  /** Push x at this point, into every downstream branch (streamz's emit). */
+  emit(x: unknown): Promise<void> {
+    if (this.context.cancelled) return Promise.reject(this.context.reason);
+    if (this.#closed) return Promise.reject(new StreamEndedError(this.operator));
+    try {
+      return this.track(this.push(x)) ?? RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Count work in progress, so that finishing waits for it. */
+  protected track(result: Maybe): Maybe {
+    if (!result) return;
+    this.#inflight++;
+    return result.then(
+      () => this.#settled(),
+      (error: unknown) => {
+        this.#settled();
+        throw error;
+      },
+    );
+  }
+
+  #settled(): void {
+    if (--this.#inflight === 0) this.#idle.wakeAll();
+  }
+
+  protected async whenIdle(): Promise<void> {
+    while (this.#inflight > 0 && !this.context.cancelled) await this.#idle.wait();
+  }
+
+  /**
+   * Hand x to every downstream node. Returns when all have taken it; throws
+   * (or rejects with) the error of a branch that failed, an AggregateError if
+   * several did. Every branch gets x even when another one fails.
+   */
+  protected push(x: unknown): Maybe {
+    const n = this.downstreams.length;
+    if (n === 0) {
+      disposeItem(x);
+      return;
+    }
+    if (n === 1) return this.downstreams[0].receive(x, this);
+    const downstreams = this.downstreams.slice();
+    const items = shareItem(x, n);
+    let pending: Array<Promise<void>> | undefined;
+    let errors: unknown[] | undefined;
+    for (let i = 0; i < n; i++) {
+      try {
+        const result = downstreams[i].receive(items[i], this);
+        if (result) (pending ??= []).push(result);
+      } catch (error) {
+        (errors ??= []).push(error);
+      }
+    }
+    if (!pending) {
+      if (errors) throw combineErrors(errors, `${errors.length} branches of ${this.operator} failed`);
+      return;
+    }
+    return Promise.allSettled(pending).then((results) => {
+      for (const r of results) if (r.status === 'rejected') (errors ??= []).push(r.reason);
+      if (errors) throw combineErrors(errors, `${errors.length} branches of ${this.operator} failed`);
+    });
+  }
+
+  /**
+   * `from` has no more items (undefined: end at this point, whatever the
+   * upstreams). Resolves once this node and everything downstream of it has
+   * finished; rejects with the errors no emit took, or with the cancellation.
+   */
+  finish(from?: Node): Promise<void> {
+    if (from) {
+      this.#endedUpstreams.add(from);
+      this.onUpstreamEnded(from);
+      if (this.upstreams.some((u) => !this.#endedUpstreams.has(u))) return RESOLVED;
+    }
+    return this.#startFinish();
+  }
+
+  #startFinish(): Promise<void> {
+    this.#finishing ??= this.#finish();
+    return this.#finishing;
+  }
+
+  async #finish(): Promise<void> {
+    this.#closed = true;
+    const errors: unknown[] = [];
+    if (!this.context.cancelled) {
+      try {
+        await this.whenIdle();
+        await this.flush();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    const results = await Promise.allSettled(this.downstreams.map((d) => d.finish(this)));
+    if (this.context.cancelled) throw this.context.reason;
+    for (const r of results) if (r.status === 'rejected') errors.push(r.reason);
+    errors.push(...this.takeLateErrors());
+    if (errors.length > 0) throw combineErrors(errors, `${this.operator} ended with errors`);
+  }
+}

@@ -1,0 +1,325 @@
+import type { Client } from '../client/client.ts';
+import type { ChannelOptions } from '../client/channel.ts';
+import type { Clock } from './clock.ts';
+import { ClusterSourceStream, ClusterStream } from './cluster-stream.ts';
+import { GraphContext } from './context.ts';
+import type { Node } from './node.ts';
+import { BufferNode, LatestNode } from './nodes/buffer.ts';
+import { ChannelSinkNode } from './nodes/cluster.ts';
+import { BatchScatterNode, ScatterNode, type ScatterOptions } from './nodes/scatter.ts';
+import { type CombineLatestOptions, CombineLatestNode, ZipNode } from './nodes/combine.ts';
+import { ChannelSource, type ChannelSourceOptions } from './nodes/channel-source.ts';
+import { type EventSourceOptions, EventSourceSource, type ServerSentEvent } from './nodes/event-source.ts';
+import { IntervalSource, type IntervalOptions, IterableSource, type QueueLike, QueueSource } from './nodes/local-sources.ts';
+import type { SourceNode } from './nodes/source.ts';
+import { DelayNode, RateLimitNode } from './nodes/timing.ts';
+import {
+  FilterNode,
+  FlattenNode,
+  MapNode,
+  PassNode,
+  PluckNode,
+  type ScanOptions,
+  ScanNode,
+  SinkNode,
+  type UniqueOptions,
+  UniqueNode,
+} from './nodes/transform.ts';
+import { CollectNode, type PartitionOptions, PartitionNode, type SlidingWindowOptions, SlidingWindowNode, TimedWindowNode } from './nodes/windows.ts';
+import type { ErrorOptions, FailureHandler } from './policy.ts';
+import { adopting, kNode, takeAdopted } from './wrap.ts';
+
+export interface StreamOptions {
+  /** The clock time-based operators read. Default: real time. Tests pass a ManualClock. */
+  clock?: Clock;
+  /** Cancel the pipeline when this signal aborts (same as cancel(signal.reason)). */
+  signal?: AbortSignal;
+}
+
+/** Options of a source (fromIterable, fromInterval...): its pipeline's clock and signal, and what to do with an error that comes back. */
+export interface SourceOptions extends StreamOptions, ErrorOptions {}
+
+/** Streams given to zip or combineLatest, typed item by item. */
+export type Streams<U extends unknown[]> = { [K in keyof U]: Stream<U[K]> };
+
+/**
+ * A streamz-style pipeline of items of type T. `new Stream<T>()` is a source
+ * to `emit` into; each operator returns a new Stream downstream of this one,
+ * and a stream may feed several branches. Steps run in this process, except
+ * after `scatter(client)`, which moves items onto the cluster (see
+ * ClusterStream).
+ *
+ * `await emit(x)` resolves when every branch has taken x — async sinks
+ * included — and rejects with what a step threw on it: that is the
+ * backpressure and the error path (see ErrorOptions for the other error
+ * policies). `end()` finishes the pipeline cleanly (windows flush, buffers
+ * drain, cluster work in flight is gathered); `cancel()` (or the `signal`
+ * option) stops it at once.
+ *
+ * Each operator handles one item at a time, in arrival order.
+ */
+export class Stream<T> {
+  /** @internal */
+  readonly [kNode]: Node;
+
+  /** A source stream to emit into. */
+  constructor(options: StreamOptions = {}) {
+    this[kNode] = takeAdopted() ?? new PassNode('Stream', [], new GraphContext(options));
+  }
+
+  /** The operator this stream is (`map`, `buffer(5)`...). */
+  get operator(): string {
+    return this[kNode].operator;
+  }
+
+  /** How many items this operator dropped under onError 'skip'. */
+  get skipped(): number {
+    return (this[kNode] as { failures?: FailureHandler }).failures?.skipped ?? 0;
+  }
+
+  /** Push x into every branch downstream of this point; resolves when all have taken it. */
+  emit(x: T): Promise<void> {
+    return this[kNode].emit(x);
+  }
+
+  /**
+   * No more items at this point: the pipeline below finishes — windows emit
+   * what they hold, buffers drain, cluster work in flight is gathered.
+   * Resolves when it has; rejects with any error that no emit took.
+   */
+  end(): Promise<void> {
+    return this[kNode].end();
+  }
+
+  /** Stop the whole pipeline now: pending emits and end() reject with `reason` (an AbortError by default), held items are dropped, futures let go. */
+  cancel(reason?: unknown): void {
+    this[kNode].context.cancel(reason);
+  }
+
+  /** Feed this stream's items into `downstream` too (joining their pipelines). */
+  connect(downstream: Stream<T>): void {
+    this[kNode].connect(downstream[kNode]);
+  }
+
+  /** Stop feeding `downstream`. */
+  disconnect(downstream: Stream<T>): void {
+    this[kNode].disconnect(downstream[kNode]);
+  }
+
+  // ── one in, one (or none) out ──────────────────────────────────────────
+
+  /** fn(x) for each item; an async fn is awaited (the emit waits for it). */
+  map<R>(fn: (x: T) => R, options?: ErrorOptions): Stream<Awaited<R>> {
+    return derive(new MapNode(this[kNode], fn as (x: unknown) => unknown, options));
+  }
+
+  /** The items for which predicate(x) holds (the predicate may be async). */
+  filter<S extends T>(predicate: (x: T) => x is S, options?: ErrorOptions): Stream<S>;
+  filter(predicate: (x: T) => unknown, options?: ErrorOptions): Stream<T>;
+  filter(predicate: (x: T) => unknown, options?: ErrorOptions): Stream<T> {
+    return derive(new FilterNode(this[kNode], predicate as (x: unknown) => unknown, options));
+  }
+
+  /**
+   * A running reduction: state = fn(state, x), emitting each new state. With
+   * `start`, that is the first state; without, the first item is (and is
+   * emitted as it is). With `returnsState`, fn returns [state, value] and
+   * value is emitted.
+   */
+  scan<S, R>(fn: (state: S, x: T) => readonly [S, R] | Promise<readonly [S, R]>, options: ScanOptions<S> & { start: S; returnsState: true }): Stream<R>;
+  scan<S>(fn: (state: S, x: T) => S | Promise<S>, options: ScanOptions<S> & { start: S }): Stream<S>;
+  scan(fn: (state: T, x: T) => T | Promise<T>, options?: ScanOptions<T>): Stream<T>;
+  scan(fn: (state: never, x: T) => unknown, options?: ScanOptions<unknown>): Stream<unknown> {
+    return derive(new ScanNode(this[kNode], fn as (state: unknown, x: unknown) => unknown, options));
+  }
+
+  /** streamz's name for scan. */
+  get accumulate(): Stream<T>['scan'] {
+    return this.scan.bind(this) as Stream<T>['scan'];
+  }
+
+  /** x[key] of each item. */
+  pluck<K extends keyof T>(key: K): Stream<T[K]>;
+  /** [x[k1], x[k2], ...] of each item. */
+  pluck<const K extends ReadonlyArray<keyof T>>(keys: K): Stream<{ -readonly [I in keyof K]: T[K[I]] }>;
+  pluck(pick: PropertyKey | readonly PropertyKey[]): Stream<unknown> {
+    return derive(new PluckNode(this[kNode], pick));
+  }
+
+  /** Items whose key has not been seen (within `history` distinct keys, if given). */
+  unique(options?: UniqueOptions<T>): Stream<T> {
+    return derive(new UniqueNode(this[kNode], options as UniqueOptions<unknown>));
+  }
+
+  /** Each element of each item (items are iterables: lists, sets...). */
+  flatten(): Stream<T extends Iterable<infer E> ? E : never> {
+    return derive(new FlattenNode(this[kNode]));
+  }
+
+  // ── time and flow ──────────────────────────────────────────────────────
+
+  /** At most one item per `ms`, none dropped; an emit waits until its item is let through and taken. */
+  rateLimit(ms: number): Stream<T> {
+    return derive(new RateLimitNode(this[kNode], ms));
+  }
+
+  /** Each item `ms` later, in order; emits wait only when the downstream side falls behind. */
+  delay(ms: number): Stream<T> {
+    return derive(new DelayNode(this[kNode], ms));
+  }
+
+  /** Up to n items held between a fast side and a slow one; an emit waits only while it is full. */
+  buffer(n: number): Stream<T> {
+    return derive(new BufferNode(this[kNode], n));
+  }
+
+  /** Only the newest item when the downstream side is busy; the others are dropped. */
+  latest(): Stream<T> {
+    return derive(new LatestNode(this[kNode]));
+  }
+
+  // ── lists ──────────────────────────────────────────────────────────────
+
+  /** Lists of the items that arrived in each `ms` interval (empty intervals emit nothing). */
+  timedWindow(ms: number): Stream<T[]> {
+    return derive(new TimedWindowNode(this[kNode], ms));
+  }
+
+  /** Lists of n items; with timeoutMs, a list waits at most that long after its first item. */
+  partition(n: number, options?: PartitionOptions): Stream<T[]> {
+    return derive(new PartitionNode(this[kNode], n, options));
+  }
+
+  /** The last n items after each item. */
+  slidingWindow(n: number, options?: SlidingWindowOptions): Stream<T[]> {
+    return derive(new SlidingWindowNode(this[kNode], n, options));
+  }
+
+  /** Holds items until `flush()` is called on the returned stream, then emits them as one list. */
+  collect(): CollectStream<T> {
+    return adopting(new CollectNode(this[kNode]), () => new CollectStream<T>());
+  }
+
+  // ── joining streams ────────────────────────────────────────────────────
+
+  /** Tuples of the i-th items of this stream and the others. */
+  zip<U extends unknown[]>(...others: Streams<U>): Stream<[T, ...U]> {
+    return derive(new ZipNode([this[kNode], ...others.map((s) => s[kNode])]));
+  }
+
+  /** After each item of any input (once each has sent one), the tuple of their latest items. */
+  combineLatest<U extends unknown[]>(...others: Streams<U>): Stream<[T, ...U]>;
+  combineLatest<U extends unknown[]>(...args: [...Streams<U>, CombineLatestOptions]): Stream<[T, ...U]>;
+  combineLatest(...args: unknown[]): Stream<unknown> {
+    const last = args.at(-1);
+    const options = last instanceof Stream ? {} : (args.pop() as CombineLatestOptions);
+    return derive(new CombineLatestNode([this[kNode], ...(args as Array<Stream<unknown>>).map((s) => s[kNode])], options));
+  }
+
+  /** The items of this stream and the others, as they come. */
+  union<U>(...others: Array<Stream<U>>): Stream<T | U> {
+    return derive(new PassNode('union', [this[kNode], ...others.map((s) => s[kNode])]));
+  }
+
+  // ── sinks ──────────────────────────────────────────────────────────────
+
+  /** Call fn(x) for each item; an async fn is awaited, so emits wait for it. Returns the sink (to disconnect it). */
+  sink(fn: (x: T) => unknown, options?: ErrorOptions): Stream<never> {
+    return derive(new SinkNode(this[kNode], fn as (x: unknown) => unknown, options));
+  }
+
+  /** A list that each item is appended to as it arrives. */
+  sinkToList(): T[] {
+    const list: T[] = [];
+    new SinkNode(this[kNode], (x) => void list.push(x as T), {}, 'sinkToList');
+    return list;
+  }
+
+  /**
+   * Append each item to the channel `name` (created if need be): the value is
+   * scattered to the scheduler and its future appended. An emit returns once
+   * the append is acknowledged.
+   */
+  sinkToChannel(client: Client, name: string, options?: ChannelOptions & ErrorOptions): Stream<never> {
+    return derive(new ChannelSinkNode(this[kNode], client, name, { ...options, remote: false }));
+  }
+
+  // ── the cluster ────────────────────────────────────────────────────────
+
+  /**
+   * Move each item onto the cluster (as a scattered future); the returned
+   * stream's steps run there. With `{ batch: n }`, items are sent n to a
+   * request and emits return before their item is stored (see ScatterOptions).
+   */
+  scatter(client: Client, options: ScatterOptions = {}): ClusterStream<T> {
+    const node = (options.batch ?? 1) > 1 ? new BatchScatterNode(this[kNode], client, options) : new ScatterNode(this[kNode], client, options);
+    return adopting(node, () => new ClusterStream<T>(client));
+  }
+
+  // ── sources ────────────────────────────────────────────────────────────
+
+  /** The items of an array, iterable or async iterable, once start() is called. */
+  static fromIterable<T>(items: Iterable<T> | AsyncIterable<T>, options: SourceOptions = {}): SourceStream<T> {
+    return source(new IterableSource(items, new GraphContext(options), options));
+  }
+
+  /** 0, 1, 2... one every `ms` (the first `ms` after start()), up to `count` if given. */
+  static fromInterval(ms: number, options: SourceOptions & IntervalOptions = {}): SourceStream<number> {
+    return source(new IntervalSource(ms, new GraphContext(options), options));
+  }
+
+  /**
+   * The futures of a channel, in its order, from `from` on, then new ones as
+   * they are appended, until the channel is stopped. A cluster stream:
+   * `.gather()` for the values, `.map('fn')` to run more tasks on them.
+   */
+  static fromChannel<T = unknown>(client: Client, name: string, options: SourceOptions & ChannelSourceOptions = {}): ClusterSourceStream<T> {
+    const node = new ChannelSource(client, name, new GraphContext(options), options);
+    return adopting(node, () => new ClusterSourceStream<T>(client));
+  }
+
+  /** The events of a Server-Sent Events URL, reconnecting with Last-Event-ID. */
+  static fromEventSource(url: string, options: SourceOptions & EventSourceOptions = {}): EventSourceStream {
+    return adopting(new EventSourceSource(url, new GraphContext(options), options), () => new EventSourceStream());
+  }
+
+  /** Items taken from a queue (anything with an async get(), or an async iterable). */
+  static fromQueue<T>(queue: QueueLike<T> | AsyncIterable<T>, options: SourceOptions = {}): SourceStream<T> {
+    return source(new QueueSource(queue, new GraphContext(options), options));
+  }
+}
+
+/** A stream that produces items itself; nothing flows before start(). */
+export class SourceStream<T> extends Stream<T> {
+  /** Start producing. Resolves once the source is exhausted (or end() was called) and the pipeline has finished; rejects with an error that stopped it. */
+  start(): Promise<void> {
+    return (this[kNode] as SourceNode).start();
+  }
+
+  /** Stop producing and finish the pipeline. */
+  override end(): Promise<void> {
+    return (this[kNode] as SourceNode).end();
+  }
+}
+
+/** fromEventSource's stream. */
+export class EventSourceStream extends SourceStream<ServerSentEvent> {
+  /** The id of the last event the pipeline took: pass it as `lastEventId` to a new source to go on from there. */
+  get lastEventId(): string | undefined {
+    return (this[kNode] as EventSourceSource).lastEventId;
+  }
+}
+
+/** collect()'s stream: flush() emits what it has collected. */
+export class CollectStream<T> extends Stream<T[]> {
+  /** Emit the items collected so far as one list; resolves when it is taken. Usable as a sink: `other.sink(collected.flush)`. */
+  readonly flush = (_trigger?: unknown): Promise<void> => (this[kNode] as CollectNode).flushCollected();
+}
+
+function derive<S>(node: Node): Stream<S> {
+  return adopting(node, () => new Stream<S>());
+}
+
+function source<S>(node: SourceNode): SourceStream<S> {
+  return adopting(node, () => new SourceStream<S>());
+}

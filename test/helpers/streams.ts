@@ -1,0 +1,77 @@
+// Helpers for the stream tests: bounded waits, a settable promise, an in-memory queue.
+import type { QueueLike } from '../../stream/index.ts';
+
+/** The promise, or a rejection naming what did not happen within ms (real time). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise with its resolve and reject. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Whether a promise has settled yet (after letting pending reactions run). */
+export async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+/**
+ * A FIFO queue in memory with Dask's get semantics (wait while empty), to
+ * stand in for sluice's queues (built elsewhere) behind the QueueLike
+ * interface fromQueue reads.
+ */
+export class MemoryQueue<T> implements QueueLike<T> {
+  readonly #items: T[] = [];
+  readonly #getters: Array<{ resolve: (item: T) => void; reject: (error: unknown) => void }> = [];
+  /** get() calls given up because their signal aborted. */
+  abandoned = 0;
+
+  put(item: T): void {
+    const getter = this.#getters.shift();
+    if (getter) getter.resolve(item);
+    else this.#items.push(item);
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  get(options: { signal?: AbortSignal } = {}): Promise<T> {
+    if (this.#items.length > 0) return Promise.resolve(this.#items.shift() as T);
+    return new Promise<T>((resolve, reject) => {
+      const getter = { resolve, reject };
+      this.#getters.push(getter);
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.#getters.indexOf(getter);
+          if (i >= 0) {
+            this.#getters.splice(i, 1);
+            this.abandoned++;
+            reject(options.signal?.reason);
+          }
+        },
+        { once: true },
+      );
+    });
+  }
+}

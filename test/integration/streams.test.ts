@@ -1,0 +1,245 @@
+// Cluster pipelines against a real scheduler and real workers: order,
+// bounded futures in flight, errors, end and cancel, a worker killed
+// mid-pipeline, channels in and out, SSE from the scheduler.
+import t from 'tap';
+import { Client, TaskError } from '../../client/index.ts';
+import { type ServerSentEvent, Stream, StreamError } from '../../stream/index.ts';
+import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { within } from '../helpers/streams.ts';
+
+const scheduler = await startScheduler(t);
+await startWorker(t, scheduler.url, { concurrency: 4 });
+const curl = api(scheduler.url);
+
+async function connect(t: Tap): Promise<Client> {
+  const client = await Client.connect(scheduler.url);
+  t.teardown(() => client.close());
+  return client;
+}
+type Tap = { teardown(fn: () => unknown): void };
+
+t.test('scatter → map → gather: results in input order, with a local branch beside the cluster one', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const results = source.scatter(client).map<number>('increment').buffer(5).gather().sinkToList();
+  const local = source.sinkToList(); // a second, local branch: both see every item
+  for (let x = 0; x < 30; x++) await within(source.emit(x), 15_000, `emit(${x})`);
+  await within(source.end(), 15_000, 'end');
+  t.same(results, Array.from({ length: 30 }, (_, i) => i + 1));
+  t.same(local, Array.from({ length: 30 }, (_, i) => i));
+});
+
+t.test('buffer(n) keeps up to n futures running while the pipeline goes on; gather keeps order although later tasks end first', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  let started = 0;
+  let finished = 0;
+  let most = 0;
+  const order: number[] = [];
+  source
+    .map((x) => {
+      started++;
+      most = Math.max(most, started - finished);
+      return x;
+    })
+    .scatter(client)
+    .map<number>('incrementSlowFirst') // 200 ms for item 0 down to 20 ms for item 9: later items end first
+    .buffer(4)
+    .gather()
+    .sink((x) => {
+      finished++;
+      order.push(x);
+    });
+  for (let x = 0; x < 12; x++) await within(source.emit(x), 15_000, `emit(${x})`);
+  await within(source.end(), 15_000, 'end');
+  t.same(order, Array.from({ length: 12 }, (_, i) => i + 1));
+  t.ok(most >= 4, `up to ${most} items were in flight at once, not one at a time`);
+  t.ok(most <= 4 + 2, `${most} in flight: at most the buffer's 4, one waiting in scatter and one in the first map`);
+});
+
+t.test('scatter({ batch }): items go in batches, emits run ahead, results still in order; a failed batch reaches end()', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const out = source.scatter(client, { batch: 10 }).map<number>('increment').buffer(8).gather().sinkToList();
+  for (let x = 0; x < 200; x++) await within(source.emit(x), 15_000, `emit(${x})`);
+  t.ok(out.length < 200, `the emits ran ahead of the results (${out.length} of 200 back when the last emit returned)`);
+  await within(source.end(), 15_000, 'end');
+  t.same(out, Array.from({ length: 200 }, (_, i) => i + 1));
+
+  const refused = new Stream<unknown>();
+  const got = refused.scatter(client, { batch: 4 }).gather().sinkToList();
+  const errors: unknown[] = [];
+  await refused.emit('fine');
+  await within(refused.emit(10n), 15_000, 'emit of a value JSON cannot carry').catch((e: unknown) => errors.push(e));
+  await within(refused.end(), 15_000, 'end').catch((e: unknown) => errors.push(e));
+  t.same(got, ['fine']);
+  t.equal(errors.length, 1, 'the failed scatter surfaced once');
+  t.type(errors[0], StreamError);
+  t.equal((errors[0] as StreamError).item, 10n);
+});
+
+t.test('end() waits for the futures in flight; the results are all there when it resolves', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const out = source.scatter(client).map<number>('increment', { args: [100] }).buffer(10).gather().sinkToList();
+  for (let x = 0; x < 8; x++) await source.emit(x);
+  t.ok(out.length < 8, `emits returned before the tasks ended (${out.length} results so far)`);
+  await within(source.end(), 15_000, 'end');
+  t.same(out, [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+t.test('a failing task: rejects its emit; past a buffer, the next emit or end(); skip drops and counts it', async (t) => {
+  const client = await connect(t);
+  const direct = new Stream<number>();
+  const directOut = direct.scatter(client).map<number>('rejectIf', { args: [2] }).gather().sinkToList();
+  const outcomes: string[] = [];
+  for (let x = 0; x < 4; x++) {
+    await within(direct.emit(x), 15_000, `emit(${x})`).then(
+      () => outcomes.push('ok'),
+      (e: unknown) => outcomes.push(e instanceof TaskError ? `TaskError: ${e.message}` : String(e)),
+    );
+  }
+  t.same(outcomes, ['ok', 'ok', 'TaskError: 2 is not welcome', 'ok'], 'without a buffer the emit waits for the result, so it gets the task’s error');
+  t.same(directOut, [0, 1, 3]);
+
+  const buffered = new Stream<number>();
+  const bufferedOut = buffered.scatter(client).map<number>('rejectIf', { args: [2] }).buffer(3).gather().sinkToList();
+  const errors: unknown[] = [];
+  for (let x = 0; x < 4; x++) await within(buffered.emit(x), 15_000, `emit(${x})`).catch((e: unknown) => errors.push(e));
+  await within(buffered.end(), 15_000, 'end').catch((e: unknown) => errors.push(e));
+  t.equal(errors.length, 1, 'the failure surfaced exactly once');
+  t.type(errors[0], StreamError);
+  t.type((errors[0] as StreamError).cause, TaskError);
+  t.same(bufferedOut, [0, 1, 3]);
+
+  const skipping = new Stream<number>();
+  const gathered = skipping.scatter(client).map<number>('rejectIf', { args: [1] }).gather({ onError: 'skip' });
+  const skippedOut = gathered.sinkToList();
+  for (let x = 0; x < 3; x++) await skipping.emit(x);
+  await skipping.end();
+  t.same(skippedOut, [0, 2]);
+  t.equal(gathered.skipped, 1);
+});
+
+t.test('cancel(): futures in flight are let go and the scheduler cancels the tasks nobody wants', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  source.scatter(client).map('hang').buffer(6).gather().sinkToList();
+  for (let x = 0; x < 6; x++) await source.emit(x);
+  await waitFor(async () => (await curl.get<Array<{ processing: number }>>('/workers')).body.some((w) => w.processing > 0), 'tasks to run', 15_000);
+  const ended = source.end().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  source.cancel();
+  t.match(await within(ended, 5000, 'end to reject'), { name: 'AbortError' });
+  await waitFor(async () => (await curl.get<Array<{ processing: number }>>('/workers')).body.every((w) => w.processing === 0), 'the hanging tasks to be cancelled', 15_000);
+  t.pass('no task runs any more');
+});
+
+t.test('partition and zip hand lists of futures to one task', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const onCluster = source.scatter(client);
+  const sums = onCluster.partition(3).map<number>('total').gather().sinkToList();
+  const pairs = onCluster.zip(onCluster.map<number>('increment')).map<number>('total').gather().sinkToList();
+  for (let x = 1; x <= 7; x++) await source.emit(x);
+  await within(source.end(), 15_000, 'end');
+  t.same(sums, [6, 15, 7], 'lists of 3, the last one partial at end()');
+  t.same(pairs, [3, 5, 7, 9, 11, 13, 15], 'x + (x + 1)');
+});
+
+t.test('channels: sinkToChannel from local and cluster streams; fromChannel reads, stops with the channel, resumes from lastSeq', async (t) => {
+  const client = await connect(t);
+  const name = `stream-in-${Date.now()}`;
+  const local = new Stream<number>();
+  local.sinkToChannel(client, name);
+  for (const x of [10, 20, 30]) await local.emit(x);
+  await local.end();
+  t.same((await curl.get(`/channels/${name}`)).body.futures.map((f: { seq: number }) => f.seq), [1, 2, 3], 'each emit returned once its append was acknowledged');
+
+  const out = `stream-out-${Date.now()}`;
+  const reader = Stream.fromChannel<number>(client, name);
+  const seen = reader.gather().sinkToList();
+  reader.map<number>('increment').buffer(2).sinkToChannel(out);
+  const done = reader.start();
+  await waitFor(() => seen.length === 3, 'the three entries', 15_000);
+  t.same(seen, [10, 20, 30]);
+  t.equal(reader.lastSeq, 3);
+  await client.channel(name).stop();
+  await within(done, 15_000, 'the source to end when the channel stops');
+  const written = (await curl.get(`/channels/${out}`)).body.futures as Array<{ key: string }>;
+  const values = await Promise.all(written.map(async (f) => (await curl.get(`/futures/${f.key}/result?timeout=10`)).body.result));
+  t.same(values, [11, 21, 31], 'the cluster branch appended its futures, in order');
+
+  const resumed = Stream.fromChannel<number>(client, name, { from: 3 });
+  const rest = resumed.gather().sinkToList();
+  await within(resumed.start(), 15_000, 'a resumed reader');
+  t.same(rest, [30], 'from: lastSeq reads on from there');
+
+  const windows = new Stream<number>();
+  windows.scatter(client).partition(2).sinkToChannel(`bad-${Date.now()}`);
+  await t.rejects(windows.emit(1).then(() => windows.emit(2)), { name: 'TypeError', message: /one future per item/ });
+});
+
+t.test('fromEventSource reads the scheduler’s SSE: a channel’s append events', async (t) => {
+  const client = await connect(t);
+  const name = `sse-${Date.now()}`;
+  const chan = client.channel(name);
+  const [a, b] = await client.scatter(['first', 'second']);
+  chan.append([a, b]);
+  await chan.flush();
+  const events = Stream.fromEventSource(`${scheduler.url}/channels/${name}/events`, { events: ['append'] });
+  t.teardown(() => events.cancel());
+  const seqs = events.map((e: ServerSentEvent) => (JSON.parse(e.data) as { seq: number }).seq).sinkToList();
+  const done = events.start();
+  await waitFor(() => seqs.length === 2, 'two append events', 15_000);
+  t.same(seqs, [1, 2]);
+  await events.end();
+  await done;
+});
+
+t.test('a worker killed mid-pipeline: every result still arrives, in order', async (t) => {
+  const victim = await startWorker(t, scheduler.url, { concurrency: 3, name: `victim-${process.pid}` });
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const results = source.scatter(client).map<number>('increment', { args: [300] }).buffer(8).gather().sinkToList();
+  const feeding = (async () => {
+    for (let x = 0; x < 24; x++) await within(source.emit(x), 30_000, `emit(${x})`);
+  })();
+  const busy = await waitFor(
+    async () => (await curl.get<Array<{ name: string; processing: number }>>('/workers')).body.find((w) => w.name === victim.name && w.processing >= 2),
+    'the victim to be running tasks',
+    15_000,
+    10,
+  );
+  t.ok(busy.processing > 0, `the victim had ${busy.processing} tasks in flight when killed`);
+  await victim.stop('SIGKILL');
+  await within(feeding, 60_000, 'the emits');
+  await within(source.end(), 60_000, 'end');
+  t.same(results, Array.from({ length: 24 }, (_, i) => i + 1));
+});
+
+t.test('fromChannel goes on across a kill -9 and restart of the scheduler: no entry missed, none repeated', async (t) => {
+  const first = await startScheduler(t);
+  const client = await Client.connect(first.url);
+  t.teardown(() => client.close());
+  const name = 'survives';
+  const writer = new Stream<number>();
+  writer.sinkToChannel(client, name);
+  for (const x of [1, 2, 3]) await writer.emit(x);
+  const reader = Stream.fromChannel<number>(client, name);
+  const seen = reader.gather().sinkToList();
+  const done = reader.start();
+  await waitFor(() => seen.length === 3, 'the first entries', 15_000);
+  await first.proc.stop('SIGKILL');
+  const second = await startScheduler(t, { db: first.db, port: first.port });
+  for (const x of [4, 5]) await within(writer.emit(x), 30_000, `emit(${x}) after the restart`);
+  await waitFor(() => seen.length >= 5, 'the entries appended after the restart', 30_000);
+  await writer.end();
+  await api(second.url).post(`/channels/${name}/stop`);
+  await within(done, 30_000, 'the reader to end with the channel');
+  t.same(seen, [1, 2, 3, 4, 5]);
+  t.equal(reader.lastSeq, 5);
+});

@@ -1,0 +1,200 @@
+// Sources: iterables, queues (an in-memory stand-in behind the QueueLike
+// interface), and Server-Sent Events from a real HTTP server on loopback.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { type ServerSentEvent, Stream } from '../../stream/index.ts';
+import type { Teardown } from '../helpers/processes.ts';
+import { deferred, MemoryQueue, settled, within } from '../helpers/streams.ts';
+
+t.test('fromIterable: arrays, generators and async iterables, with backpressure', async (t) => {
+  const fromArray = Stream.fromIterable([1, 2, 3]);
+  const a = fromArray.map((x) => x * 10).sinkToList();
+  t.same(a, [], 'nothing flows before start()');
+  await within(fromArray.start(), 2000, 'an array source');
+  t.same(a, [10, 20, 30]);
+
+  let produced = 0;
+  async function* slow(): AsyncGenerator<number> {
+    for (let i = 0; i < 5; i++) {
+      produced++;
+      yield i;
+    }
+  }
+  const gate = deferred();
+  const fromAsync = Stream.fromIterable(slow());
+  const got: number[] = [];
+  fromAsync.sink(async (x) => {
+    got.push(x);
+    if (x === 1) await gate.promise;
+  });
+  const done = fromAsync.start();
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(produced, 2, 'the source does not read ahead of what the pipeline took');
+  gate.resolve();
+  await within(done, 2000, 'an async source');
+  t.same(got, [0, 1, 2, 3, 4]);
+});
+
+t.test('end() stops a source that is waiting; the pipeline still finishes', async (t) => {
+  const never: AsyncIterable<number> = {
+    [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<number>>(() => undefined) }),
+  };
+  const source = Stream.fromIterable(never);
+  const lists = source.partition(3).sinkToList();
+  const done = source.start();
+  t.notOk(await settled(done));
+  await within(source.end(), 2000, 'end of a source stuck in next()');
+  await within(done, 2000, 'start() to resolve');
+  t.same(lists, []);
+});
+
+t.test('fromQueue with an async get(): items in order, end() abandons the pending get', async (t) => {
+  const queue = new MemoryQueue<string>();
+  queue.put('a');
+  queue.put('b');
+  const source = Stream.fromQueue(queue);
+  const out = source.map((s) => s.toUpperCase()).sinkToList();
+  const done = source.start();
+  await within(
+    (async () => {
+      while (out.length < 2) await new Promise((r) => setTimeout(r, 2));
+    })(),
+    2000,
+    'the queued items',
+  );
+  queue.put('c');
+  await within(
+    (async () => {
+      while (out.length < 3) await new Promise((r) => setTimeout(r, 2));
+    })(),
+    2000,
+    'an item put later',
+  );
+  t.same(out, ['A', 'B', 'C']);
+  await within(source.end(), 2000, 'end');
+  await within(done, 2000, 'start() to resolve');
+  t.equal(queue.abandoned, 1, 'the get that was waiting was given up through its signal');
+  queue.put('d');
+  t.equal(queue.size, 1, 'nothing reads the queue any more');
+});
+
+t.test('fromQueue with an async iterable, and cancel()', async (t) => {
+  const queue = new MemoryQueue<number>();
+  const iterable: AsyncIterable<number> = {
+    [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false, value: await queue.get() }) }),
+  };
+  const controller = new AbortController();
+  const source = Stream.fromQueue(iterable, { signal: controller.signal });
+  const out = source.sinkToList();
+  const done = source.start();
+  queue.put(1);
+  queue.put(2);
+  await within(
+    (async () => {
+      while (out.length < 2) await new Promise((r) => setTimeout(r, 2));
+    })(),
+    2000,
+    'two items',
+  );
+  controller.abort(new Error('shutting down'));
+  await t.rejects(within(done, 2000, 'start() to reject'), { message: 'shutting down' });
+  t.same(out, [1, 2]);
+});
+
+/** An SSE server: sends `total` numbered events, dropping the connection after every `dropEvery`; honours Last-Event-ID. */
+async function sseServer(t: Teardown, total: number, dropEvery: number): Promise<{ url: string; connections: string[] }> {
+  const connections: string[] = [];
+  const server = http.createServer((req, res) => {
+    if (req.url === '/refuse') {
+      res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":"SLUICE_ERR_FORBIDDEN","message":"no"}}');
+      return;
+    }
+    const last = Number(req.headers['last-event-id'] ?? 0);
+    connections.push(String(req.headers['last-event-id'] ?? ''));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    let sent = 0;
+    for (let id = last + 1; id <= total; id++) {
+      const event = id % 2 === 0 ? 'even' : 'odd';
+      res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify({ n: id })}\n\n`);
+      if (++sent === dropEvery) {
+        setTimeout(() => res.destroy(), 10); // the connection drops mid-stream, once what was written is out
+        return;
+      }
+    }
+    // then stay open, like a live stream with nothing new
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections };
+}
+
+t.test('fromEventSource: every event once, in order, across dropped connections', async (t) => {
+  const { url, connections } = await sseServer(t, 10, 4);
+  const source = Stream.fromEventSource(`${url}/events`, { minDelayMs: 10 });
+  t.teardown(() => source.cancel());
+  const numbers = source.map((e: ServerSentEvent) => (JSON.parse(e.data) as { n: number }).n).sinkToList();
+  const done = source.start();
+  await within(
+    (async () => {
+      while (numbers.length < 10) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    5000,
+    'ten events',
+  );
+  t.same(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.same(connections, ['', '4', '8'], 'it reconnected twice, resuming after the last id each time');
+  t.equal(source.lastEventId, '10');
+  await within(source.end(), 2000, 'end');
+  await within(done, 2000, 'start() to resolve');
+});
+
+t.test('fromEventSource: only the events asked for; a refusal stops the source with its error', async (t) => {
+  const { url } = await sseServer(t, 6, 100);
+  const source = Stream.fromEventSource(`${url}/events`, { events: ['even'] });
+  t.teardown(() => source.cancel());
+  const ids = source.pluck('id').sinkToList();
+  const done = source.start();
+  await within(
+    (async () => {
+      while (ids.length < 3) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    5000,
+    'the even events',
+  );
+  t.same(ids, ['2', '4', '6']);
+  await source.end();
+  await done;
+
+  const refused = Stream.fromEventSource(`${url}/refuse`);
+  await t.rejects(within(refused.start(), 5000, 'the refusal'), { code: 'SLUICE_ERR_FORBIDDEN' });
+});
+
+t.test('fromEventSource pauses reading while the pipeline is busy (backpressure)', async (t) => {
+  const { url } = await sseServer(t, 5, 100);
+  const gate = deferred();
+  const source = Stream.fromEventSource(`${url}/events`);
+  t.teardown(() => source.cancel());
+  const seen: string[] = [];
+  source.sink(async (e) => {
+    seen.push(e.id ?? '');
+    if (e.id === '1') await gate.promise;
+  });
+  const done = source.start();
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(seen, ['1'], 'one event taken; the rest wait');
+  gate.resolve();
+  await within(
+    (async () => {
+      while (seen.length < 5) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    5000,
+    'the rest',
+  );
+  t.same(seen, ['1', '2', '3', '4', '5']);
+  await source.end();
+  await done;
+});
