@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SchedulerConfig } from './config.ts';
 import channelsPlugin from './plugins/channels.ts';
+import coordinationPlugin from './plugins/coordination.ts';
 import errorsPlugin from './plugins/errors.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
@@ -13,8 +14,14 @@ import channelsRoutes from './routes/channels.ts';
 import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
 import dataRoutes from './routes/data.ts';
+import flagsRoutes from './routes/flags.ts';
 import futuresRoutes from './routes/futures.ts';
+import locksRoutes from './routes/locks.ts';
+import queuesRoutes from './routes/queues.ts';
+import semaphoresRoutes from './routes/semaphores.ts';
 import tasksRoutes from './routes/tasks.ts';
+import topicsRoutes from './routes/topics.ts';
+import variablesRoutes from './routes/variables.ts';
 import { VERSION } from './version.ts';
 import workerSocket from './workers/worker-socket.ts';
 
@@ -74,6 +81,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
 
   await app.register(channelsPlugin);
+  await app.register(coordinationPlugin);
 
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);
@@ -81,6 +89,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(dataRoutes);
   await app.register(clientsRoutes);
   await app.register(channelsRoutes);
+  await app.register(queuesRoutes);
+  await app.register(variablesRoutes);
+  await app.register(topicsRoutes);
+  await app.register(flagsRoutes);
+  await app.register(locksRoutes);
+  await app.register(semaphoresRoutes);
   await app.register(workerSocket);
   return app;
 }
