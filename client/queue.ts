@@ -96,7 +96,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     try {
       return await call<QueueInfo>(this.client, this.#closer.signal, 'GET', this.#path);
     } catch (error) {
-      if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null };
+      if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null, getters: 0, putters: 0 };
       throw error;
     }
   }

@@ -9,6 +9,8 @@ export const QueueInfo = z.object({
   name: z.string(),
   size: z.number().describe('Items waiting to be taken.'),
   maxsize: z.number().nullable().describe('A put waits while the queue holds this many items; null: unbounded.'),
+  getters: z.number().describe('Callers waiting for an item.'),
+  putters: z.number().describe('Callers waiting for room.'),
 });
 export type QueueInfo = z.infer<typeof QueueInfo>;
 

@@ -114,9 +114,10 @@ export class Queues {
     return [...this.#queues.values()].filter((q) => q.stored).map(info);
   }
 
+  /** A queue that was never configured or put to is unknown, unless somebody waits on it. */
   info(name: string): QueueInfo {
     const queue = this.#queues.get(name);
-    if (!queue?.stored) throw unknownQueue(name);
+    if (!queue) throw unknownQueue(name);
     return info(queue);
   }
 
@@ -303,5 +304,5 @@ function neverFits(queue: QueueState, count: number): SluiceError {
 }
 
 function info(queue: QueueState): QueueInfo {
-  return { name: queue.name, size: queue.ready.length, maxsize: queue.maxsize };
+  return { name: queue.name, size: queue.ready.length, maxsize: queue.maxsize, getters: queue.getters.size, putters: queue.putters.size };
 }

@@ -28,13 +28,14 @@ export interface DeliveryOutcome {
 /**
  * Tell whether a reply reached the connection. Call before sending it.
  *
- * Node emits 'finish' even when the peer resets the connection in the middle
- * of a large reply (the socket's write error is not passed on), so a
- * 'finish' on a socket that is already destroyed counts as lost. The rule
- * leans one way on purpose: at worst something is delivered twice, never
- * dropped. Once written, a reply is in the kernel's hands; a connection that
- * fails after that loses it for the caller, which no reply-based protocol
- * can detect.
+ * 'finish' alone does not say so: when the peer resets the connection in the
+ * middle of a large reply, the failed socket write still calls http's
+ * callback, which emits 'finish'; the socket is marked errored only just
+ * after, in the same turn. So the verdict waits one turn (setImmediate) after
+ * 'finish' and counts an errored socket as lost. The rule leans one way on
+ * purpose: at worst something is delivered twice, never dropped. Once
+ * written, a reply is in the kernel's hands; a connection that fails after
+ * that loses it for the caller, which no reply-based protocol can detect.
  */
 export function watchDelivery(reply: FastifyReply, outcome: DeliveryOutcome): void {
   const res = reply.raw;
@@ -48,8 +49,12 @@ export function watchDelivery(reply: FastifyReply, outcome: DeliveryOutcome): vo
     if (written) outcome.written();
     else outcome.lost();
   };
-  const onFinish = (): void => settle(!socket.destroyed);
-  const onClose = (): void => settle(res.writableFinished && !socket.destroyed);
+  const onFinish = (): void => {
+    setImmediate(() => settle(!socket.errored));
+  };
+  const onClose = (): void => {
+    if (!res.writableFinished) settle(false); // else 'finish' decides
+  };
   if (res.destroyed || socket.destroyed) {
     queueMicrotask(() => settle(false));
     return;
