@@ -63,6 +63,10 @@ t.test('a short-lived caller appends and leaves; a reader collects the results l
   t.equal(await example('channel-reader.ts'), 'entry 1: 42\nentry 2: 100\nentry 3: 8\n');
 });
 
+t.test('coordination between two clients: a queue of futures, an event, pub/sub, a fenced write under a lock', async (t) => {
+  t.equal(await example('coordination.ts'), '[ 2, 4, 6 ]\nready: true, news: results are in\nwrote under lock token 1\n{ doubles: 3 }\n');
+});
+
 /** Run examples/<file> against the test cluster; resolves with what it printed. */
 async function example(file: string): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join('examples', file)], {
