@@ -5,7 +5,7 @@ import type { Fence } from '../schemas/variables.ts';
 import { shuttingDown, SluiceError } from './errors.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import type { LeaseKind, LeaseStore } from './store/lease-store.ts';
-import { WaitLine, type WaitOptions } from './wait-line.ts';
+import { callerGone, WaitLine, type WaitOptions } from './wait-line.ts';
 
 export interface AcquireRequest {
   /** Chosen by the caller so that a retried acquire finds its lease; random otherwise. */
@@ -154,6 +154,8 @@ export class Leases {
       const held = this.#byId.get(request.leaseId);
       if (held?.semaphore === semaphore) return this.#answer(semaphore, this.#renew(held.lease));
       if (held) throw new SluiceError('SLUICE_ERR_VALIDATION', `body.leaseId: lease ${request.leaseId} is held on another ${held.semaphore.kind}`);
+      // A retry that overtook its own earlier request (whose connection is dying) replaces it in line: one grant per id.
+      for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(callerGone());
     }
     const grant: Grant = { id: request.leaseId ?? randomId(), ttlMs: request.ttlMs, holder: request.holder ?? null, clientId: caller.clientId ?? null };
     const lease =

@@ -122,7 +122,16 @@ t.test('a waiter whose connection drops takes no lease; a retried acquire finds 
   controller.abort();
   t.equal(await gone, 'aborted');
   await waitFor(async () => (await curl.get('/locks/dropped')).body.waiting === 0, 'the scheduler to see it leave');
+  // Two waiting requests with one lease id (a retry overtaking its first try): only the latest stays in line.
+  const firstTry = curl.post('/locks/dropped/acquire?timeout=30', { leaseId: 'retried-lease-id-2' });
+  await waitFor(async () => (await curl.get('/locks/dropped')).body.waiting === 1, 'the first try to wait');
+  const retry = curl.post('/locks/dropped/acquire?timeout=30', { leaseId: 'retried-lease-id-2' });
+  t.equal((await firstTry).status, 408, 'the first try leaves the line');
+  t.equal((await curl.get('/locks/dropped')).body.waiting, 1);
   await curl.post('/locks/dropped/release', { leaseId: 'chosen-lease-id-1' });
+  t.match((await retry).body, { leaseId: 'retried-lease-id-2', token: first.body.token + 1 });
+  t.equal((await curl.get('/locks/dropped')).body.leases.length, 1, 'one lease for the id');
+  await curl.post('/locks/dropped/release', { leaseId: 'retried-lease-id-2' });
   t.match((await curl.get('/locks/dropped')).body, { leases: [], waiting: 0 }, 'free: the departed waiter took nothing');
 });
 
