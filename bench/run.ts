@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { machine, quick } from './lib.ts';
 
-const SUITES = ['tasks.ts', 'channels.ts', 'streams.ts', 'restart.ts', 'dashboard.ts'];
+const SUITES = ['tasks.ts', 'channels.ts', 'queues.ts', 'streams.ts', 'restart.ts', 'dashboard.ts'];
 const run = promisify(execFile);
 const suites: unknown[] = [];
 for (const suite of SUITES) {

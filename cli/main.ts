@@ -165,6 +165,75 @@ channel
     process.exitCode = await stopChannel(flags.scheduler, name, tokenOf(flags));
   });
 
+const seconds = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} takes a number of seconds`);
+  return n;
+};
+
+const queue = program.command('queue').description('Queues: ls | put NAME ITEM... | get NAME');
+queue
+  .command('ls')
+  .description('List queues with their sizes and waiting callers')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (flags) => {
+    const { listQueues } = await import('./queue-command.ts');
+    process.exitCode = await listQueues(flags.scheduler);
+  });
+queue
+  .command('put')
+  .description('Put items at the back, all or none; each is JSON, or a string if it is not. Prints the size after')
+  .argument('<name>', 'queue name')
+  .argument('<items...>', 'items, in order')
+  .option('--timeout <seconds>', 'on a full queue, wait this long for room (default: as long as it takes)', seconds('--timeout'))
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, items: string[], flags) => {
+    const { putItems } = await import('./queue-command.ts');
+    process.exitCode = await putItems(flags.scheduler, name, items, flags.timeout);
+  });
+queue
+  .command('get')
+  .description('Take items from the front; prints each as a JSON line')
+  .argument('<name>', 'queue name')
+  .option('--batch <n>', 'take up to this many', int('--batch'), 1)
+  .option('--timeout <seconds>', 'wait this long for an item (default: as long as it takes; 0: do not wait)', seconds('--timeout'))
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, flags) => {
+    const { getItems } = await import('./queue-command.ts');
+    process.exitCode = await getItems(flags.scheduler, name, flags.batch, flags.timeout);
+  });
+
+const variable = program.command('variable').description('Variables: get NAME | set NAME VALUE | del NAME');
+variable
+  .command('get')
+  .description('Print the value as JSON')
+  .argument('<name>', 'variable name')
+  .option('--timeout <seconds>', 'wait this long for it to be set (default: fail at once if it is not)', seconds('--timeout'))
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, flags) => {
+    const { getVariable } = await import('./variable-command.ts');
+    process.exitCode = await getVariable(flags.scheduler, name, flags.timeout);
+  });
+variable
+  .command('set')
+  .description('Set the value: JSON, or a string if it is not')
+  .argument('<name>', 'variable name')
+  .argument('<value>', 'the value')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, value: string, flags) => {
+    const { setVariable } = await import('./variable-command.ts');
+    process.exitCode = await setVariable(flags.scheduler, name, value);
+  });
+variable
+  .command('del')
+  .description('Unset the variable')
+  .argument('<name>', 'variable name')
+  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .action(async (name: string, flags) => {
+    const { deleteVariable } = await import('./variable-command.ts');
+    process.exitCode = await deleteVariable(flags.scheduler, name);
+  });
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

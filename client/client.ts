@@ -7,9 +7,14 @@ import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
 import { Http, isTransient } from './http.ts';
 import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
-import { kAppend, kAttach, kCancel, kConfigure, kDetach, kValue } from './symbols.ts';
+import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kValue } from './symbols.ts';
 import { Channel, type ChannelOptions } from './channel.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
+import { Flag } from './flag.ts';
+import { Lock, Semaphore } from './lease.ts';
+import { Queue, type QueueOptions } from './queue.ts';
+import { Topic } from './topic.ts';
+import { Variable } from './variable.ts';
 
 export interface ClientOptions {
   /** How to speak HTTP; `sluice/client` picks undici in Node and fetch in browsers. */
@@ -72,6 +77,8 @@ export class Client implements FutureOwner {
   readonly #stream: EventStream;
   /** Channels made by this client: their streams close with it. */
   readonly #channels = new Set<Channel>();
+  /** Queues, variables, topics, flags, locks and semaphores made by this client: their waits and streams end with it. */
+  readonly #coordination = new Set<{ close(): void }>();
   #outbox: Command[] = [];
   #pumping = false;
   #opened = false;
@@ -206,6 +213,36 @@ export class Client implements FutureOwner {
     return channel;
   }
 
+  /** A durable FIFO queue shared by every client (Dask's Queue); created on first put, or here with maxsize. */
+  queue<T = unknown>(name: string, options: QueueOptions = {}): Queue<T> {
+    return this.#track(new Queue<T>(this, name, options));
+  }
+
+  /** A durable named value shared by every client (Dask's Variable). */
+  variable<T = unknown>(name: string): Variable<T> {
+    return this.#track(new Variable<T>(this, name));
+  }
+
+  /** A pub/sub topic (Dask's Pub/Sub): publish, and iterate over what is published. Not persisted. */
+  topic<T = unknown>(name: string): Topic<T> {
+    return this.#track(new Topic<T>(this, name));
+  }
+
+  /** A durable event flag (Dask's Event): set, clear, wait. */
+  event(name: string): Flag {
+    return this.#track(new Flag(this, name));
+  }
+
+  /** A lock with leases (Dask's Lock); acquiring answers a fencing token. */
+  lock(name: string): Lock {
+    return this.#track(new Lock(this, name));
+  }
+
+  /** A semaphore of maxLeases leases (Dask's Semaphore). */
+  semaphore(name: string, maxLeases = 1): Semaphore {
+    return this.#track(new Semaphore(this, name, maxLeases));
+  }
+
   /** Resolves when everything queued so far has been acknowledged by the scheduler. */
   flush(): Promise<void> {
     if (this.#outbox.length === 0 && !this.#pumping) return Promise.resolve();
@@ -226,6 +263,7 @@ export class Client implements FutureOwner {
     this.#closed = true;
     this.#stream.close();
     for (const channel of this.#channels) channel.close();
+    for (const object of this.#coordination) object.close();
     if (this.#opened) {
       await this.#http.request('DELETE', `/clients/${this.id}`).catch(() => undefined);
     }
@@ -286,6 +324,11 @@ export class Client implements FutureOwner {
 
   [kConfigure](channel: string, maxlen: number | null | undefined, callbacks: { done: (info: ChannelInfo) => void; fail: (error: Error) => void }): void {
     this.#send({ kind: 'configure', channel, maxlen, ...callbacks });
+  }
+
+  /** A request retried while the scheduler restarts or cannot be reached (up to retryForMs); signal ends it. */
+  [kCall]<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return this.#retrying(() => this.#http.request<T>(method, path, body, signal));
   }
 
   async [kCancel](key: string): Promise<FutureStatus> {
@@ -437,6 +480,12 @@ export class Client implements FutureOwner {
   /** The stream reopened (a network blip, or the scheduler restarted): ask again about what is pending. */
   #resync(): void {
     for (const state of this.#states.values()) if (!state.done) this.#send({ kind: 'hold', state });
+  }
+
+  #track<O extends { close(): void }>(object: O): O {
+    this.#assertOpen();
+    this.#coordination.add(object);
+    return object;
   }
 
   #failAll(error: Error): void {

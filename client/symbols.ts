@@ -5,3 +5,4 @@ export const kValue = Symbol('sluice.value');
 export const kCancel = Symbol('sluice.cancel');
 export const kAppend = Symbol('sluice.append');
 export const kConfigure = Symbol('sluice.configure');
+export const kCall = Symbol('sluice.call');

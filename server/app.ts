@@ -7,6 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
+import coordinationPlugin from './plugins/coordination.ts';
 import errorsPlugin from './plugins/errors.ts';
 import observabilityPlugin from './plugins/observability.ts';
 import protectionPlugin from './plugins/protection.ts';
@@ -17,9 +18,15 @@ import channelsRoutes from './routes/channels.ts';
 import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
 import dataRoutes from './routes/data.ts';
+import flagsRoutes from './routes/flags.ts';
 import futuresRoutes from './routes/futures.ts';
 import observabilityRoutes from './routes/observability.ts';
+import locksRoutes from './routes/locks.ts';
+import queuesRoutes from './routes/queues.ts';
+import semaphoresRoutes from './routes/semaphores.ts';
 import tasksRoutes from './routes/tasks.ts';
+import topicsRoutes from './routes/topics.ts';
+import variablesRoutes from './routes/variables.ts';
 import { VERSION } from './version.ts';
 import workerSocket from './workers/worker-socket.ts';
 
@@ -88,6 +95,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
 
   await app.register(channelsPlugin);
+  await app.register(coordinationPlugin);
   await app.register(observabilityPlugin);
   // After the plugins that load state at start: the event-loop watch should
   // not count the start itself as overload.
@@ -105,6 +113,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(clientsRoutes);
   await app.register(channelsRoutes);
   await app.register(observabilityRoutes);
+  await app.register(queuesRoutes);
+  await app.register(variablesRoutes);
+  await app.register(topicsRoutes);
+  await app.register(flagsRoutes);
+  await app.register(locksRoutes);
+  await app.register(semaphoresRoutes);
   await app.register(workerSocket);
   return app;
 }

@@ -69,6 +69,8 @@ export interface SchedulerEvents {
   'task:ended': [EndedEvent];
   'worker:joined': [WorkerState];
   'worker:left': [WorkerState];
+  /** A client session ended: closed, or gone longer than its lease. */
+  'client:ended': [clientId: string];
 }
 
 export const clientHolder = (clientId: string): string => `client:${clientId}`;
@@ -334,6 +336,7 @@ export class Scheduler {
   releaseClient(clientId: string): void {
     const holder = clientHolder(clientId);
     this.core.release(this.store.keysHeldBy(holder), holder);
+    this.events.emit('client:ended', clientId);
   }
 
   /**

@@ -54,9 +54,9 @@ export default fp<AuthOptions>(
       if (allows(request.scope, need)) return;
       if (request.scope === undefined) {
         reply.header('www-authenticate', 'Bearer');
-        throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', `this needs a ${need} token: send Authorization: Bearer <token>`);
+        throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', `this needs ${article(need)} ${need} token: send Authorization: Bearer <token>`);
       }
-      throw new SluiceError('SLUICE_ERR_FORBIDDEN', `a ${request.scope} token does not allow this; it needs a ${need} token`);
+      throw new SluiceError('SLUICE_ERR_FORBIDDEN', `${article(request.scope)} ${request.scope} token does not allow this; it needs ${article(need)} ${need} token`);
     });
     // The token may ride in the query for EventSource; keep it out of the query the routes validate.
     app.addHook('preValidation', async (request) => {
@@ -80,4 +80,8 @@ function identify(authenticator: Authenticator, request: FastifyRequest): void {
   const session = request.cookies?.[SESSION_COOKIE];
   request.scope = session ? authenticator.verifySession(session) : undefined;
   request.principal = request.scope ? `session:${session?.slice(-12)}` : request.ip;
+}
+
+function article(scope: string): string {
+  return scope === 'admin' ? 'an' : 'a';
 }

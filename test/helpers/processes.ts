@@ -17,8 +17,9 @@ export class Proc {
   readonly #listeners = new Set<(line: string) => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+  /** `sluice ...args`, or with `script`, `node --import tsx script ...args`. */
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; script?: string } = {}) {
+    this.child = spawn(process.execPath, options.script ? ['--import', 'tsx', options.script, ...args] : [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

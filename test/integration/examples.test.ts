@@ -76,6 +76,10 @@ t.test('streamz’s “Asynchronous Computation” examples: output, and the rat
   t.equal(await example('stream-cluster.ts', env), oneToTen, 'the cluster example writes 1 to 10 in order');
 });
 
+t.test('coordination between two clients: a queue of futures, an event, pub/sub, a fenced write under a lock', async (t) => {
+  t.equal(await example('coordination.ts'), '[ 2, 4, 6 ]\nready: true, news: results are in\nwrote under lock token 1\n{ doubles: 3 }\n');
+});
+
 /** Run examples/<file> against the test cluster; resolves with what it printed. */
 async function example(file: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join('examples', file)], {

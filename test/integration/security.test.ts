@@ -57,9 +57,14 @@ t.test('scopes: client, worker, admin', async (t) => {
   await client.post('/channels/guarded/append', { tasks: [{ fn: 'inc', args: [1] }] });
   const stop = await client.post('/channels/guarded/stop');
   t.equal(stop.status, 403);
-  t.match(stop.body.error, { code: 'SLUICE_ERR_FORBIDDEN', message: 'a client token does not allow this; it needs a admin token' });
+  t.match(stop.body.error, { code: 'SLUICE_ERR_FORBIDDEN', message: 'a client token does not allow this; it needs an admin token' });
   t.equal((await client.delete('/channels/guarded')).status, 403);
   t.equal((await admin.post('/channels/guarded/stop')).status, 200);
+
+  t.equal((await client.post('/queues/guarded/put', { items: [1, 2] })).status, 201, 'a client puts');
+  t.equal((await client.delete('/queues/guarded')).status, 403, 'deleting a queue other clients use needs an admin token');
+  t.match((await client.get('/queues')).body, [{ name: 'guarded', size: 2 }], 'the refused delete changed nothing');
+  t.equal((await admin.delete('/queues/guarded')).status, 204);
   t.equal((await other.delete('/clients/scoped-client-1')).status, 403, 'a session cannot end another');
 
   // The worker socket needs a worker token.

@@ -1,0 +1,44 @@
+import { waitFor } from '../client/calls.ts';
+import { Http } from '../client/http.ts';
+import { fail } from './queue-command.ts';
+import { parseArg } from './submit-command.ts';
+
+const path = (name: string): string => `/variables/${encodeURIComponent(name)}`;
+
+/** sluice variable get NAME: prints the value as JSON; with --timeout, waits that long for it to be set. */
+export async function getVariable(scheduler: string, name: string, timeoutS: number | undefined): Promise<number> {
+  try {
+    const http = new Http(scheduler);
+    const { value } =
+      timeoutS === undefined
+        ? await http.request<{ value: unknown }>('GET', path(name))
+        : await waitFor((s) => http.request<{ value: unknown }>('GET', `${path(name)}?timeout=${s}`), {
+            timeoutMs: timeoutS * 1000,
+            what: `variable ${name} to be set`,
+          });
+    process.stdout.write(`${JSON.stringify(value)}\n`);
+    return 0;
+  } catch (error) {
+    return fail('variable', error);
+  }
+}
+
+/** sluice variable set NAME VALUE: VALUE is JSON, or a string if it is not. */
+export async function setVariable(scheduler: string, name: string, value: string): Promise<number> {
+  try {
+    await new Http(scheduler).request('PUT', path(name), { value: parseArg(value) });
+    return 0;
+  } catch (error) {
+    return fail('variable', error);
+  }
+}
+
+/** sluice variable del NAME */
+export async function deleteVariable(scheduler: string, name: string): Promise<number> {
+  try {
+    await new Http(scheduler).request('DELETE', path(name));
+    return 0;
+  } catch (error) {
+    return fail('variable', error);
+  }
+}

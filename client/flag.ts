@@ -1,0 +1,54 @@
+import { call, closedError, path, waitFor } from './calls.ts';
+import type { Client } from './client.ts';
+import { TimeoutError } from './errors.ts';
+
+/**
+ * Dask's Event, on the scheduler and durable: `set()` wakes every waiter in
+ * every client, `clear()` makes later waits wait. Served under /flags (the
+ * scheduler's /events is the dashboard's stream), hence the class name.
+ */
+export class Flag {
+  readonly name: string;
+  readonly client: Client;
+  readonly #closer = new AbortController();
+
+  constructor(client: Client, name: string) {
+    this.client = client;
+    this.name = name;
+  }
+
+  get #path(): string {
+    return path('flags', this.name);
+  }
+
+  async set(): Promise<void> {
+    await call(this.client, this.#closer.signal, 'POST', `${this.#path}/set`);
+  }
+
+  async clear(): Promise<void> {
+    await call(this.client, this.#closer.signal, 'POST', `${this.#path}/clear`);
+  }
+
+  async isSet(): Promise<boolean> {
+    return (await call<{ set: boolean }>(this.client, this.#closer.signal, 'GET', this.#path)).set;
+  }
+
+  /** Wait until the flag is set: true once it is, false if timeoutMs passes first (as Dask's Event.wait). */
+  async wait(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    try {
+      await waitFor((timeoutS) => call(this.client, this.#closer.signal, 'GET', `${this.#path}?timeout=${timeoutS}`), {
+        timeoutMs: options.timeoutMs,
+        what: `flag ${this.name} to be set`,
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof TimeoutError) return false;
+      throw error;
+    }
+  }
+
+  /** Stop this object's waiting calls. */
+  close(): void {
+    this.#closer.abort(closedError());
+  }
+}

@@ -1,0 +1,134 @@
+import type { QueueInfo } from '../schemas/queues.ts';
+import { randomId } from '../schemas/keys.ts';
+import { call, closedError, path, revive, waitFor } from './calls.ts';
+import type { Client } from './client.ts';
+import { SluiceError } from './errors.ts';
+
+export interface QueueOptions {
+  /** A put waits while the queue holds this many items; null: unbounded. Absent: left as it is. */
+  maxsize?: number | null;
+}
+
+export interface QueueWaitOptions {
+  /** Give up after this long with a TimeoutError (default: wait as long as it takes; 0: do not wait). */
+  timeoutMs?: number;
+}
+
+/**
+ * A named FIFO queue on the scheduler, shared by every client (Dask's
+ * Queue), durable across restarts. Each item goes to exactly one getter.
+ * Items are JSON values or Futures (anywhere inside an item); the queue holds
+ * the futures, and a getter's client holds them once it has them.
+ *
+ * Puts made through one Queue object are sent in the order they were made.
+ * A put retried after a lost answer is not stored twice.
+ *
+ * `await get()` gives the item; a Future item is awaitable, and a promise
+ * cannot resolve to one, so for a queue of futures it gives the future's
+ * result. To receive Future objects, iterate (`for await (const f of queue)`)
+ * or use `getBatch`.
+ */
+export class Queue<T = unknown> implements AsyncIterable<T> {
+  readonly name: string;
+  readonly client: Client;
+  readonly #closer = new AbortController();
+  readonly #configured: Promise<unknown>;
+  #lastPut: Promise<unknown> = Promise.resolve();
+
+  constructor(client: Client, name: string, options: QueueOptions = {}) {
+    this.client = client;
+    this.name = name;
+    this.#configured =
+      options.maxsize === undefined ? Promise.resolve() : call(client, this.#closer.signal, 'PUT', this.#path, { maxsize: options.maxsize });
+    this.#configured.catch(() => undefined);
+  }
+
+  get #path(): string {
+    return path('queues', this.name);
+  }
+
+  /** Put an item at the back; on a full queue, waits for room. Resolves with the queue's size after. */
+  put(item: T, options: QueueWaitOptions = {}): Promise<number> {
+    return this.putMany([item], options);
+  }
+
+  /** Put several items at once, in order: all of them or none. */
+  putMany(items: readonly T[], options: QueueWaitOptions = {}): Promise<number> {
+    const body = { items, idempotencyKey: randomId() };
+    const send = async (): Promise<number> => {
+      await this.#configured;
+      await this.client.flush(); // futures submitted just before must exist before the queue holds them
+      const { size } = await waitFor(
+        (timeoutS) => call<{ size: number }>(this.client, this.#closer.signal, 'POST', `${this.#path}/put?timeout=${timeoutS}`, body),
+        { timeoutMs: options.timeoutMs, what: `room in queue ${this.name}` },
+      );
+      return size;
+    };
+    const put = this.#lastPut.then(send, send);
+    this.#lastPut = put.catch(() => undefined);
+    return put;
+  }
+
+  /** Take the item at the front, waiting for one. See the class note on futures. */
+  async get(options: QueueWaitOptions = {}): Promise<Awaited<T>> {
+    const [item] = await this.getBatch(1, options);
+    return item as Awaited<T>;
+  }
+
+  /** Take up to n items from the front: waits for the first, then takes what is there. */
+  async getBatch(n: number, options: QueueWaitOptions = {}): Promise<T[]> {
+    await this.#configured;
+    const { items } = await waitFor(
+      (timeoutS) => call<{ items: unknown[] }>(this.client, this.#closer.signal, 'POST', `${this.#path}/get?batch=${n}&timeout=${timeoutS}`),
+      { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
+    );
+    return items.map((item) => revive<T>(item, this.client));
+  }
+
+  /** How many items wait in the queue (Dask's qsize). */
+  async qsize(): Promise<number> {
+    return (await this.info()).size;
+  }
+
+  /** The queue's size and maxsize; a queue nobody has put to is empty and unbounded. */
+  async info(): Promise<QueueInfo> {
+    await this.#configured;
+    try {
+      return await call<QueueInfo>(this.client, this.#closer.signal, 'GET', this.#path);
+    } catch (error) {
+      if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null, getters: 0, putters: 0 };
+      throw error;
+    }
+  }
+
+  /** Delete the queue and its items; their futures are let go. */
+  async delete(): Promise<void> {
+    await this.#lastPut;
+    await call(this.client, this.#closer.signal, 'DELETE', this.#path);
+  }
+
+  /** Stop this object's waiting calls; a get in progress gives its item back to the queue. */
+  close(): void {
+    this.#closer.abort(closedError());
+  }
+
+  /**
+   * Take items one by one, as they come, for as long as the queue is used
+   * (until the loop breaks, or the object or client is closed). Items are
+   * not read ahead: one this consumer has not asked for stays free for others.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: async () => {
+        try {
+          const [item] = await this.getBatch(1);
+          return { done: false, value: item };
+        } catch (error) {
+          if (this.#closer.signal.aborted || this.client.closed) return { done: true, value: undefined };
+          throw error;
+        }
+      },
+      return: async () => ({ done: true, value: undefined }),
+    };
+  }
+}

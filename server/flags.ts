@@ -1,0 +1,65 @@
+import { shuttingDown } from './errors.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { FlagStore } from './store/flag-store.ts';
+import { WaitLine, type WaitOptions } from './wait-line.ts';
+
+/**
+ * Flags: Dask's Event (set, clear, wait), durable. Served under /flags
+ * because /events is the dashboard's stream. A flag that was never set is
+ * simply clear. Setting it wakes every waiter, once the set is committed.
+ */
+export class Flags {
+  readonly #scheduler: Scheduler;
+  readonly #store: FlagStore;
+  readonly #set = new Set<string>();
+  readonly #waiting = new Map<string, WaitLine<void>>();
+
+  constructor(scheduler: Scheduler, store: FlagStore) {
+    this.#scheduler = scheduler;
+    this.#store = store;
+  }
+
+  start(): void {
+    for (const name of this.#store.setFlags()) this.#set.add(name);
+    this.#scheduler.onClosing(() => this.closeWaiters());
+  }
+
+  closeWaiters(): void {
+    for (const line of this.#waiting.values()) line.rejectAll(shuttingDown());
+  }
+
+  isSet(name: string): boolean {
+    return this.#set.has(name);
+  }
+
+  set(name: string): void {
+    this.#scheduler.assertOpen();
+    if (this.#set.has(name)) return;
+    this.#set.add(name);
+    this.#store.set(name, Date.now());
+    const line = this.#waiting.get(name);
+    // As in asyncio.Event, everyone waiting when it is set wakes, even if it is cleared right after.
+    if (line) this.#scheduler.store.afterCommit(() => {
+      for (const waiter of [...line]) waiter.resolve();
+    });
+  }
+
+  clear(name: string): void {
+    this.#scheduler.assertOpen();
+    if (!this.#set.delete(name)) return;
+    this.#store.clear(name);
+  }
+
+  /** Resolves once the flag is set (at once if it is); 408 after timeoutMs. */
+  async wait(name: string, options: WaitOptions): Promise<void> {
+    if (this.#set.has(name)) return;
+    this.#scheduler.assertOpen();
+    let line = this.#waiting.get(name);
+    if (!line) this.#waiting.set(name, (line = new WaitLine()));
+    try {
+      await line.wait(undefined, options);
+    } finally {
+      if (line.size === 0 && this.#waiting.get(name) === line) this.#waiting.delete(name);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { findDependencies } from '../schemas/keys.ts';
+import { type Caller, clientHolder, type Scheduler } from './scheduler.ts';
+
+/**
+ * Futures inside stored values: every {"$future": key} in a queue item or a
+ * variable is held by it (holders queue:<name>:<id>, variable:<name>), so the
+ * task keeps running and its result is kept for as long as the value is
+ * stored, across restarts.
+ */
+export class FutureRefs {
+  readonly #scheduler: Scheduler;
+
+  constructor(scheduler: Scheduler) {
+    this.#scheduler = scheduler;
+  }
+
+  /** The keys a value refers to. Throws 404 naming the first unknown or forgotten one. */
+  check(value: unknown): string[] {
+    const keys = findDependencies(value);
+    for (const key of keys) this.#scheduler.assertKnown(key);
+    return keys;
+  }
+
+  hold(keys: readonly string[], holder: string): void {
+    if (keys.length > 0) this.#scheduler.core.hold(keys, holder);
+  }
+
+  release(keys: readonly string[], holder: string): void {
+    if (keys.length > 0) this.#scheduler.core.release(keys, holder);
+  }
+
+  /**
+   * The caller now has these futures: a client session holds them (its
+   * Future objects let go later); for an anonymous caller (curl) pending
+   * tasks are kept running, as its own submissions are, and results are
+   * kept for the retention period.
+   */
+  giveTo(keys: readonly string[], caller: Caller): void {
+    if (keys.length === 0) return;
+    if (caller.clientId) {
+      this.#scheduler.core.hold(keys, clientHolder(caller.clientId));
+      this.#scheduler.clients.touch(caller.clientId);
+    } else {
+      this.#scheduler.fireAndForget(keys);
+    }
+  }
+
+  /** What `holder` held goes to the caller; taken before let go, so a pending task is never unheld in between. */
+  handOver(keys: readonly string[], holder: string, caller: Caller): void {
+    this.giveTo(keys, caller);
+    this.release(keys, holder);
+  }
+}

@@ -1,0 +1,299 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Lease, LeasesInfo } from '../schemas/leases.ts';
+import { randomId } from '../schemas/keys.ts';
+import type { Fence } from '../schemas/variables.ts';
+import { shuttingDown, SluiceError } from './errors.ts';
+import type { Caller, Scheduler } from './scheduler.ts';
+import type { LeaseKind, LeaseStore } from './store/lease-store.ts';
+import { callerGone, WaitLine, type WaitOptions } from './wait-line.ts';
+
+export interface AcquireRequest {
+  /** Chosen by the caller so that a retried acquire finds its lease; random otherwise. */
+  leaseId?: string;
+  ttlMs: number;
+  holder?: string;
+  /** Semaphores only: create with this many leases, or check that it has this many. */
+  maxLeases?: number;
+}
+
+interface LeaseState {
+  readonly id: string;
+  readonly token: number;
+  readonly clientId: string | null;
+  readonly holder: string | null;
+  readonly ttlMs: number;
+  readonly acquiredAt: number;
+  expiresAt: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Grant {
+  readonly id: string;
+  readonly ttlMs: number;
+  readonly holder: string | null;
+  readonly clientId: string | null;
+}
+
+interface SemaphoreState {
+  readonly kind: LeaseKind;
+  readonly name: string;
+  maxLeases: number;
+  /** The last fencing token given; persisted with every grant, never goes back. */
+  lastToken: number;
+  /** Leases held now, in token order. */
+  readonly leases: Map<string, LeaseState>;
+  readonly line: WaitLine<LeaseState, Grant>;
+}
+
+/** A granted lease as acquire and renew answer it. */
+export interface GrantedLease extends Lease {
+  kind: LeaseKind;
+}
+
+/**
+ * Locks and semaphores (Dask's Lock and Semaphore) with leases.
+ *
+ * A lease is granted for ttlMs and lapses unless renewed within ttlMs of the
+ * grant or of its last renewal: a holder that dies, or is cut off, lets go by
+ * itself. Every grant carries a fencing token, one more than any token given
+ * before for that name (persisted, so a restart never repeats one). A holder
+ * whose lease lapsed and who does not know it yet still has its old token;
+ * a resource that remembers the highest token it has seen refuses it, and
+ * sluice's own variables do so for writes fenced with a token (see
+ * assertHeld), checked in the same step as the write.
+ *
+ * Grants and releases are committed before they are answered. Renewals are
+ * not written: after a restart every lease starts a full ttl afresh, so a
+ * holder that is still alive renews before anybody else is let in.
+ */
+export class Leases {
+  readonly #scheduler: Scheduler;
+  readonly #store: LeaseStore;
+  readonly #log: FastifyBaseLogger;
+  readonly #semaphores = new Map<string, SemaphoreState>();
+  /** Every lease held, by id, with its semaphore. */
+  readonly #byId = new Map<string, { semaphore: SemaphoreState; lease: LeaseState }>();
+
+  constructor(scheduler: Scheduler, store: LeaseStore, log: FastifyBaseLogger) {
+    this.#scheduler = scheduler;
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** Load the locks, semaphores and leases of a previous run; each lease gets a full ttl from now. */
+  start(): void {
+    for (const row of this.#store.semaphores()) {
+      const semaphore = this.#state(row.kind, row.name, row.max_leases);
+      semaphore.lastToken = row.last_token;
+    }
+    const now = Date.now();
+    for (const row of this.#store.leases()) {
+      const semaphore = this.#state(row.kind, row.name, 1);
+      this.#hold(semaphore, { id: row.id, token: row.token, clientId: row.client_id, holder: row.holder, ttlMs: row.ttl_ms, acquiredAt: row.acquired_at }, now);
+    }
+    if (this.#byId.size > 0) this.#log.info({ leases: this.#byId.size }, 'restored leases; each expires unless renewed within its ttl');
+    this.#scheduler.events.on('client:ended', this.#onClientEnded);
+    this.#scheduler.onClosing(() => this.closeWaiters());
+  }
+
+  /** Stop the expiry timers (the leases stay in the store for the next run). */
+  stopTimers(): void {
+    this.#scheduler.events.off('client:ended', this.#onClientEnded);
+    for (const { lease } of this.#byId.values()) clearTimeout(lease.timer);
+  }
+
+  closeWaiters(): void {
+    for (const semaphore of this.#semaphores.values()) semaphore.line.rejectAll(shuttingDown());
+  }
+
+  info(kind: LeaseKind, name: string): LeasesInfo {
+    const semaphore = this.#semaphores.get(id(kind, name));
+    if (!semaphore) return { name, maxLeases: 1, leases: [], waiting: 0, lastToken: 0 };
+    return {
+      name,
+      maxLeases: semaphore.maxLeases,
+      leases: [...semaphore.leases.values()].map((lease) => ({
+        token: lease.token,
+        holder: lease.holder,
+        clientId: lease.clientId,
+        acquiredAt: iso(lease.acquiredAt),
+        expiresAt: iso(lease.expiresAt),
+      })),
+      waiting: semaphore.line.size,
+      lastToken: semaphore.lastToken,
+    };
+  }
+
+  /** Create a semaphore or change its number of leases. Lowering it revokes nothing: new grants wait until fewer are held. */
+  configure(name: string, maxLeases: number): LeasesInfo {
+    this.#scheduler.assertOpen();
+    const semaphore = this.#state('semaphore', name, maxLeases);
+    semaphore.maxLeases = maxLeases;
+    this.#store.saveSemaphore('semaphore', name, maxLeases, semaphore.lastToken);
+    this.#admit(semaphore);
+    return this.info('semaphore', name);
+  }
+
+  /**
+   * Acquire a lease: at once if one is free and nobody waits, else in line
+   * (first come, first served) until one is, or the timeout (408). A retried
+   * acquire with the lease id it was granted answers that lease again.
+   */
+  async acquire(kind: LeaseKind, name: string, request: AcquireRequest, caller: Caller, wait: Omit<WaitOptions, 'what'>): Promise<GrantedLease> {
+    this.#scheduler.assertOpen();
+    const maxLeases = kind === 'lock' ? 1 : request.maxLeases;
+    const semaphore = this.#state(kind, name, maxLeases ?? 1);
+    if (maxLeases !== undefined && maxLeases !== semaphore.maxLeases) {
+      throw new SluiceError(
+        'SLUICE_ERR_MAX_LEASES_CONFLICT',
+        `semaphore ${name} has maxLeases ${semaphore.maxLeases}, not ${maxLeases} (PUT /semaphores/${name} changes it)`,
+        { semaphore: name, maxLeases: semaphore.maxLeases },
+      );
+    }
+    if (request.leaseId !== undefined) {
+      const held = this.#byId.get(request.leaseId);
+      if (held?.semaphore === semaphore) return this.#answer(semaphore, this.#renew(held.lease));
+      if (held) throw new SluiceError('SLUICE_ERR_VALIDATION', `body.leaseId: lease ${request.leaseId} is held on another ${held.semaphore.kind}`);
+      // A retry that overtook its own earlier request (whose connection is dying) replaces it in line: one grant per id.
+      for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(callerGone());
+    }
+    const grant: Grant = { id: request.leaseId ?? randomId(), ttlMs: request.ttlMs, holder: request.holder ?? null, clientId: caller.clientId ?? null };
+    const lease =
+      semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases
+        ? this.#grant(semaphore, grant)
+        : await semaphore.line.wait(grant, { ...wait, what: `a lease on ${kind} ${name}` });
+    return this.#answer(semaphore, lease);
+  }
+
+  /** Extend the lease to ttlMs from now. 409 if it is no longer held. */
+  renew(kind: LeaseKind, name: string, leaseId: string): GrantedLease {
+    const { semaphore, lease } = this.#find(kind, name, leaseId);
+    return this.#answer(semaphore, this.#renew(lease));
+  }
+
+  /** Let go; the next in line is granted. 409 if it is no longer held. */
+  release(kind: LeaseKind, name: string, leaseId: string): void {
+    this.#scheduler.assertOpen();
+    const { semaphore, lease } = this.#find(kind, name, leaseId);
+    this.#drop(semaphore, lease);
+  }
+
+  /** The acquirer never received its grant (its connection failed first): let go of it. */
+  grantLost(lease: GrantedLease): void {
+    const held = this.#byId.get(lease.leaseId);
+    if (!held) return;
+    this.#log.info({ kind: lease.kind, name: lease.name, token: lease.token }, 'lease granted to a caller whose connection failed before the answer was written; releasing it');
+    this.#drop(held.semaphore, held.lease);
+  }
+
+  /** Throws 409 unless the lease with this fencing token is held now. */
+  assertHeld(fence: Fence): void {
+    const [kind, name] = 'lock' in fence ? (['lock', fence.lock] as const) : (['semaphore', fence.semaphore] as const);
+    const semaphore = this.#semaphores.get(id(kind, name));
+    for (const lease of semaphore?.leases.values() ?? []) if (lease.token === fence.token) return;
+    const held = [...(semaphore?.leases.values() ?? [])].map((l) => l.token);
+    throw new SluiceError(
+      'SLUICE_ERR_STALE_TOKEN',
+      `fencing token ${fence.token} of ${kind} ${name} is not held (its lease expired or was released); ` +
+        (held.length > 0 ? `held now: ${held.join(', ')}` : 'nobody holds it now'),
+      { [kind]: name, token: fence.token, held },
+    );
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #state(kind: LeaseKind, name: string, maxLeases: number): SemaphoreState {
+    let semaphore = this.#semaphores.get(id(kind, name));
+    if (!semaphore) {
+      semaphore = { kind, name, maxLeases, lastToken: 0, leases: new Map(), line: new WaitLine() };
+      this.#semaphores.set(id(kind, name), semaphore);
+    }
+    return semaphore;
+  }
+
+  #grant(semaphore: SemaphoreState, grant: Grant): LeaseState {
+    const lease = this.#hold(semaphore, { ...grant, token: semaphore.lastToken + 1, acquiredAt: Date.now() }, Date.now());
+    semaphore.lastToken = lease.token;
+    this.#store.insertLease(
+      {
+        id: lease.id,
+        kind: semaphore.kind,
+        name: semaphore.name,
+        token: lease.token,
+        client_id: lease.clientId,
+        holder: lease.holder,
+        ttl_ms: lease.ttlMs,
+        acquired_at: lease.acquiredAt,
+      },
+      semaphore.maxLeases,
+    );
+    return lease;
+  }
+
+  #hold(semaphore: SemaphoreState, fields: Omit<LeaseState, 'expiresAt' | 'timer'>, now: number): LeaseState {
+    const timer = setTimeout(() => this.#expire(semaphore, lease), fields.ttlMs);
+    timer.unref();
+    const lease: LeaseState = { ...fields, expiresAt: now + fields.ttlMs, timer };
+    semaphore.leases.set(lease.id, lease);
+    this.#byId.set(lease.id, { semaphore, lease });
+    return lease;
+  }
+
+  #renew(lease: LeaseState): LeaseState {
+    lease.expiresAt = Date.now() + lease.ttlMs;
+    lease.timer.refresh(); // same delay, counted from now
+    return lease;
+  }
+
+  #find(kind: LeaseKind, name: string, leaseId: string): { semaphore: SemaphoreState; lease: LeaseState } {
+    const held = this.#byId.get(leaseId);
+    if (!held || held.semaphore.kind !== kind || held.semaphore.name !== name) {
+      throw new SluiceError(
+        'SLUICE_ERR_LEASE_EXPIRED',
+        `lease ${leaseId} on ${kind} ${name} is not held: it expired (it was not renewed within its ttl) or was released`,
+        { [kind]: name, leaseId },
+      );
+    }
+    return held;
+  }
+
+  #expire(semaphore: SemaphoreState, lease: LeaseState): void {
+    if (this.#byId.get(lease.id)?.lease !== lease) return;
+    this.#log.warn(
+      { kind: semaphore.kind, name: semaphore.name, token: lease.token, holder: lease.holder, clientId: lease.clientId, ttlMs: lease.ttlMs },
+      'lease expired: its holder did not renew it in time',
+    );
+    this.#drop(semaphore, lease);
+  }
+
+  #drop(semaphore: SemaphoreState, lease: LeaseState): void {
+    clearTimeout(lease.timer);
+    semaphore.leases.delete(lease.id);
+    this.#byId.delete(lease.id);
+    this.#store.deleteLease(lease.id);
+    this.#admit(semaphore);
+  }
+
+  /** Grant free leases to the callers in line, in order. */
+  #admit(semaphore: SemaphoreState): void {
+    for (let waiter = semaphore.line.first(); waiter && semaphore.leases.size < semaphore.maxLeases; waiter = semaphore.line.first()) {
+      waiter.resolve(this.#grant(semaphore, waiter.data));
+    }
+  }
+
+  #answer(semaphore: SemaphoreState, lease: LeaseState): GrantedLease {
+    return { kind: semaphore.kind, name: semaphore.name, leaseId: lease.id, token: lease.token, ttlMs: lease.ttlMs, expiresAt: iso(lease.expiresAt) };
+  }
+
+  /** A client session ended (closed, or gone longer than its lease): its leases go at once. */
+  readonly #onClientEnded = (clientId: string): void => {
+    for (const { semaphore, lease } of [...this.#byId.values()]) {
+      if (lease.clientId !== clientId) continue;
+      this.#log.info({ kind: semaphore.kind, name: semaphore.name, token: lease.token, clientId }, 'client session ended; releasing its lease');
+      this.#drop(semaphore, lease);
+    }
+  };
+}
+
+const id = (kind: LeaseKind, name: string): string => `${kind}:${name}`;
+const iso = (ms: number): string => new Date(ms).toISOString();

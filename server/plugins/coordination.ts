@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin';
+import { Flags } from '../flags.ts';
+import { FutureRefs } from '../future-refs.ts';
+import { Leases } from '../leases.ts';
+import { Queues } from '../queues.ts';
+import { FlagStore } from '../store/flag-store.ts';
+import { LeaseStore } from '../store/lease-store.ts';
+import { QueueStore } from '../store/queue-store.ts';
+import { VariableStore } from '../store/variable-store.ts';
+import { Topics } from '../topics.ts';
+import { Variables } from '../variables.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    queues: Queues;
+    variables: Variables;
+    topics: Topics;
+    flags: Flags;
+    leases: Leases;
+  }
+}
+
+/**
+ * The coordination primitives (Dask's Queue, Variable, Pub/Sub, Event, Lock
+ * and Semaphore) over the scheduler, writing through the same group commit
+ * as tasks and channels.
+ */
+export default fp(
+  async (app) => {
+    const { db, tx } = app.store;
+    const refs = new FutureRefs(app.scheduler);
+    const leases = new Leases(app.scheduler, new LeaseStore(db, tx), app.log);
+    const queues = new Queues(app.scheduler, new QueueStore(db, tx), refs, app.log);
+    const variables = new Variables(app.scheduler, new VariableStore(db, tx), refs, leases);
+    const flags = new Flags(app.scheduler, new FlagStore(db, tx));
+    const topics = new Topics(app.scheduler);
+    for (const service of [leases, queues, variables, flags, topics]) service.start();
+    app.decorate('queues', queues);
+    app.decorate('variables', variables);
+    app.decorate('topics', topics);
+    app.decorate('flags', flags);
+    app.decorate('leases', leases);
+    app.addHook('preClose', async () => topics.closeSubscribers());
+    app.addHook('onClose', async () => {
+      queues.stopTimers();
+      topics.stopTimers();
+      leases.stopTimers();
+    });
+  },
+  { name: 'sluice-coordination', dependencies: ['sluice-scheduler'] },
+);

@@ -1,0 +1,308 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { QueueInfo } from '../schemas/queues.ts';
+import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
+import type { FutureRefs } from './future-refs.ts';
+import type { Caller, Scheduler } from './scheduler.ts';
+import { IdDeque } from './state/id-deque.ts';
+import type { ItemRow, QueueStore } from './store/queue-store.ts';
+import { WaitLine } from './wait-line.ts';
+
+const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
+
+/** The holder an item keeps on the futures inside it. */
+export const itemHolder = (queue: string, id: number): string => `queue:${queue}:${id}`;
+
+export const unknownQueue = (name: string): SluiceError =>
+  new SluiceError('SLUICE_ERR_UNKNOWN_QUEUE', `unknown queue: ${name} (putting to it, or PUT /queues/${name}, creates it)`, { queue: name });
+
+/**
+ * Items handed to one getter. The reply carrying them decides what happens
+ * next: written, they leave the store and their futures pass to the getter;
+ * lost (the connection failed first), they go back to the front of the line.
+ */
+export interface Delivery {
+  /** The reply body, {"items":[...]}, built from the stored JSON text. */
+  readonly json: string;
+  readonly count: number;
+  written(): void;
+  lost(): void;
+}
+
+export interface WaitingCall {
+  timeoutMs: number;
+  /** Aborted when the caller's connection closes. */
+  signal?: AbortSignal;
+}
+
+interface PendingPut {
+  readonly values: readonly unknown[];
+  readonly caller: Caller;
+  readonly idempotencyKey: string | undefined;
+}
+
+interface QueueState {
+  readonly name: string;
+  maxsize: number | null;
+  /** Has a row in the queues table (configured, or put to). */
+  stored: boolean;
+  /** Bumped by delete: deliveries from before it do not come back. */
+  generation: number;
+  /** Ids of the items waiting to be taken, oldest first. */
+  ready: IdDeque;
+  /** Items handed to getters whose replies are not written yet; they still count against maxsize. */
+  inflight: number;
+  readonly getters: WaitLine<Delivery, { batch: number; caller: Caller }>;
+  readonly putters: WaitLine<number, PendingPut>;
+}
+
+/**
+ * Queues (Dask's Queue): named FIFO lines of JSON items, durable, shared by
+ * every client. Each item goes to exactly one getter. A put is committed
+ * before it is acknowledged; an item leaves the store only once the reply
+ * that delivers it has been written, so neither a getter that drops its
+ * connection nor a crash loses it (after a crash it is delivered again:
+ * at-least-once).
+ *
+ * Getters and putters that have to wait stand in first-come, first-served
+ * lines. Everything that changes a line happens synchronously in the
+ * scheduler's one thread; replies wait for the group commit, so a getter
+ * never receives an item whose put is not yet durable.
+ */
+export class Queues {
+  readonly #scheduler: Scheduler;
+  readonly #store: QueueStore;
+  readonly #refs: FutureRefs;
+  readonly #log: FastifyBaseLogger;
+  readonly #queues = new Map<string, QueueState>();
+  readonly #maxBatch: number;
+  #purgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(scheduler: Scheduler, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger) {
+    this.#scheduler = scheduler;
+    this.#store = store;
+    this.#refs = refs;
+    this.#log = log;
+    this.#maxBatch = scheduler.options.maxBatch;
+  }
+
+  /** Load the queues and items of a previous run, items delivered but not removed included. */
+  start(): void {
+    for (const row of this.#store.queues()) {
+      const queue = this.#state(row.name);
+      queue.stored = true;
+      queue.maxsize = row.maxsize;
+    }
+    for (const { id, queue } of this.#store.itemIds()) this.#state(queue).ready.push(id);
+    this.#scheduler.onClosing(() => this.closeWaiters());
+    this.#purgeTimer = setInterval(() => this.#store.purgePuts(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
+    this.#purgeTimer.unref();
+  }
+
+  stopTimers(): void {
+    clearInterval(this.#purgeTimer);
+  }
+
+  /** Shutdown: waiting calls answer 503, and clients retry against the next run. */
+  closeWaiters(): void {
+    for (const queue of this.#queues.values()) {
+      queue.getters.rejectAll(shuttingDown());
+      queue.putters.rejectAll(shuttingDown());
+    }
+  }
+
+  list(): QueueInfo[] {
+    return [...this.#queues.values()].filter((q) => q.stored).map(info);
+  }
+
+  /** A queue that was never configured or put to is unknown, unless somebody waits on it. */
+  info(name: string): QueueInfo {
+    const queue = this.#queues.get(name);
+    if (!queue) throw unknownQueue(name);
+    return info(queue);
+  }
+
+  /** Create the queue, or change its maxsize (undefined: leave it as it is). */
+  configure(name: string, maxsize: number | null | undefined): QueueInfo {
+    this.#scheduler.assertOpen();
+    const queue = this.#state(name);
+    if (maxsize !== undefined) queue.maxsize = maxsize;
+    this.#store.saveQueue(name, queue.maxsize, Date.now());
+    queue.stored = true;
+    if (queue.maxsize !== null) {
+      for (const putter of [...queue.putters]) {
+        if (putter.data.values.length > queue.maxsize) putter.reject(neverFits(queue, putter.data.values.length));
+      }
+    }
+    this.#admit(queue);
+    return info(queue);
+  }
+
+  /**
+   * Put items at the back of the line. On a full queue, waits (first come,
+   * first served) until there is room for all of them. Throws, storing
+   * nothing, for an unknown future, a batch that can never fit, or a timeout.
+   */
+  async put(name: string, values: readonly unknown[], caller: Caller, call: WaitingCall & { idempotencyKey?: string }): Promise<{ size: number }> {
+    this.#scheduler.assertOpen();
+    if (values.length > this.#maxBatch) throw tooLarge(`a put of ${values.length} items`, this.#maxBatch);
+    if (call.idempotencyKey !== undefined) {
+      const previous = this.#store.previousPut(name, call.idempotencyKey);
+      if (previous) return previous;
+    }
+    for (const value of values) this.#refs.check(value); // 404 naming the key, before any write
+    const queue = this.#state(name);
+    if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
+    const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
+    if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending) };
+    try {
+      const size = await queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
+      return { size };
+    } finally {
+      this.#forgetIfIdle(queue);
+    }
+  }
+
+  /**
+   * Take up to `batch` items from the front: waits (first come, first
+   * served) for the first one, then takes what is there. The caller must
+   * report what became of the reply (see Delivery).
+   */
+  async get(name: string, batch: number, caller: Caller, call: WaitingCall): Promise<Delivery> {
+    this.#scheduler.assertOpen();
+    if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
+    const queue = this.#state(name);
+    if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller);
+    try {
+      return await queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+    } finally {
+      this.#forgetIfIdle(queue);
+    }
+  }
+
+  /** Delete the queue and its items; their futures are let go. Waiting getters go on waiting. */
+  delete(name: string): void {
+    this.#scheduler.assertOpen();
+    const queue = this.#queues.get(name);
+    if (!queue?.stored) throw unknownQueue(name);
+    for (const item of this.#store.deleteQueue(name)) this.#refs.release(item.refs, itemHolder(name, item.id));
+    queue.stored = false;
+    queue.maxsize = null;
+    queue.ready = new IdDeque();
+    queue.generation++;
+    this.#admit(queue);
+    this.#forgetIfIdle(queue);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  #state(name: string): QueueState {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, getters: new WaitLine(), putters: new WaitLine() };
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** A queue that exists only because somebody waited on it is dropped when nobody does. */
+  #forgetIfIdle(queue: QueueState): void {
+    if (queue.stored || queue.ready.length > 0 || queue.inflight > 0 || queue.getters.size > 0 || queue.putters.size > 0) return;
+    if (this.#queues.get(queue.name) === queue) this.#queues.delete(queue.name);
+  }
+
+  /**
+   * Store the items, hold their futures, hand them to waiting getters.
+   * Answers the size after. Every future is checked before anything is
+   * written (again, for a put that waited: one may have been forgotten since).
+   */
+  #insert(queue: QueueState, put: PendingPut): number {
+    const refs = put.values.map((value) => this.#refs.check(value));
+    const now = Date.now();
+    if (!queue.stored) {
+      this.#store.saveQueue(queue.name, queue.maxsize, now);
+      queue.stored = true;
+    }
+    for (const [i, value] of put.values.entries()) {
+      const id = this.#store.insertItem(queue.name, JSON.stringify(value), refs[i], now);
+      this.#refs.hold(refs[i], itemHolder(queue.name, id));
+      queue.ready.push(id);
+    }
+    this.#serve(queue);
+    const size = queue.ready.length;
+    if (put.idempotencyKey !== undefined) this.#store.recordPut(queue.name, put.idempotencyKey, { size }, now);
+    return size;
+  }
+
+  /** Waiting putters whose items now fit go in, in the order they came. */
+  #admit(queue: QueueState): void {
+    for (let putter = queue.putters.first(); putter && fits(queue, putter.data.values.length); putter = queue.putters.first()) {
+      try {
+        putter.resolve(this.#insert(queue, putter.data));
+      } catch (error) {
+        // A future it refers to was forgotten while it waited.
+        putter.reject(error as Error);
+      }
+    }
+  }
+
+  /** Waiting getters take items, in the order they came. */
+  #serve(queue: QueueState): void {
+    for (let getter = queue.getters.first(); getter && queue.ready.length > 0; getter = queue.getters.first()) {
+      getter.resolve(this.#take(queue, getter.data.batch, getter.data.caller));
+    }
+  }
+
+  #take(queue: QueueState, batch: number, caller: Caller): Delivery {
+    const rows: ItemRow[] = [];
+    while (rows.length < batch && queue.ready.length > 0) {
+      const id = queue.ready.shift() as number;
+      const row = this.#store.item(id);
+      if (row) rows.push(row);
+      else this.#log.error({ queue: queue.name, id }, 'queue item missing from the store; skipping it');
+    }
+    queue.inflight += rows.length;
+    const generation = queue.generation;
+    let settled = false;
+    return {
+      json: `{"items":[${rows.map((r) => r.value).join(',')}]}`,
+      count: rows.length,
+      written: () => {
+        if (settled) return;
+        settled = true;
+        queue.inflight -= rows.length;
+        for (const row of rows) {
+          this.#store.deleteItem(row.id);
+          this.#refs.handOver(row.refs, itemHolder(queue.name, row.id), caller);
+        }
+        this.#admit(queue);
+        this.#forgetIfIdle(queue);
+      },
+      lost: () => {
+        if (settled) return;
+        settled = true;
+        queue.inflight -= rows.length;
+        if (generation === queue.generation) {
+          this.#log.info({ queue: queue.name, items: rows.length }, 'queue items not delivered: the connection failed before the reply was written; they are back at the front');
+          queue.ready.restore(rows.map((r) => r.id));
+          this.#serve(queue);
+        }
+        this.#admit(queue);
+        this.#forgetIfIdle(queue);
+      },
+    };
+  }
+}
+
+function fits(queue: QueueState, count: number): boolean {
+  return queue.maxsize === null || queue.ready.length + queue.inflight + count <= queue.maxsize;
+}
+
+function neverFits(queue: QueueState, count: number): SluiceError {
+  return new SluiceError('SLUICE_ERR_TOO_LARGE', `a put of ${count} items can never fit queue ${queue.name}, whose maxsize is ${queue.maxsize}`, {
+    limit: queue.maxsize,
+  });
+}
+
+function info(queue: QueueState): QueueInfo {
+  return { name: queue.name, size: queue.ready.length, maxsize: queue.maxsize, getters: queue.getters.size, putters: queue.putters.size };
+}

@@ -1,0 +1,112 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MAX_WAIT_S } from '../../schemas/coordination.ts';
+import { ErrorBody } from '../../schemas/errors.ts';
+import { GetQuery, GetReply, PutBody, PutQuery, PutReply, QueueConfig, QueueInfo, QueueParams } from '../../schemas/queues.ts';
+import { connectionClosed, watchDelivery } from '../reply-delivery.ts';
+import { callerOf } from './caller.ts';
+import { sendJson } from './send-json.ts';
+
+const NoContent = z.null().describe('No content');
+
+/** Queues: configure, put, get, look, delete. */
+const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
+  const queues = app.queues;
+
+  app.get('/queues', { schema: { summary: 'Every queue, with its size', response: { 200: z.array(QueueInfo) } } }, async () => queues.list());
+
+  app.put(
+    '/queues/:name',
+    {
+      schema: {
+        summary: 'Create a queue, or set its maxsize',
+        description: 'Idempotent. Lowering maxsize below the size removes nothing: puts wait until the queue is below it.',
+        params: QueueParams,
+        body: QueueConfig,
+        response: { 200: QueueInfo, 400: ErrorBody },
+      },
+    },
+    async (request) => {
+      const answer = queues.configure(request.params.name, request.body.maxsize);
+      await app.store.committed();
+      return answer;
+    },
+  );
+
+  app.get(
+    '/queues/:name',
+    { schema: { summary: 'A queue’s size and maxsize', params: QueueParams, response: { 200: QueueInfo, 404: ErrorBody } } },
+    async (request) => queues.info(request.params.name),
+  );
+
+  app.post(
+    '/queues/:name/put',
+    {
+      schema: {
+        summary: 'Put one item ({item}) or several ({items}) at the back of the queue',
+        description:
+          'Answers 201 once the items are committed. A {"$future": key} inside an item is held while the item is in the queue (404 if the key is unknown, and nothing is stored). On a full queue the put waits, first come first served, up to ?timeout= seconds for room for all its items, then 408 with nothing stored. The queue is created if it does not exist.',
+        params: QueueParams,
+        querystring: PutQuery,
+        body: PutBody,
+        response: { 201: PutReply, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const values = 'items' in body ? body.items : [body.item];
+      const answer = await queues.put(request.params.name, values, callerOf(request), {
+        timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
+        signal: connectionClosed(reply),
+        idempotencyKey: body.idempotencyKey,
+      });
+      await app.store.committed();
+      reply.code(201);
+      return answer;
+    },
+  );
+
+  app.post(
+    '/queues/:name/get',
+    {
+      schema: {
+        summary: 'Take items from the front of the queue',
+        description:
+          'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget.',
+        params: QueueParams,
+        querystring: GetQuery,
+        response: { 200: GetReply, 400: ErrorBody, 408: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const delivery = await queues.get(request.params.name, request.query.batch ?? 1, callerOf(request), {
+        timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
+        signal: connectionClosed(reply),
+      });
+      // Watch from now on: the connection may fail while the commit is awaited.
+      watchDelivery(reply, delivery);
+      await app.store.committed();
+      return sendJson(reply, delivery.json);
+    },
+  );
+
+  app.delete(
+    '/queues/:name',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Delete the queue and its items; their futures are let go',
+        description: 'Callers waiting to get go on waiting: a later put creates the queue afresh.',
+        params: QueueParams,
+        response: { 204: NoContent, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      queues.delete(request.params.name);
+      await app.store.committed();
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default queuesRoutes;

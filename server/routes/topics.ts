@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ErrorBody } from '../../schemas/errors.ts';
+import { PublishBody, PublishReply, TopicInfo, TopicParams } from '../../schemas/topics.ts';
+
+/** Pub/sub: publish, subscribe over SSE. */
+const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const topics = app.topics;
+
+  app.post(
+    '/topics/:name/publish',
+    {
+      schema: {
+        summary: 'Publish a message to every subscriber of the topic',
+        description: 'Not persisted: subscribers connected now get it, in publish order; answers how many.',
+        params: TopicParams,
+        body: PublishBody,
+        response: { 200: PublishReply, 400: ErrorBody },
+      },
+    },
+    async (request) => ({ delivered: topics.publish(request.params.name, request.body.message) }),
+  );
+
+  app.get(
+    '/topics/:name',
+    { schema: { summary: 'How many subscribe to the topic, and how many messages it has had', params: TopicParams, response: { 200: TopicInfo } } },
+    async (request) => topics.info(request.params.name),
+  );
+
+  app.get(
+    '/topics/:name/events',
+    {
+      sse: 'only',
+      schema: {
+        summary: 'SSE: the messages published from now on (event: message)',
+        description:
+          'event: message, data the message as published, id <incarnation>-<seq>. Reconnecting with Last-Event-ID replays what was missed from the last megabyte of messages; if more was missed, or the scheduler restarted, an event: gap {missed, reason} comes first.',
+        params: TopicParams,
+      },
+    },
+    async (request, reply) => {
+      const stream = app.scheduler.streams.open(request, reply, 'topic');
+      const lastEventId = request.headers['last-event-id'];
+      topics.subscribe(request.params.name, stream, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined);
+    },
+  );
+};
+
+export default topicsRoutes;

@@ -1,0 +1,72 @@
+import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+
+export type LeaseKind = 'lock' | 'semaphore';
+
+export interface SemaphoreRow {
+  kind: LeaseKind;
+  name: string;
+  max_leases: number;
+  last_token: number;
+}
+
+export interface LeaseRow {
+  id: string;
+  kind: LeaseKind;
+  name: string;
+  token: number;
+  client_id: string | null;
+  holder: string | null;
+  ttl_ms: number;
+  acquired_at: number;
+}
+
+/** SQLite persistence for locks, semaphores and the leases held on them. */
+export class LeaseStore {
+  readonly #tx: GroupCommit;
+  readonly #selectSemaphores;
+  readonly #selectLeases;
+  readonly #upsertSemaphore;
+  readonly #insertLease;
+  readonly #deleteLease;
+
+  constructor(db: Db, tx: GroupCommit) {
+    this.#tx = tx;
+    this.#selectSemaphores = db.prepare('SELECT kind, name, max_leases, last_token FROM semaphores');
+    this.#selectLeases = db.prepare('SELECT * FROM leases ORDER BY kind, name, token');
+    this.#upsertSemaphore = db.prepare(
+      `INSERT INTO semaphores (kind, name, max_leases, last_token) VALUES (?, ?, ?, ?)
+       ON CONFLICT (kind, name) DO UPDATE SET max_leases = excluded.max_leases, last_token = excluded.last_token`,
+    );
+    this.#insertLease = db.prepare(
+      `INSERT INTO leases (id, kind, name, token, client_id, holder, ttl_ms, acquired_at)
+       VALUES (@id, @kind, @name, @token, @client_id, @holder, @ttl_ms, @acquired_at)`,
+    );
+    this.#deleteLease = db.prepare('DELETE FROM leases WHERE id = ?');
+  }
+
+  semaphores(): SemaphoreRow[] {
+    return this.#selectSemaphores.all() as SemaphoreRow[];
+  }
+
+  leases(): LeaseRow[] {
+    return this.#selectLeases.all() as LeaseRow[];
+  }
+
+  saveSemaphore(kind: LeaseKind, name: string, maxLeases: number, lastToken: number): void {
+    this.#tx.write();
+    this.#upsertSemaphore.run(kind, name, maxLeases, lastToken);
+  }
+
+  /** A granted lease, with its semaphore's new last token, in the same transaction. */
+  insertLease(row: LeaseRow, maxLeases: number): void {
+    this.#tx.write();
+    this.#upsertSemaphore.run(row.kind, row.name, maxLeases, row.token);
+    this.#insertLease.run(row);
+  }
+
+  deleteLease(id: string): void {
+    this.#tx.write();
+    this.#deleteLease.run(id);
+  }
+}

@@ -1,0 +1,44 @@
+import type { Db } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import { parseRefs } from './queue-store.ts';
+
+/** SQLite persistence for variables: one row each, read on demand. */
+export class VariableStore {
+  readonly #tx: GroupCommit;
+  readonly #selectVariable;
+  readonly #selectRefs;
+  readonly #upsertVariable;
+  readonly #deleteVariable;
+
+  constructor(db: Db, tx: GroupCommit) {
+    this.#tx = tx;
+    this.#selectVariable = db.prepare('SELECT value FROM variables WHERE name = ?');
+    this.#selectRefs = db.prepare('SELECT refs FROM variables WHERE name = ?');
+    this.#upsertVariable = db.prepare(
+      `INSERT INTO variables (name, value, refs, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value, refs = excluded.refs, updated_at = excluded.updated_at`,
+    );
+    this.#deleteVariable = db.prepare('DELETE FROM variables WHERE name = ?');
+  }
+
+  /** The variable's value as JSON text, if it is set. */
+  value(name: string): string | undefined {
+    return (this.#selectVariable.get(name) as { value: string } | undefined)?.value;
+  }
+
+  /** The future keys the variable holds now (none if unset). */
+  refs(name: string): string[] {
+    const row = this.#selectRefs.get(name) as { refs: string | null } | undefined;
+    return row ? parseRefs(row.refs) : [];
+  }
+
+  setVariable(name: string, value: string, refs: readonly string[], now: number): void {
+    this.#tx.write();
+    this.#upsertVariable.run(name, value, refs.length > 0 ? JSON.stringify(refs) : null, now);
+  }
+
+  deleteVariable(name: string): void {
+    this.#tx.write();
+    this.#deleteVariable.run(name);
+  }
+}

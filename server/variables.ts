@@ -1,0 +1,109 @@
+import type { Fence } from '../schemas/variables.ts';
+import { shuttingDown, SluiceError } from './errors.ts';
+import type { FutureRefs } from './future-refs.ts';
+import type { Leases } from './leases.ts';
+import type { Caller, Scheduler } from './scheduler.ts';
+import type { VariableStore } from './store/variable-store.ts';
+import { WaitLine, type WaitOptions } from './wait-line.ts';
+
+/** The holder a variable keeps on the futures in its value. */
+export const variableHolder = (name: string): string => `variable:${name}`;
+
+export const variableUnset = (name: string): SluiceError =>
+  new SluiceError('SLUICE_ERR_VARIABLE_UNSET', `variable ${name} is not set (GET with ?timeout= waits until it is)`, { variable: name });
+
+/**
+ * Variables (Dask's Variable): one JSON value per name, durable, read from
+ * the store on demand. The futures in a value are held while it is the
+ * value; a reader with a client session holds them too before it is
+ * answered, so overwriting the variable cannot pull a future from under it.
+ */
+export class Variables {
+  readonly #scheduler: Scheduler;
+  readonly #store: VariableStore;
+  readonly #refs: FutureRefs;
+  readonly #leases: Leases;
+  /** Readers waiting for a variable to be set, by name. */
+  readonly #waiting = new Map<string, WaitLine<void>>();
+
+  constructor(scheduler: Scheduler, store: VariableStore, refs: FutureRefs, leases: Leases) {
+    this.#scheduler = scheduler;
+    this.#store = store;
+    this.#refs = refs;
+    this.#leases = leases;
+  }
+
+  start(): void {
+    this.#scheduler.onClosing(() => this.closeWaiters());
+  }
+
+  closeWaiters(): void {
+    for (const line of this.#waiting.values()) line.rejectAll(shuttingDown());
+  }
+
+  /**
+   * Set the value; answers {name, value} as JSON text. With a fence, only
+   * while that lease is held (409 otherwise, nothing written). Waiting
+   * readers are answered once it is committed.
+   */
+  set(name: string, value: unknown, fence?: Fence): string {
+    this.#scheduler.assertOpen();
+    if (fence) this.#leases.assertHeld(fence);
+    const keys = this.#refs.check(value);
+    const before = this.#store.refs(name);
+    const json = JSON.stringify(value);
+    this.#store.setVariable(name, json, keys, Date.now());
+    // Hold the new futures before letting go of the old ones: a key in both stays held throughout.
+    this.#refs.hold(keys, variableHolder(name));
+    this.#refs.release(
+      before.filter((key) => !keys.includes(key)),
+      variableHolder(name),
+    );
+    const line = this.#waiting.get(name);
+    if (line) this.#scheduler.store.afterCommit(() => this.#wake(name, line));
+    return answer(name, json);
+  }
+
+  /** {name, value} as JSON text; waits up to timeoutMs for it to be set (undefined: 404 at once if it is not). */
+  async get(name: string, caller: Caller, timeoutMs: number | undefined, signal?: AbortSignal): Promise<string> {
+    for (;;) {
+      const json = this.#store.value(name);
+      if (json !== undefined) {
+        if (caller.clientId) this.#refs.giveTo(this.#store.refs(name), caller);
+        return answer(name, json);
+      }
+      if (timeoutMs === undefined) throw variableUnset(name);
+      this.#scheduler.assertOpen();
+      const started = Date.now();
+      await this.#wait(name, { timeoutMs, what: `variable ${name} to be set`, signal });
+      timeoutMs -= Date.now() - started;
+    }
+  }
+
+  /** Unset the variable; its futures are let go. Idempotent. */
+  delete(name: string): void {
+    this.#scheduler.assertOpen();
+    const keys = this.#store.refs(name);
+    this.#store.deleteVariable(name);
+    this.#refs.release(keys, variableHolder(name));
+  }
+
+  async #wait(name: string, options: WaitOptions): Promise<void> {
+    let line = this.#waiting.get(name);
+    if (!line) this.#waiting.set(name, (line = new WaitLine()));
+    try {
+      await line.wait(undefined, options);
+    } finally {
+      if (line.size === 0 && this.#waiting.get(name) === line) this.#waiting.delete(name);
+    }
+  }
+
+  #wake(name: string, line: WaitLine<void>): void {
+    if (this.#store.value(name) === undefined) return; // deleted again before the commit
+    for (const waiter of [...line]) waiter.resolve();
+  }
+}
+
+function answer(name: string, json: string): string {
+  return `{"name":${JSON.stringify(name)},"value":${json}}`;
+}

@@ -1,0 +1,80 @@
+import { SluiceError, timedOut } from './errors.ts';
+
+/** One caller in a line; `data` is what it asked for. */
+export interface Waiter<T, D> {
+  readonly data: D;
+  /** Give the waiter its answer; it leaves the line. */
+  resolve(value: T): void;
+  /** Fail the waiter; it leaves the line. */
+  reject(error: Error): void;
+}
+
+export interface WaitOptions {
+  /** Give up after this long: the wait rejects with a 408. */
+  timeoutMs: number;
+  /** What is waited for, for the 408's message. */
+  what: string;
+  /** Aborted when the caller has gone away: it leaves the line without taking anything. */
+  signal?: AbortSignal;
+}
+
+/** The caller closed its connection while waiting; nobody reads this answer. */
+export const callerGone = (): SluiceError => new SluiceError('SLUICE_ERR_TIMEOUT', 'the caller closed its connection while waiting');
+
+/**
+ * A first-come, first-served line of callers waiting for something: an
+ * item, a value, a lease. Whoever makes the thing available takes `first()`
+ * and resolves it in the same turn, so a later caller cannot overtake one
+ * that has waited longer. A waiter leaves the line when it is answered, when
+ * its time is up, or when its caller goes away.
+ */
+export class WaitLine<T, D = void> {
+  // A Set keeps insertion order and removes in O(1) from anywhere in the line.
+  readonly #line = new Set<Waiter<T, D>>();
+
+  get size(): number {
+    return this.#line.size;
+  }
+
+  /** The waiter that has waited longest. */
+  first(): Waiter<T, D> | undefined {
+    return this.#line.values().next().value;
+  }
+
+  [Symbol.iterator](): IterableIterator<Waiter<T, D>> {
+    return this.#line.values();
+  }
+
+  /** Join the line. A timeout of 0 or less rejects at once with a 408. */
+  wait(data: D, options: WaitOptions): Promise<T> {
+    if (options.timeoutMs <= 0) return Promise.reject(timedOut(options.what, 0));
+    if (options.signal?.aborted) return Promise.reject(callerGone());
+    return new Promise<T>((resolve, reject) => {
+      const leave = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.#line.delete(waiter);
+      };
+      const waiter: Waiter<T, D> = {
+        data,
+        resolve: (value) => {
+          leave();
+          resolve(value);
+        },
+        reject: (error) => {
+          leave();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => waiter.reject(callerGone());
+      const timer = setTimeout(() => waiter.reject(timedOut(options.what, options.timeoutMs / 1000)), options.timeoutMs);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.#line.add(waiter);
+    });
+  }
+
+  /** Fail everybody in the line (shutdown). */
+  rejectAll(error: Error): void {
+    for (const waiter of [...this.#line]) waiter.reject(error);
+  }
+}
