@@ -183,8 +183,27 @@ export class Scheduler {
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
     if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
     this.core.submit(batch, holders);
-    if (caller.clientId) this.clients.touch(caller.clientId);
+    if (caller.clientId) {
+      this.clients.touch(caller.clientId);
+      this.#announceAlreadyEnded(batch, caller.clientId);
+    }
     return batch.map((t) => t.key);
+  }
+
+  /**
+   * A submitted key that had already finished or erred (a pure task someone
+   * ran before) is not run again; its outcome goes to the new holder as it
+   * would have had the task ended now.
+   */
+  #announceAlreadyEnded(batch: readonly NewTask[], clientId: string): void {
+    const ended = batch.filter((task) => !this.core.get(task.key)).map((task) => task.key);
+    if (ended.length === 0) return;
+    this.store.afterCommit(() => {
+      for (const key of ended) {
+        const row = this.core.get(key) ? undefined : this.store.task(key);
+        if (row) this.clients.send(clientId, sseFrame('status', outcomeJson(fromRow(row), this.options.inlineResultBytes)));
+      }
+    });
   }
 
   /** Values given by the caller, stored as finished futures. */

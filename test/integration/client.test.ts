@@ -29,6 +29,21 @@ t.test('submit returns a Future at once; awaiting it gives the result', async (t
   t.equal(server.body.result, 11, 'the client derives the same key the scheduler stores');
 });
 
+t.test('a second client submitting a task that already ended gets its outcome', async (t) => {
+  const first = await Client.connect(scheduler.url);
+  t.equal(await first.submit<number>('inc', [41]), 42);
+  t.type(await first.submit('fail', ['ended before the second client came']).exception(), TaskError);
+  await first.close();
+
+  const second = await Client.connect(scheduler.url);
+  t.teardown(() => second.close());
+  const again = second.submit<number>('inc', [41]);
+  t.equal(await again.result({ timeoutMs: 10_000 }), 42, 'the finished result, not run again');
+  const erred = await second.submit('fail', ['ended before the second client came']).exception({ timeoutMs: 10_000 });
+  t.type(erred, TaskError);
+  t.match(erred?.message, /ended before the second client came/);
+});
+
 t.test('map, gather, asCompleted, wait', async (t) => {
   const futures = client.map<number>('inc', [[1], [2], [3]]);
   t.same(await client.gather(futures), [2, 3, 4]);
