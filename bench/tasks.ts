@@ -14,7 +14,7 @@ try {
 
   // Throughput: submit N trivial tasks at once, run them, gather the results.
   {
-    const n = quick ? 2_000 : 20_000;
+    const n = quick ? 2_000 : 100_000;
     await client.gather(client.map('inc', Array.from({ length: 500 }, (_, i) => [i]), { pure: false })); // warm up
     const started = performance.now();
     const futures = client.map<number>('inc', Array.from({ length: n }, (_, i) => [i]), { pure: false });

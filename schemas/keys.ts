@@ -34,9 +34,12 @@ export function isFutureRef(value: unknown): value is { [FUTURE_REF]: string } {
   return typeof ref === 'string' && Object.keys(value).length === 1;
 }
 
+/** Shared by every task without dependencies. */
+const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
+
 /** Every key referenced by {"$future": key} anywhere inside the values, in first-seen order. */
-export function findDependencies(...values: unknown[]): string[] {
-  const found = new Set<string>();
+export function findDependencies(...values: unknown[]): readonly string[] {
+  let found: Set<string> | undefined;
   const visit = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) {
@@ -44,13 +47,13 @@ export function findDependencies(...values: unknown[]): string[] {
       return;
     }
     if (isFutureRef(v)) {
-      found.add(v[FUTURE_REF]);
+      (found ??= new Set()).add(v[FUTURE_REF]);
       return;
     }
     for (const item of Object.values(v)) visit(item);
   };
   for (const v of values) visit(v);
-  return [...found];
+  return found ? [...found] : NO_DEPENDENCIES;
 }
 
 /** A deep copy of value with every {"$future": key} replaced by resolve(key). */

@@ -15,7 +15,7 @@ export class FutureRefs {
   }
 
   /** The keys a value refers to. Throws 404 naming the first unknown or forgotten one. */
-  check(value: unknown): string[] {
+  check(value: unknown): readonly string[] {
     const keys = findDependencies(value);
     for (const key of keys) this.#scheduler.assertKnown(key);
     return keys;

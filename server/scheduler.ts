@@ -10,7 +10,7 @@ import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } 
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
 import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
-import type { ActiveTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
+import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import type { TaskStore } from './store/task-store.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
@@ -178,11 +178,11 @@ export class Scheduler {
       retries: spec.retries,
       timeoutMs: spec.timeoutMs ?? null,
     }));
-    this.#checkBatch(batch);
+    const known = this.#checkBatch(batch);
     const holders: string[] = [];
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
     if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
-    this.core.submit(batch, holders);
+    this.core.submit(batch, holders, known);
     if (caller.clientId) {
       this.clients.touch(caller.clientId);
       this.#announceAlreadyEnded(batch, caller.clientId);
@@ -460,10 +460,16 @@ export class Scheduler {
   }
 
   /** Dependencies exist, keys do not name other functions' tasks, no cycles. */
-  #checkBatch(batch: readonly NewTask[]): void {
+  #checkBatch(batch: readonly NewTask[]): Map<string, EndedTask | undefined> {
     const byKey = new Map(batch.map((t) => [t.key, t]));
+    const known = new Map<string, EndedTask | undefined>();
     for (const task of batch) {
-      const existing = this.core.get(task.key) ?? this.store.ended(task.key);
+      let existing: { fn: string } | undefined = this.core.get(task.key);
+      if (!existing) {
+        const ended = this.store.ended(task.key);
+        known.set(task.key, ended);
+        existing = ended;
+      }
       if (existing && existing.fn !== task.fn) throw conflict(task.key, `a task of ${existing.fn}`);
       for (const dep of task.deps) {
         if (dep === task.key) {
@@ -478,6 +484,7 @@ export class Scheduler {
     if (cycle) {
       throw new SluiceError('SLUICE_ERR_VALIDATION', `dependency cycle: ${cycle.join(' → ')}`, { cycle });
     }
+    return known;
   }
 
   #checkHeartbeats(): void {

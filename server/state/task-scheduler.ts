@@ -2,6 +2,7 @@ import type { TaskErrorInfo } from '../../schemas/common.ts';
 import { Heap } from './heap.ts';
 import type {
   ActiveTask,
+  EndedTask,
   NewTask,
   RestoredTask,
   SchedulerEffects,
@@ -87,7 +88,7 @@ export class TaskScheduler {
   reason(task: ActiveTask): string | undefined {
     if (task.state === 'processing') return undefined;
     if (task.state === 'waiting') {
-      const keys = [...task.waitingOn];
+      const keys = [...(task.waitingOn ?? [])];
       const shown = keys.slice(0, 3).join(', ') + (keys.length > 3 ? `, and ${keys.length - 3} more` : '');
       return `waiting for ${keys.length} ${keys.length === 1 ? 'dependency' : 'dependencies'} to finish: ${shown}`;
     }
@@ -108,9 +109,9 @@ export class TaskScheduler {
    * Submit tasks; each gets every holder in `holders`. A key that is active
    * or has finished or erred is shared (Dask's pure keys); a cancelled or lost
    * one runs again. The caller has checked that every dependency exists and
-   * that there is no cycle.
+   * that there is no cycle; `known` has what it already looked up in the store.
    */
-  submit(batch: readonly NewTask[], holders: readonly string[]): void {
+  submit(batch: readonly NewTask[], holders: readonly string[], known?: ReadonlyMap<string, EndedTask | undefined>): void {
     const created: ActiveTask[] = [];
     for (const spec of batch) {
       const active = this.#tasks.get(spec.key);
@@ -118,7 +119,7 @@ export class TaskScheduler {
         for (const holder of holders) this.#addHolder(active, holder);
         continue;
       }
-      const ended = this.#lookup.ended(spec.key);
+      const ended = known?.has(spec.key) ? known.get(spec.key) : this.#lookup.ended(spec.key);
       if (ended && (ended.status === 'finished' || ended.status === 'error')) {
         for (const holder of holders) if (holder !== FIRE_AND_FORGET) this.#effects.holdAdded(spec.key, holder);
         continue;
@@ -306,8 +307,8 @@ export class TaskScheduler {
       retries: spec.retries,
       state: 'waiting',
       ended: false,
-      waitingOn: new Set(),
-      dependents: new Set(),
+      waitingOn: undefined,
+      dependents: undefined,
       holders: new Set(holders),
       worker: null,
       attempt,
@@ -334,8 +335,8 @@ export class TaskScheduler {
         if (persist) this.#effects.holdAdded(dep, dependentHolder(task.key));
         const active = this.#tasks.get(dep);
         if (active) {
-          active.dependents.add(task.key);
-          task.waitingOn.add(dep);
+          (active.dependents ??= new Set()).add(task.key);
+          (task.waitingOn ??= new Set()).add(dep);
           continue;
         }
         const ended = this.#lookup.ended(dep);
@@ -347,7 +348,7 @@ export class TaskScheduler {
       if (task.ended) continue;
       const outcome = broken.get(task);
       if (outcome) this.#end(task, outcome);
-      else if (task.waitingOn.size === 0) this.#ready(task);
+      else if (!task.waitingOn?.size) this.#ready(task);
     }
   }
 
@@ -358,7 +359,7 @@ export class TaskScheduler {
   }
 
   #cancelIfUnwanted(task: ActiveTask): void {
-    if (task.holders.size === 0 && task.dependents.size === 0) {
+    if (task.holders.size === 0 && !task.dependents?.size) {
       this.cancel(task.key, 'released by every holder before it finished');
     }
   }
@@ -471,18 +472,18 @@ export class TaskScheduler {
         this.#effects.holdReleased(dep, dependentHolder(task.key));
         const active = this.#tasks.get(dep);
         if (!active) continue;
-        active.dependents.delete(task.key);
-        if (active.holders.size === 0 && active.dependents.size === 0) {
+        active.dependents?.delete(task.key);
+        if (active.holders.size === 0 && !active.dependents?.size) {
           if (active.state === 'processing' && active.worker) this.#effects.revoke(active.worker, active, 'cancelled');
           work.push([active, { status: 'cancelled', reason: 'released by every holder before it finished' }]);
         }
       }
-      for (const key of task.dependents) {
+      for (const key of task.dependents ?? []) {
         const dependent = this.#tasks.get(key);
         if (!dependent) continue;
         if (outcome.status === 'finished') {
-          dependent.waitingOn.delete(task.key);
-          if (dependent.waitingOn.size === 0 && dependent.state === 'waiting') this.#ready(dependent);
+          dependent.waitingOn?.delete(task.key);
+          if (!dependent.waitingOn?.size && dependent.state === 'waiting') this.#ready(dependent);
         } else {
           work.push([dependent, inherited(task.key, outcome)]);
         }

@@ -20,10 +20,10 @@ export interface ActiveTask {
   state: 'waiting' | 'queued' | 'processing';
   /** Set once the task has left the active set; heap entries check it. */
   ended: boolean;
-  /** Dependencies that have not finished yet. */
-  readonly waitingOn: Set<string>;
-  /** Active tasks waiting for this one. */
-  readonly dependents: Set<string>;
+  /** Dependencies that have not finished yet; made on first need (most tasks have none). */
+  waitingOn: Set<string> | undefined;
+  /** Active tasks waiting for this one; made on first need. */
+  dependents: Set<string> | undefined;
   /** Who keeps this task: client:<id>, channel:<name>, ff (fire-and-forget), ... */
   readonly holders: Set<string>;
   worker: WorkerState | null;
@@ -65,7 +65,7 @@ export interface NewTask {
   fn: string;
   args: string;
   kwargs: string | null;
-  deps: string[];
+  deps: readonly string[];
   priority: number;
   retries: number;
   timeoutMs: number | null;

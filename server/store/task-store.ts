@@ -105,14 +105,21 @@ export class TaskStore implements StoreLookup {
     this.#selectTask = db.prepare('SELECT * FROM tasks WHERE key = ?');
     this.#selectResult = db.prepare("SELECT result FROM tasks WHERE key = ? AND status = 'finished'");
     this.#selectForgotten = db.prepare('SELECT 1 FROM forgotten WHERE key = ?');
-    this.#selectPending = db.prepare("SELECT * FROM tasks WHERE status = 'pending' ORDER BY seq");
-    this.#selectPendingHolds = db.prepare(
-      // CROSS JOIN keeps this order: the pending tasks first (by their index),
-      // then their holds; the other way round would read every hold there is.
-      `SELECT t.key, h.holder FROM tasks t CROSS JOIN holds h ON h.key = t.key
-       WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'
-       UNION ALL SELECT key, owner FROM tasks WHERE status = 'pending' AND owner IS NOT NULL`,
-    );
+    // Rows as arrays of just these columns: a restart reads every pending task.
+    this.#selectPending = db
+      .prepare(
+        `SELECT key, fn, args, kwargs, deps, priority, retries, timeout_ms, seq, submitted_at, attempt, failures, owner
+         FROM tasks WHERE status = 'pending' ORDER BY seq`,
+      )
+      .raw();
+    this.#selectPendingHolds = db
+      .prepare(
+        // CROSS JOIN keeps this order: the pending tasks first (by their index),
+        // then their holds; the other way round would read every hold there is.
+        `SELECT t.key, h.holder FROM tasks t CROSS JOIN holds h ON h.key = t.key
+         WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+      )
+      .raw();
     this.#selectHeldBy = db.prepare('SELECT key FROM tasks WHERE owner = @holder UNION SELECT key FROM holds WHERE holder = @holder');
     // Ranges rather than LIKE, so that the indexes on owner and holder serve.
     this.#selectClientHolders = db.prepare(
@@ -246,29 +253,18 @@ export class TaskStore implements StoreLookup {
 
   /** Pending tasks of a previous run, with their holders, in submission order. */
   pending(): RestoredTask[] {
-    const holders = new Map<string, string[]>();
-    for (const { key, holder } of this.#selectPendingHolds.iterate() as Iterable<{ key: string; holder: string }>) {
-      const list = holders.get(key);
+    const others = new Map<string, string[]>();
+    for (const [key, holder] of this.#selectPendingHolds.iterate() as Iterable<[string, string]>) {
+      const list = others.get(key);
       if (list) list.push(holder);
-      else holders.set(key, [holder]);
+      else others.set(key, [holder]);
     }
     const rows: RestoredTask[] = [];
-    for (const row of this.#selectPending.iterate() as Iterable<TaskRow>) {
-      rows.push({
-        key: row.key,
-        fn: row.fn,
-        args: row.args,
-        kwargs: row.kwargs,
-        deps: row.deps ? (JSON.parse(row.deps) as string[]) : [],
-        priority: row.priority,
-        retries: row.retries,
-        timeoutMs: row.timeout_ms,
-        seq: row.seq,
-        submittedAt: row.submitted_at,
-        attempt: row.attempt,
-        failures: row.failures,
-        holders: holders.get(row.key) ?? [],
-      });
+    type Row = [string, string, string, string | null, string | null, number, number, number | null, number, number, number, number, string | null];
+    for (const [key, fn, args, kwargs, deps, priority, retries, timeoutMs, seq, submittedAt, attempt, failures, owner] of this.#selectPending.iterate() as Iterable<Row>) {
+      const holders = others.get(key) ?? [];
+      if (owner !== null) holders.unshift(owner);
+      rows.push({ key, fn, args, kwargs, deps: deps ? (JSON.parse(deps) as string[]) : [], priority, retries, timeoutMs, seq, submittedAt, attempt, failures, holders });
     }
     return rows;
   }

@@ -1,4 +1,5 @@
 // Tasks and futures over plain HTTP, as a curl user or a Lambda sees them.
+import { request } from 'node:http';
 import t from 'tap';
 import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 
@@ -165,7 +166,9 @@ t.test('bad input: 400 naming the field, 404 naming the key, 409, 413; nothing s
   const malformed = await http.raw('POST', '/tasks', '{"fn": "inc", ');
   t.equal(malformed.status, 400);
   t.match(malformed.body.error.message, /not valid JSON/);
-  const huge = await http.raw('POST', '/tasks', JSON.stringify({ fn: 'echo', args: ['x'.repeat(17 * 1024 * 1024)] }));
+  // The scheduler answers 413 from Content-Length, before the body: send none,
+  // so the answer cannot race an upload the scheduler has stopped reading.
+  const huge = await announceBody(`${scheduler.url}/tasks`, 17 * 1024 * 1024);
   t.equal(huge.status, 413);
   t.equal(huge.body.error.code, 'SLUICE_ERR_TOO_LARGE');
   t.equal((await http.get('/futures/cyc-a')).status, 404, 'a refused batch stores none of its tasks');
@@ -221,3 +224,21 @@ t.test('health and workers', async (t) => {
     'every exported function, under its export name',
   );
 });
+
+/** POST headers announcing a JSON body of `bytes`, and wait for the answer without sending it. */
+function announceBody(url: string, bytes: number): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': bytes } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.flushHeaders();
+  });
+}
