@@ -354,7 +354,10 @@ export class Scheduler {
   /** The client is gone (closed, or its lease expired): release everything it held. */
   releaseClient(clientId: string): void {
     const holder = clientHolder(clientId);
-    this.core.release(this.store.keysHeldBy(holder), holder);
+    // Active tasks may need cancelling, one by one; the ended ones, often
+    // thousands, are let go in a few statements.
+    this.core.release(this.store.keysHeldBy(holder).filter((key) => this.core.get(key)), holder);
+    this.store.releaseHolder(holder);
     this.events.emit('client:ended', clientId);
   }
 

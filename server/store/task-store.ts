@@ -54,6 +54,8 @@ export class TaskStore implements StoreLookup {
   readonly #keepHeld;
   readonly #deleteHold;
   readonly #clearOwner;
+  readonly #deleteHoldsBy;
+  readonly #releaseOwned;
   readonly #startRetention;
   readonly #selectEnded;
   readonly #selectHolders;
@@ -93,6 +95,13 @@ export class TaskStore implements StoreLookup {
     this.#keepHeld = db.prepare('UPDATE tasks SET expires_at = NULL WHERE key = ? AND expires_at IS NOT NULL');
     this.#deleteHold = db.prepare('DELETE FROM holds WHERE key = ? AND holder = ?');
     this.#clearOwner = db.prepare('UPDATE tasks SET owner = NULL WHERE key = ? AND owner = ?');
+    this.#deleteHoldsBy = db.prepare('DELETE FROM holds WHERE holder = ? RETURNING key').raw();
+    this.#releaseOwned = db.prepare(
+      `UPDATE tasks SET owner = NULL,
+         expires_at = CASE WHEN status != 'pending' AND expires_at IS NULL AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.key = tasks.key)
+                      THEN ? ELSE expires_at END
+       WHERE owner = ?`,
+    );
     this.#startRetention = db.prepare(
       `UPDATE tasks SET expires_at = ? WHERE key = ? AND status != 'pending' AND expires_at IS NULL AND owner IS NULL
          AND NOT EXISTS (SELECT 1 FROM holds WHERE key = ?)`,
@@ -210,6 +219,15 @@ export class TaskStore implements StoreLookup {
     this.#write();
     const released = this.#clearOwner.run(key, holder).changes + this.#deleteHold.run(key, holder).changes;
     if (released > 0) this.#startRetention.run(this.#now() + this.#retentionMs, key, key);
+  }
+
+  /** The holder lets go of everything it holds; ended tasks nothing else holds start their retention. */
+  releaseHolder(holder: string): void {
+    this.#write();
+    const expiresAt = this.#now() + this.#retentionMs;
+    const fromHolds = this.#deleteHoldsBy.all(holder) as Array<[string]>;
+    this.#releaseOwned.run(expiresAt, holder);
+    for (const [key] of fromHolds) this.#startRetention.run(expiresAt, key, key);
   }
 
   /** Forget ended tasks whose retention period is over. Returns the keys forgotten. */

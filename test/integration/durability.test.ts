@@ -105,6 +105,20 @@ t.test('retention: an unheld result is forgotten after the retention period, and
   const dependent = await http.post('/tasks', { fn: 'inc', args: [{ $future: kept.key }] });
   t.equal(dependent.status, 404);
   t.match(dependent.body.error.message, /was forgotten.*\(a dependency of inc-/);
+
+  // Closing a client lets go of everything it held at once: results it alone
+  // held are forgotten, one that a channel holds too is kept.
+  const leaving = await Client.connect(scheduler.url);
+  const mine = leaving.map<number>('inc', [[10], [11], [12]], { pure: false });
+  t.same(await leaving.gather(mine), [11, 12, 13]);
+  t.equal((await http.post('/channels/keeps/append', { tasks: [{ fn: 'inc', args: [30], key: 'kept-by-a-channel' }] })).status, 201);
+  t.equal(await leaving.submit<number>('inc', [30], { key: 'kept-by-a-channel' }), 31);
+  await leaving.close();
+  for (const future of mine) {
+    await waitFor(async () => (await http.get(`/futures/${future.key}`)).status === 404, 'the closed client’s results to be forgotten');
+  }
+  await sleep(600);
+  t.equal((await http.get('/futures/kept-by-a-channel')).body.result, 31, 'a result a channel still holds is kept');
 });
 
 t.test('a client whose stream is gone longer than its lease loses its holds', async (t) => {
