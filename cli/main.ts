@@ -38,6 +38,7 @@ function schedulerOptions(command: Command): Command {
     .option('--max-result-bytes <n>', 'largest task result (env SLUICE_MAX_RESULT_BYTES)')
     .option('--max-arg-depth <n>', 'deepest nesting in args and kwargs (env SLUICE_MAX_ARG_DEPTH)')
     .option('--max-sse-per-client <n>', 'open SSE streams per client session or token (env SLUICE_MAX_SSE_PER_CLIENT)')
+    .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit (env SLUICE_MAX_HEAP_USED_MB)')
     .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 }
 
@@ -45,6 +46,7 @@ const CONFIG_FLAGS = [
   'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
   'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
   'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
+  'maxHeapUsedMb',
 ] as const;
 
 async function configOf(flags: Record<string, unknown>) {

@@ -103,6 +103,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     corsOrigins: config.corsOrigins,
     rateLimitPerMinute: config.rateLimitPerMinute,
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    maxHeapUsedMb: config.maxHeapUsedMb,
   });
 
   await app.register(authRoutes);

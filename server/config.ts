@@ -63,6 +63,8 @@ export const SchedulerConfig = z
     wsMaxMessageBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
     /** Event-loop delay beyond which requests get 503 with Retry-After. */
     maxEventLoopDelayMs: z.coerce.number().int().min(0).default(2_000),
+    /** V8 heap in use (MB) beyond which requests get 503 with Retry-After; 0 turns it off. */
+    maxHeapUsedMb: z.coerce.number().int().min(0).default(0),
     /** How long a browser session cookie (POST /auth/session) lasts. */
     sessionTtlMs: ms(12 * 3600_000),
   })

@@ -11,13 +11,15 @@ export interface ProtectionOptions {
   rateLimitPerMinute: number;
   /** Event-loop delay beyond which requests get 503; 0 turns it off. */
   maxEventLoopDelayMs: number;
+  /** V8 heap in use (MB) beyond which requests get 503; 0 turns it off. */
+  maxHeapUsedMb: number;
 }
 
 /**
  * What keeps a network service standing: CORS for the allowed origins only
  * (@fastify/cors), a request rate per token (@fastify/rate-limit, keyed by the
  * caller auth identified), and 503 with Retry-After rather than falling over
- * when the event loop lags (@fastify/under-pressure).
+ * when the event loop lags or the heap is too full (@fastify/under-pressure).
  */
 export default fp<ProtectionOptions>(
   async (app, options) => {
@@ -45,13 +47,18 @@ export default fp<ProtectionOptions>(
           }),
       });
     }
-    if (options.maxEventLoopDelayMs > 0) {
+    if (options.maxEventLoopDelayMs > 0 || options.maxHeapUsedMb > 0) {
       await app.register(underPressure, {
         maxEventLoopDelay: options.maxEventLoopDelayMs,
+        maxHeapUsedBytes: options.maxHeapUsedMb * 1024 * 1024,
         retryAfter: 1,
-        pressureHandler: (request, reply, type, value) => {
-          const error = new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded (${type}: ${Math.round(Number(value))}); retry shortly`);
-          void reply.code(503).header('retry-after', '1').send(error.toJSON());
+        // A rejection goes to the error handler and ends the request there;
+        // sending here instead would let the request go on to its handler.
+        // /health answers regardless: an overloaded scheduler is alive.
+        pressureHandler: async (request, reply, type, value) => {
+          if (request.routeOptions.url === '/health') return;
+          void reply.header('retry-after', '1');
+          throw new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded (${type}: ${Math.round(Number(value))}); retry shortly`);
         },
       });
     }

@@ -1,9 +1,10 @@
 // Authentication, CORS and the limits, against the real scheduler.
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { Client } from '../../client/index.ts';
 import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
-import { Proc } from '../helpers/processes.ts';
+import { Proc, waitFor } from '../helpers/processes.ts';
 
 const CLIENT = 'client-token-aaaaaaaaaaaaaaaa';
 const WORKER = 'worker-token-bbbbbbbbbbbbbbbb';
@@ -173,6 +174,25 @@ t.test('limits: each answers with its status and a message naming the limit', as
   socket.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'chatty', functions: ['x'.repeat(100)].map(() => 'inc'), concurrency: 1, pid: 1, padding: 'z'.repeat(3000) }));
   const code = await new Promise<number>((resolve) => socket.once('close', (c: number) => resolve(c)));
   t.equal(code, 1009, 'a WebSocket message over the limit closes the socket (1009, message too big)');
+});
+
+t.test('load shedding: past the heap limit every request is a 503 with Retry-After, and nothing is stored', async (t) => {
+  // 1 MB of heap is less than any scheduler uses, so the pressure check trips
+  // at its first sample: a deterministic stand-in for a scheduler out of room.
+  const scheduler = await startScheduler(t, { args: ['--max-heap-used-mb', '1'] });
+  const http = api(scheduler.url);
+  await waitFor(async () => (await http.get('/workers')).status === 503, 'the heap limit to trip');
+  const shed = await http.post('/tasks', { fn: 'inc', args: [1], key: 'shed-task' });
+  t.equal(shed.status, 503);
+  t.match(shed.body.error, { code: 'SLUICE_ERR_OVERLOADED', message: /overloaded \(heapUsedBytes: \d+\); retry shortly/ });
+  t.equal(shed.headers.get('retry-after'), '1');
+  const accepted = await Promise.all(Array.from({ length: 5 }, () => http.post('/tasks', { fn: 'inc', args: [2], pure: false })));
+  t.same(accepted.map((a) => a.status), [503, 503, 503, 503, 503], 'it stays shut while the pressure lasts');
+  t.match((await http.get('/health')).body, { status: 'ok' }, '/health answers: an overloaded scheduler is alive');
+  await scheduler.proc.stop('SIGKILL');
+  const db = new Database(scheduler.db, { readonly: true });
+  t.teardown(() => db.close());
+  t.same(db.prepare('SELECT count(*) AS n FROM tasks').get(), { n: 0 }, 'no refused task reached the store');
 });
 
 t.test('rate limit per token', async (t) => {
