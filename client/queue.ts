@@ -12,6 +12,8 @@ export interface QueueOptions {
 export interface QueueWaitOptions {
   /** Give up after this long with a TimeoutError (default: wait as long as it takes; 0: do not wait). */
   timeoutMs?: number;
+  /** Give up when this aborts, rejecting with its reason (`Stream.fromQueue` passes one). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -78,11 +80,17 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   /** Take up to n items from the front: waits for the first, then takes what is there. */
   async getBatch(n: number, options: QueueWaitOptions = {}): Promise<T[]> {
     await this.#configured;
-    const { items } = await waitFor(
-      (timeoutS) => call<{ items: unknown[] }>(this.client, this.#closer.signal, 'POST', `${this.#path}/get?batch=${n}&timeout=${timeoutS}`),
-      { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
-    );
-    return items.map((item) => revive<T>(item, this.client));
+    const signal = options.signal ? AbortSignal.any([this.#closer.signal, options.signal]) : this.#closer.signal;
+    try {
+      const { items } = await waitFor(
+        (timeoutS) => call<{ items: unknown[] }>(this.client, signal, 'POST', `${this.#path}/get?batch=${n}&timeout=${timeoutS}`),
+        { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
+      );
+      return items.map((item) => revive<T>(item, this.client));
+    } catch (error) {
+      if (options.signal?.aborted && !this.#closer.signal.aborted) throw options.signal.reason;
+      throw error;
+    }
   }
 
   /** How many items wait in the queue (Dask's qsize). */

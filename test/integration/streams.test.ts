@@ -183,6 +183,26 @@ t.test('channels: sinkToChannel from local and cluster streams; fromChannel read
   await t.rejects(windows.emit(1).then(() => windows.emit(2)), { name: 'TypeError', message: /one future per item/ });
 });
 
+t.test('fromQueue reads a sluice queue that another client fills; once ended it takes nothing more', async (t) => {
+  const producer = await connect(t);
+  const consumer = await connect(t);
+  const name = `jobs-${Date.now()}`;
+  await producer.queue<number>(name).putMany([1, 2, 3]);
+  const source = Stream.fromQueue(consumer.queue<number>(name));
+  const doubled = source.map((x) => x * 2).sinkToList();
+  const done = source.start();
+  await waitFor(() => doubled.length === 3, 'the three items put before', 15_000);
+  await producer.queue<number>(name).put(4);
+  await waitFor(() => doubled.length === 4, 'an item put while the pipeline waits', 15_000);
+  t.same(doubled, [2, 4, 6, 8]);
+  await source.end();
+  await done;
+  await producer.queue<number>(name).put(5);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(await producer.queue(name).qsize(), 1, 'the ended pipeline’s wait was given up: the item put later is still in the queue');
+  t.same(doubled, [2, 4, 6, 8]);
+});
+
 t.test('fromEventSource reads the scheduler’s SSE: a channel’s append events', async (t) => {
   const client = await connect(t);
   const name = `sse-${Date.now()}`;
