@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { QueueInfo } from '../schemas/queues.ts';
 import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
@@ -40,6 +41,23 @@ interface PendingPut {
   readonly idempotencyKey: string | undefined;
 }
 
+/**
+ * Events about queues, for the dashboard's firehose and the metrics. They are
+ * emitted as the change is made, carry no items, and cost nothing without
+ * listeners; what a queue looks like after is `info(name)`.
+ */
+export interface QueueEvents {
+  /** `count` items were stored (a put, or a waiting put let in). */
+  'queue:put': [name: string, count: number];
+  /** `count` items were delivered to a getter and left the store. */
+  'queue:got': [name: string, count: number];
+  /** Created, or its maxsize changed. */
+  'queue:configured': [name: string];
+  'queue:deleted': [name: string];
+  /** Anything else that info() shows changed: a caller began or stopped waiting, items went back to the front. */
+  'queue:changed': [name: string];
+}
+
 interface QueueState {
   readonly name: string;
   maxsize: number | null;
@@ -69,6 +87,7 @@ interface QueueState {
  * never receives an item whose put is not yet durable.
  */
 export class Queues {
+  readonly events = new EventEmitter<QueueEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: QueueStore;
   readonly #refs: FutureRefs;
@@ -134,6 +153,7 @@ export class Queues {
       }
     }
     this.#admit(queue);
+    this.events.emit('queue:configured', name);
     return info(queue);
   }
 
@@ -154,10 +174,12 @@ export class Queues {
     if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
     const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
     if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending) };
+    const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
+    this.events.emit('queue:changed', name);
     try {
-      const size = await queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
-      return { size };
+      return { size: await waiting };
     } finally {
+      this.events.emit('queue:changed', name);
       this.#forgetIfIdle(queue);
     }
   }
@@ -172,9 +194,12 @@ export class Queues {
     if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
     if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller);
+    const waiting = queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+    this.events.emit('queue:changed', name);
     try {
-      return await queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+      return await waiting;
     } finally {
+      this.events.emit('queue:changed', name);
       this.#forgetIfIdle(queue);
     }
   }
@@ -189,6 +214,7 @@ export class Queues {
     queue.maxsize = null;
     queue.ready = new IdDeque();
     queue.generation++;
+    this.events.emit('queue:deleted', name);
     this.#admit(queue);
     this.#forgetIfIdle(queue);
   }
@@ -227,6 +253,7 @@ export class Queues {
       this.#refs.hold(refs[i], itemHolder(queue.name, id));
       queue.ready.push(id);
     }
+    this.events.emit('queue:put', queue.name, put.values.length);
     this.#serve(queue);
     const size = queue.ready.length;
     if (put.idempotencyKey !== undefined) this.#store.recordPut(queue.name, put.idempotencyKey, { size }, now);
@@ -274,6 +301,7 @@ export class Queues {
           this.#store.deleteItem(row.id);
           this.#refs.handOver(row.refs, itemHolder(queue.name, row.id), caller);
         }
+        if (rows.length > 0) this.events.emit('queue:got', queue.name, rows.length);
         this.#admit(queue);
         this.#forgetIfIdle(queue);
       },
@@ -284,6 +312,7 @@ export class Queues {
         if (generation === queue.generation) {
           this.#log.info({ queue: queue.name, items: rows.length }, 'queue items not delivered: the connection failed before the reply was written; they are back at the front');
           queue.ready.restore(rows.map((r) => r.id));
+          this.events.emit('queue:changed', queue.name);
           this.#serve(queue);
         }
         this.#admit(queue);
