@@ -133,6 +133,30 @@ export class Queues {
     return [...this.#queues.values()].filter((q) => q.stored).map(info);
   }
 
+  /**
+   * For dashboards: the queues of list(), and those that exist only because
+   * somebody waits on them. With a name, that queue, if it is one of these.
+   */
+  overview(): QueueInfo[];
+  overview(name: string): QueueInfo | undefined;
+  overview(name?: string): QueueInfo[] | QueueInfo | undefined {
+    const shown = (q: QueueState): boolean => q.stored || q.getters.size > 0 || q.putters.size > 0;
+    if (name === undefined) return [...this.#queues.values()].filter(shown).map(info);
+    const queue = this.#queues.get(name);
+    return queue && shown(queue) ? info(queue) : undefined;
+  }
+
+  /** Items waiting in every queue, and callers waiting to get and to put. */
+  totals(): { items: number; getters: number; putters: number } {
+    const totals = { items: 0, getters: 0, putters: 0 };
+    for (const queue of this.#queues.values()) {
+      totals.items += queue.ready.length;
+      totals.getters += queue.getters.size;
+      totals.putters += queue.putters.size;
+    }
+    return totals;
+  }
+
   /** A queue that was never configured or put to is unknown, unless somebody waits on it. */
   info(name: string): QueueInfo {
     const queue = this.#queues.get(name);
