@@ -56,8 +56,9 @@ t.test('/metrics speaks Prometheus text about tasks, workers, channels, SSE and 
   await http.post('/gather', { keys: (await http.post('/scatter', { data: [1] })).body.keys });
   const text = await waitFor(async () => {
     const body = (await http.get('/metrics')).body as string;
-    return body.includes('sluice_tasks_ended_total{status="error"} 1') ? body : undefined;
-  }, 'the metrics to count the error');
+    // Tasks end in any order: wait for all four (three finished, one error), not just the error.
+    return body.includes('sluice_tasks_ended_total{status="error"} 1') && body.includes('sluice_tasks_ended_total{status="finished"} 3') ? body : undefined;
+  }, 'the metrics to count the three finished tasks and the error');
   t.match(text, /sluice_tasks_submitted_total 4/);
   t.match(text, /sluice_tasks_ended_total\{status="finished"\} 3/);
   t.match(text, /sluice_tasks_active\{state="processing"\} 0/);
