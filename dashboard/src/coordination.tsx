@@ -119,12 +119,13 @@ export function Topics({ model }: { model: Model }) {
         </tbody>
       </table>
       <p class="stats" data-testid="coordination-stats">
-        <span data-testid="variables-count">{count(model.variableCount)}</span> variables set ·{' '}
-        <span data-testid="flags-count">{count(model.flagCount)}</span> flags set
+        variables set: <span data-testid="variables-count">{count(model.variableCount)}</span> · flags set:{' '}
+        <span data-testid="flags-count">{count(model.flagCount)}</span>
         {flags.length > 0 && (
           <span class="flag-names" title={[...model.flagsSet].join(', ')}>
-            : {flags.join(', ')}
-            {model.flagCount > flags.length ? ' …' : ''}
+            {' '}
+            ({flags.join(', ')}
+            {model.flagCount > flags.length ? ', …' : ''})
           </span>
         )}
       </p>
