@@ -37,7 +37,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, SSE, HTTP, process' } }, async (request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, queues, locks and semaphores, variables, flags, topics, SSE, HTTP, process' } }, async (request, reply) => {
     const text = await app.metrics.registry.metrics();
     return reply.type(app.metrics.registry.contentType).send(text);
   });
