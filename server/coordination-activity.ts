@@ -19,6 +19,8 @@ export interface CoordinationServices {
 const LISTED = 1000;
 /** Set flags named in a snapshot at most (all are counted). */
 const FLAGS_LISTED = 200;
+/** Locks and semaphores neither held nor waited on, in a snapshot at most. */
+const IDLE_LEASES_LISTED = 200;
 
 /** A queue as the firehose shows it: its state now, and the items put and got since the previous frame. */
 export interface QueueActivity extends QueueInfo {
@@ -146,9 +148,11 @@ export class CoordinationActivity {
   /** Everything a dashboard shows about coordination, now. */
   snapshot() {
     const { queues, variables, flags, leases, topics } = this.#services;
+    const { leases: held, total } = leases.overview(IDLE_LEASES_LISTED);
     return {
       queues: queues.overview(),
-      leases: leases.list(),
+      leases: held,
+      leaseCount: total,
       topics: topics.list(),
       variables: { count: variables.count },
       flags: { count: flags.setCount, set: first(flags.setNames(), FLAGS_LISTED) },

@@ -154,9 +154,20 @@ export class Leases {
     };
   }
 
-  /** Every lock and semaphore known to this run, at a glance. */
-  list(): LeaseSummary[] {
-    return [...this.#semaphores.values()].map(summary);
+  /**
+   * For dashboards: every lock and semaphore that is held or waited on, and
+   * up to `idle` of the others. (They are never forgotten, since their
+   * fencing tokens must never go back; a lock per job would be a long list.)
+   */
+  overview(idle: number): { leases: LeaseSummary[]; total: number } {
+    const leases: LeaseSummary[] = [];
+    let idleShown = 0;
+    for (const semaphore of this.#semaphores.values()) {
+      const busy = semaphore.leases.size > 0 || semaphore.line.size > 0;
+      if (!busy && idleShown++ >= idle) continue;
+      leases.push(summary(semaphore));
+    }
+    return { leases, total: this.#semaphores.size };
   }
 
   /** One lock or semaphore at a glance; undefined if it is not known. */

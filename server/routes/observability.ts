@@ -16,7 +16,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'SSE firehose for dashboards: tasks, workers, channels, queues, locks, semaphores, variables, flags, topics',
         description: [
           'Events, each with an id `<run>-<n>` to resume with (Last-Event-ID, or ?lastEventId=):',
-          '`snapshot` {epoch, restarted, version, startedAt, counts, totals, workers, channels, queues, leases, topics, variables: {count}, flags: {count, set}, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
+          '`snapshot` {epoch, restarted, version, startedAt, counts, totals, workers, channels, queues, leases (those held or waited on, and up to 200 others), leaseCount, topics, variables: {count}, flags: {count, set}, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
           '`tasks` {at, counts, totals, ended: [{key, fn, worker, status, startedAt, finishedAt}], endedDropped, errors: [... with error {name, message, traceback}], workers: [{id, processing, lastHeartbeatAt}]} every 250 ms while tasks move (at most 500 ended tasks listed per frame; totals are exact);',
           '`worker` {type: joined | left, worker}; `channel` {type: configured | appended | stopped | deleted, channel, count?};',
           'and, on the same 250 ms tick, one frame per kind of coordination primitive that changed, each name once with its state then (never items, values or messages):',

@@ -120,6 +120,8 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 }
 
 const ackedTasks = new Map<string, number>(); // key → expected result
+/** The last few keys acknowledged, for appends and queue items to refer to (copying ackedTasks' keys each time costs O(n)). */
+const recentTaskKeys: string[] = [];
 const ackedAppends = new Map<number, string>(); // seq → key
 
 /** Submit batches of inc(i) with caller-given keys; a retry after a lost answer submits the same keys, so nothing doubles. */
@@ -134,6 +136,8 @@ async function submitter(id: number): Promise<void> {
       const answer = await call('POST', '/tasks', { tasks: batch });
       if (answer?.status === 201) {
         for (const task of batch) ackedTasks.set(task.key, (task.args[0] as number) + 1);
+        recentTaskKeys.push(...batch.slice(-5).map((task) => task.key));
+        recentTaskKeys.splice(0, recentTaskKeys.length - 5);
         break;
       }
       if (answer && answer.status < 500) {
@@ -149,7 +153,7 @@ async function submitter(id: number): Promise<void> {
 async function appender(id: number): Promise<void> {
   let n = 0;
   while (!stopping) {
-    const keys = [...ackedTasks.keys()].slice(-5).filter(() => random() < 0.6);
+    const keys = recentTaskKeys.filter(() => random() < 0.6);
     if (keys.length === 0) {
       await new Promise((r) => setTimeout(r, 20));
       continue;
@@ -280,7 +284,7 @@ async function queuePutter(id: number): Promise<void> {
   let puts = 0;
   while (!stopping) {
     await step(`putter-${id}`, async () => {
-      const futures = [...ackedTasks.keys()].slice(-3);
+      const futures = recentTaskKeys.slice(-3);
       const items = Array.from({ length: 1 + Math.floor(random() * 10) }, () => {
         const i = n++;
         const future = i % 5 === 0 && futures.length > 0 ? { $future: futures[i % futures.length] } : undefined;
