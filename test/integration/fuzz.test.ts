@@ -46,6 +46,7 @@ const tables = [
   'SELECT kind, name, max_leases, last_token FROM semaphores ORDER BY kind, name',
   'SELECT id, kind, name, token FROM leases ORDER BY id',
 ].map((sql) => db.prepare(sql));
+const itemsIn = db.prepare('SELECT count(*) FROM queue_items WHERE queue = ?').pluck();
 const fingerprint = async (): Promise<string> => {
   const hash = createHash('sha256');
   for (const statement of tables) hash.update(JSON.stringify(statement.all()));
@@ -180,6 +181,14 @@ const route: fc.Arbitrary<Route> = fc.oneof(
   { arbitrary: coordinationRoutes, weight: 8 },
 );
 
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Calls that wait on purpose (a get on an empty queue, an acquire of a held lock) are cut short after this long. */
 const WAIT_MS = 1000;
 /** Any other call taking this long counts as hung. */
@@ -208,9 +217,13 @@ t.test('random and malformed HTTP requests: never a 500, and a refused request c
       const { method, path, waits, line } = call;
       const text = call.body ?? randomBody;
       const before = await fingerprint();
+      const getFrom = /^\/queues\/([^/?]+)\/get/.exec(path)?.[1];
+      const queue = getFrom === undefined ? undefined : safeDecode(getFrom);
+      const itemsBefore = queue === undefined ? 0 : (itemsIn.get(queue) as number);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), waits ? WAIT_MS : HUNG_MS);
       let response: Response;
+      let answer = '';
       try {
         response = await fetch(scheduler.url + path, {
           method,
@@ -220,7 +233,7 @@ t.test('random and malformed HTTP requests: never a 500, and a refused request c
         });
         // Streams that open are closed at once; an answer's body is read whole.
         if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) controller.abort();
-        else await response.text();
+        else answer = await response.text();
       } catch (error) {
         if (!controller.signal.aborted) throw error;
         if (!waits) return false; // hung
@@ -235,6 +248,11 @@ t.test('random and malformed HTTP requests: never a 500, and a refused request c
       const kind = /^\/(queues|variables|topics|flags|locks|semaphores)\b/.exec(path)?.[1];
       if (kind) coordination.set(`${kind} ${response.status}`, (coordination.get(`${kind} ${response.status}`) ?? 0) + 1);
       if (response.status >= 500) return false;
+      if (queue !== undefined && response.status === 200) {
+        // The items leave the store once their reply has been written, just after it: wait for that, or the next request would be blamed for it.
+        const taken = (JSON.parse(answer) as { items: unknown[] }).items.length;
+        await waitFor(async () => itemsIn.get(queue) === itemsBefore - taken, `the ${taken} items got from ${queue} to leave the store`, 15_000, 10);
+      }
       if (response.status >= 400) {
         refused++;
         if ((await fingerprint()) !== before) return false;
