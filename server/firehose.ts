@@ -1,6 +1,7 @@
 import type { ChannelInfo } from '../schemas/channels.ts';
 import type { TaskErrorInfo } from '../schemas/common.ts';
 import type { Channels } from './channels.ts';
+import type { CoordinationActivity } from './coordination-activity.ts';
 import type { EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { WorkerState } from './state/types.ts';
@@ -50,7 +51,8 @@ export function workerInfo(w: WorkerState) {
  * every 250 ms (counts, totals, the tasks that ended with their workers and
  * times, errors with tracebacks) so that thousands of tasks a second cost a
  * reader four frames a second; worker and channel changes go out as they
- * happen. Frame ids are `<epoch>-<n>`: a reader that resumes with a
+ * happen. Queues, locks, semaphores, variables, flags and topics are summed up
+ * on the same tick (see CoordinationActivity). Frame ids are `<epoch>-<n>`: a reader that resumes with a
  * Last-Event-ID of this run gets the frames it missed from a ring buffer;
  * one from an earlier run (the scheduler restarted) or too old gets a fresh
  * snapshot, marked `restarted` when the run changed.
@@ -60,6 +62,7 @@ export class Firehose {
   readonly epoch = Date.now().toString(36);
   readonly #scheduler: Scheduler;
   readonly #channels: Channels;
+  readonly #coordination: CoordinationActivity;
   readonly #maxBuffered: number;
   readonly #readers = new Set<SseStream>();
   readonly #ring = new Recent<{ n: number; frame: string }>(RING);
@@ -76,9 +79,10 @@ export class Firehose {
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
-  constructor(scheduler: Scheduler, channels: Channels, options: { maxBufferedBytes: number }) {
+  constructor(scheduler: Scheduler, channels: Channels, coordination: CoordinationActivity, options: { maxBufferedBytes: number }) {
     this.#scheduler = scheduler;
     this.#channels = channels;
+    this.#coordination = coordination;
     this.#maxBuffered = options.maxBufferedBytes;
   }
 
@@ -145,6 +149,7 @@ export class Firehose {
       totals: { ...this.#totals },
       workers: [...this.#scheduler.core.workers()].map(workerInfo),
       channels: this.#channels.list(),
+      ...this.#coordination.snapshot(),
       recentTasks: this.#recentTasks.toArray(),
       recentErrors: this.#recentErrors.toArray(),
       history: this.#history.toArray(),
@@ -174,12 +179,14 @@ export class Firehose {
     this.#dirty = true;
   }
 
-  /** Sum up the last quarter second of task activity. */
+  /** Sum up the last quarter second of task and coordination activity. */
   #tick(): void {
     // Published with or without readers, so that one resuming finds it in the ring.
+    const at = Date.now();
+    for (const [event, data] of this.#coordination.take(at)) this.#publish(event, data);
     if (!this.#dirty) return;
     this.#publish('tasks', {
-      at: Date.now(),
+      at,
       counts: { ...this.#scheduler.core.counts() },
       totals: { ...this.#totals },
       ended: this.#ended,

@@ -1,7 +1,14 @@
+import { EventEmitter } from 'node:events';
 import { shuttingDown } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { FlagStore } from './store/flag-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
+
+/** Events about flags, for the firehose and the metrics; emitted only when the state changes. */
+export interface FlagEvents {
+  'flag:set': [name: string];
+  'flag:cleared': [name: string];
+}
 
 /**
  * Flags: Dask's Event (set, clear, wait), durable. Served under /flags
@@ -9,6 +16,7 @@ import { WaitLine, type WaitOptions } from './wait-line.ts';
  * simply clear. Setting it wakes every waiter, once the set is committed.
  */
 export class Flags {
+  readonly events = new EventEmitter<FlagEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: FlagStore;
   readonly #set = new Set<string>();
@@ -32,11 +40,22 @@ export class Flags {
     return this.#set.has(name);
   }
 
+  /** How many flags are set. */
+  get setCount(): number {
+    return this.#set.size;
+  }
+
+  /** The flags that are set, in the order they were set. */
+  setNames(): IterableIterator<string> {
+    return this.#set.values();
+  }
+
   set(name: string): void {
     this.#scheduler.assertOpen();
     if (this.#set.has(name)) return;
     this.#set.add(name);
     this.#store.set(name, Date.now());
+    this.events.emit('flag:set', name);
     const line = this.#waiting.get(name);
     // As in asyncio.Event, everyone waiting when it is set wakes, even if it is cleared right after.
     if (line) this.#scheduler.store.afterCommit(() => {
@@ -48,6 +67,7 @@ export class Flags {
     this.#scheduler.assertOpen();
     if (!this.#set.delete(name)) return;
     this.#store.clear(name);
+    this.events.emit('flag:cleared', name);
   }
 
   /** Resolves once the flag is set (at once if it is); 408 after timeoutMs. */

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Lease, LeasesInfo } from '../schemas/leases.ts';
 import { randomId } from '../schemas/keys.ts';
@@ -45,6 +46,34 @@ interface SemaphoreState {
   readonly line: WaitLine<LeaseState, Grant>;
 }
 
+/**
+ * Events about locks and semaphores, for the firehose and the metrics. They
+ * carry names and tokens, never lease ids (which let one renew or release).
+ */
+export interface LeaseEvents {
+  'lease:acquired': [kind: LeaseKind, name: string, token: number];
+  /** Released by its holder, by its client session ending, or because its grant never reached the caller. */
+  'lease:released': [kind: LeaseKind, name: string, token: number];
+  /** Not renewed within its ttl. */
+  'lease:expired': [kind: LeaseKind, name: string, token: number];
+  /** Anything else that summary() shows changed: a caller began or stopped waiting, maxLeases changed. */
+  'lease:changed': [kind: LeaseKind, name: string];
+}
+
+/** A lock or semaphore at a glance, for dashboards. */
+export interface LeaseSummary {
+  kind: LeaseKind;
+  name: string;
+  maxLeases: number;
+  /** Leases held now. */
+  held: number;
+  /** Callers waiting to acquire. */
+  waiting: number;
+  lastToken: number;
+  /** Who holds the oldest leases (their holder labels, else their client ids), at most three. */
+  holders: string[];
+}
+
 /** A granted lease as acquire and renew answer it. */
 export interface GrantedLease extends Lease {
   kind: LeaseKind;
@@ -67,6 +96,7 @@ export interface GrantedLease extends Lease {
  * holder that is still alive renews before anybody else is let in.
  */
 export class Leases {
+  readonly events = new EventEmitter<LeaseEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: LeaseStore;
   readonly #log: FastifyBaseLogger;
@@ -124,12 +154,45 @@ export class Leases {
     };
   }
 
+  /**
+   * For dashboards: every lock and semaphore that is held or waited on, and
+   * up to `idle` of the others. (They are never forgotten, since their
+   * fencing tokens must never go back; a lock per job would be a long list.)
+   */
+  overview(idle: number): { leases: LeaseSummary[]; total: number } {
+    const leases: LeaseSummary[] = [];
+    let idleShown = 0;
+    for (const semaphore of this.#semaphores.values()) {
+      const busy = semaphore.leases.size > 0 || semaphore.line.size > 0;
+      if (!busy && idleShown++ >= idle) continue;
+      leases.push(summary(semaphore));
+    }
+    return { leases, total: this.#semaphores.size };
+  }
+
+  /** One lock or semaphore at a glance; undefined if it is not known. */
+  summary(kind: LeaseKind, name: string): LeaseSummary | undefined {
+    const semaphore = this.#semaphores.get(id(kind, name));
+    return semaphore && summary(semaphore);
+  }
+
+  /** Leases held now, and callers waiting, by kind. */
+  totals(): Record<LeaseKind, { held: number; waiting: number }> {
+    const totals = { lock: { held: 0, waiting: 0 }, semaphore: { held: 0, waiting: 0 } };
+    for (const semaphore of this.#semaphores.values()) {
+      totals[semaphore.kind].held += semaphore.leases.size;
+      totals[semaphore.kind].waiting += semaphore.line.size;
+    }
+    return totals;
+  }
+
   /** Create a semaphore or change its number of leases. Lowering it revokes nothing: new grants wait until fewer are held. */
   configure(name: string, maxLeases: number): LeasesInfo {
     this.#scheduler.assertOpen();
     const semaphore = this.#state('semaphore', name, maxLeases);
     semaphore.maxLeases = maxLeases;
     this.#store.saveSemaphore('semaphore', name, maxLeases, semaphore.lastToken);
+    this.events.emit('lease:changed', 'semaphore', name);
     this.#admit(semaphore);
     return this.info('semaphore', name);
   }
@@ -158,11 +221,14 @@ export class Leases {
       for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(callerGone());
     }
     const grant: Grant = { id: request.leaseId ?? randomId(), ttlMs: request.ttlMs, holder: request.holder ?? null, clientId: caller.clientId ?? null };
-    const lease =
-      semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases
-        ? this.#grant(semaphore, grant)
-        : await semaphore.line.wait(grant, { ...wait, what: `a lease on ${kind} ${name}` });
-    return this.#answer(semaphore, lease);
+    if (semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases) return this.#answer(semaphore, this.#grant(semaphore, grant));
+    const waiting = semaphore.line.wait(grant, { ...wait, what: `a lease on ${kind} ${name}` });
+    this.events.emit('lease:changed', kind, name);
+    try {
+      return this.#answer(semaphore, await waiting);
+    } finally {
+      this.events.emit('lease:changed', kind, name);
+    }
   }
 
   /** Extend the lease to ttlMs from now. 409 if it is no longer held. */
@@ -175,7 +241,7 @@ export class Leases {
   release(kind: LeaseKind, name: string, leaseId: string): void {
     this.#scheduler.assertOpen();
     const { semaphore, lease } = this.#find(kind, name, leaseId);
-    this.#drop(semaphore, lease);
+    this.#drop(semaphore, lease, 'lease:released');
   }
 
   /** The acquirer never received its grant (its connection failed first): let go of it. */
@@ -183,7 +249,7 @@ export class Leases {
     const held = this.#byId.get(lease.leaseId);
     if (!held) return;
     this.#log.info({ kind: lease.kind, name: lease.name, token: lease.token }, 'lease granted to a caller whose connection failed before the answer was written; releasing it');
-    this.#drop(held.semaphore, held.lease);
+    this.#drop(held.semaphore, held.lease, 'lease:released');
   }
 
   /** Throws 409 unless the lease with this fencing token is held now. */
@@ -214,6 +280,7 @@ export class Leases {
   #grant(semaphore: SemaphoreState, grant: Grant): LeaseState {
     const lease = this.#hold(semaphore, { ...grant, token: semaphore.lastToken + 1, acquiredAt: Date.now() }, Date.now());
     semaphore.lastToken = lease.token;
+    this.events.emit('lease:acquired', semaphore.kind, semaphore.name, lease.token);
     this.#store.insertLease(
       {
         id: lease.id,
@@ -263,14 +330,15 @@ export class Leases {
       { kind: semaphore.kind, name: semaphore.name, token: lease.token, holder: lease.holder, clientId: lease.clientId, ttlMs: lease.ttlMs },
       'lease expired: its holder did not renew it in time',
     );
-    this.#drop(semaphore, lease);
+    this.#drop(semaphore, lease, 'lease:expired');
   }
 
-  #drop(semaphore: SemaphoreState, lease: LeaseState): void {
+  #drop(semaphore: SemaphoreState, lease: LeaseState, event: 'lease:released' | 'lease:expired'): void {
     clearTimeout(lease.timer);
     semaphore.leases.delete(lease.id);
     this.#byId.delete(lease.id);
     this.#store.deleteLease(lease.id);
+    this.events.emit(event, semaphore.kind, semaphore.name, lease.token);
     this.#admit(semaphore);
   }
 
@@ -290,10 +358,27 @@ export class Leases {
     for (const { semaphore, lease } of [...this.#byId.values()]) {
       if (lease.clientId !== clientId) continue;
       this.#log.info({ kind: semaphore.kind, name: semaphore.name, token: lease.token, clientId }, 'client session ended; releasing its lease');
-      this.#drop(semaphore, lease);
+      this.#drop(semaphore, lease, 'lease:released');
     }
   };
 }
 
 const id = (kind: LeaseKind, name: string): string => `${kind}:${name}`;
+
+function summary(semaphore: SemaphoreState): LeaseSummary {
+  const holders: string[] = [];
+  for (const lease of semaphore.leases.values()) {
+    if (holders.length === 3) break;
+    holders.push(lease.holder ?? lease.clientId ?? 'anonymous');
+  }
+  return {
+    kind: semaphore.kind,
+    name: semaphore.name,
+    maxLeases: semaphore.maxLeases,
+    held: semaphore.leases.size,
+    waiting: semaphore.line.size,
+    lastToken: semaphore.lastToken,
+    holders,
+  };
+}
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { QueueInfo } from '../schemas/queues.ts';
 import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
@@ -40,6 +41,23 @@ interface PendingPut {
   readonly idempotencyKey: string | undefined;
 }
 
+/**
+ * Events about queues, for the dashboard's firehose and the metrics. They are
+ * emitted as the change is made, carry no items, and cost nothing without
+ * listeners; what a queue looks like after is `info(name)`.
+ */
+export interface QueueEvents {
+  /** `count` items were stored (a put, or a waiting put let in). */
+  'queue:put': [name: string, count: number];
+  /** `count` items were delivered to a getter and left the store. */
+  'queue:got': [name: string, count: number];
+  /** Created, or its maxsize changed. */
+  'queue:configured': [name: string];
+  'queue:deleted': [name: string];
+  /** Anything else that info() shows changed: a caller began or stopped waiting, items went back to the front. */
+  'queue:changed': [name: string];
+}
+
 interface QueueState {
   readonly name: string;
   maxsize: number | null;
@@ -69,6 +87,7 @@ interface QueueState {
  * never receives an item whose put is not yet durable.
  */
 export class Queues {
+  readonly events = new EventEmitter<QueueEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: QueueStore;
   readonly #refs: FutureRefs;
@@ -114,6 +133,30 @@ export class Queues {
     return [...this.#queues.values()].filter((q) => q.stored).map(info);
   }
 
+  /**
+   * For dashboards: the queues of list(), and those that exist only because
+   * somebody waits on them. With a name, that queue, if it is one of these.
+   */
+  overview(): QueueInfo[];
+  overview(name: string): QueueInfo | undefined;
+  overview(name?: string): QueueInfo[] | QueueInfo | undefined {
+    const shown = (q: QueueState): boolean => q.stored || q.getters.size > 0 || q.putters.size > 0;
+    if (name === undefined) return [...this.#queues.values()].filter(shown).map(info);
+    const queue = this.#queues.get(name);
+    return queue && shown(queue) ? info(queue) : undefined;
+  }
+
+  /** Items waiting in every queue, and callers waiting to get and to put. */
+  totals(): { items: number; getters: number; putters: number } {
+    const totals = { items: 0, getters: 0, putters: 0 };
+    for (const queue of this.#queues.values()) {
+      totals.items += queue.ready.length;
+      totals.getters += queue.getters.size;
+      totals.putters += queue.putters.size;
+    }
+    return totals;
+  }
+
   /** A queue that was never configured or put to is unknown, unless somebody waits on it. */
   info(name: string): QueueInfo {
     const queue = this.#queues.get(name);
@@ -134,6 +177,7 @@ export class Queues {
       }
     }
     this.#admit(queue);
+    this.events.emit('queue:configured', name);
     return info(queue);
   }
 
@@ -154,10 +198,12 @@ export class Queues {
     if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
     const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
     if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending) };
+    const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
+    this.events.emit('queue:changed', name);
     try {
-      const size = await queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
-      return { size };
+      return { size: await waiting };
     } finally {
+      this.events.emit('queue:changed', name);
       this.#forgetIfIdle(queue);
     }
   }
@@ -172,9 +218,12 @@ export class Queues {
     if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
     if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller);
+    const waiting = queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+    this.events.emit('queue:changed', name);
     try {
-      return await queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+      return await waiting;
     } finally {
+      this.events.emit('queue:changed', name);
       this.#forgetIfIdle(queue);
     }
   }
@@ -189,6 +238,7 @@ export class Queues {
     queue.maxsize = null;
     queue.ready = new IdDeque();
     queue.generation++;
+    this.events.emit('queue:deleted', name);
     this.#admit(queue);
     this.#forgetIfIdle(queue);
   }
@@ -227,6 +277,7 @@ export class Queues {
       this.#refs.hold(refs[i], itemHolder(queue.name, id));
       queue.ready.push(id);
     }
+    this.events.emit('queue:put', queue.name, put.values.length);
     this.#serve(queue);
     const size = queue.ready.length;
     if (put.idempotencyKey !== undefined) this.#store.recordPut(queue.name, put.idempotencyKey, { size }, now);
@@ -274,6 +325,7 @@ export class Queues {
           this.#store.deleteItem(row.id);
           this.#refs.handOver(row.refs, itemHolder(queue.name, row.id), caller);
         }
+        if (rows.length > 0) this.events.emit('queue:got', queue.name, rows.length);
         this.#admit(queue);
         this.#forgetIfIdle(queue);
       },
@@ -284,6 +336,7 @@ export class Queues {
         if (generation === queue.generation) {
           this.#log.info({ queue: queue.name, items: rows.length }, 'queue items not delivered: the connection failed before the reply was written; they are back at the front');
           queue.ready.restore(rows.map((r) => r.id));
+          this.events.emit('queue:changed', queue.name);
           this.#serve(queue);
         }
         this.#admit(queue);

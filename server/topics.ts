@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -23,6 +24,22 @@ interface TopicState {
   readonly subscribers: Set<SseStream>;
 }
 
+/** Events about topics, for the firehose and the metrics: names and counts, never messages. */
+export interface TopicEvents {
+  'topic:published': [name: string, delivered: number];
+  /** A subscriber came or went. */
+  'topic:subscribers': [name: string];
+  /** Idle (no subscriber, no message for minutes): dropped from memory. */
+  'topic:forgotten': [name: string];
+}
+
+export interface TopicInfo {
+  name: string;
+  subscribers: number;
+  /** Messages published since this run started (or since the topic was last forgotten). */
+  lastSeq: number;
+}
+
 /**
  * Pub/sub topics (Dask's Pub/Sub): every subscriber connected when a message
  * is published gets it, in publish order. Nothing is persisted. Each message
@@ -36,6 +53,7 @@ interface TopicState {
  * the stream carries on.
  */
 export class Topics {
+  readonly events = new EventEmitter<TopicEvents>();
   readonly #scheduler: Scheduler;
   readonly #topics = new Map<string, TopicState>();
   /** Tells this run's event ids from a previous run's. */
@@ -61,9 +79,21 @@ export class Topics {
     for (const topic of this.#topics.values()) for (const stream of topic.subscribers) stream.close();
   }
 
-  info(name: string): { name: string; subscribers: number; lastSeq: number } {
+  info(name: string): TopicInfo {
     const topic = this.#topics.get(name);
     return { name, subscribers: topic?.subscribers.size ?? 0, lastSeq: topic?.seq ?? 0 };
+  }
+
+  /** The topics in memory: those with subscribers, or with messages in the last few minutes. */
+  list(): TopicInfo[] {
+    return [...this.#topics.values()].map((topic) => ({ name: topic.name, subscribers: topic.subscribers.size, lastSeq: topic.seq }));
+  }
+
+  /** Subscribers of every topic. */
+  get subscriberCount(): number {
+    let n = 0;
+    for (const topic of this.#topics.values()) n += topic.subscribers.size;
+    return n;
   }
 
   /** Send the message to every subscriber; answers how many it was written to. */
@@ -78,6 +108,7 @@ export class Topics {
     topic.lastPublishAt = Date.now();
     let delivered = 0;
     for (const stream of topic.subscribers) if (stream.write(frame)) delivered++;
+    this.events.emit('topic:published', name, delivered);
     return delivered;
   }
 
@@ -86,7 +117,11 @@ export class Topics {
     const topic = this.#state(name);
     if (lastEventId) this.#resume(topic, stream, lastEventId);
     topic.subscribers.add(stream);
-    stream.onClose(() => topic.subscribers.delete(stream));
+    this.events.emit('topic:subscribers', name);
+    stream.onClose(() => {
+      topic.subscribers.delete(stream);
+      this.events.emit('topic:subscribers', name);
+    });
   }
 
   #resume(topic: TopicState, stream: SseStream, lastEventId: string): void {
@@ -117,7 +152,10 @@ export class Topics {
   #sweep(): void {
     const idleSince = Date.now() - IDLE_MS;
     for (const topic of this.#topics.values()) {
-      if (topic.subscribers.size === 0 && topic.lastPublishAt < idleSince) this.#topics.delete(topic.name);
+      if (topic.subscribers.size === 0 && topic.lastPublishAt < idleSince) {
+        this.#topics.delete(topic.name);
+        this.events.emit('topic:forgotten', topic.name);
+      }
     }
   }
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Fence } from '../schemas/variables.ts';
 import { shuttingDown, SluiceError } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
@@ -12,6 +13,13 @@ export const variableHolder = (name: string): string => `variable:${name}`;
 export const variableUnset = (name: string): SluiceError =>
   new SluiceError('SLUICE_ERR_VARIABLE_UNSET', `variable ${name} is not set (GET with ?timeout= waits until it is)`, { variable: name });
 
+/** Events about variables, for the firehose and the metrics: names only, never values. */
+export interface VariableEvents {
+  'variable:set': [name: string];
+  /** Emitted only when a variable that was set is deleted. */
+  'variable:deleted': [name: string];
+}
+
 /**
  * Variables (Dask's Variable): one JSON value per name, durable, read from
  * the store on demand. The futures in a value are held while it is the
@@ -19,12 +27,15 @@ export const variableUnset = (name: string): SluiceError =>
  * answered, so overwriting the variable cannot pull a future from under it.
  */
 export class Variables {
+  readonly events = new EventEmitter<VariableEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: VariableStore;
   readonly #refs: FutureRefs;
   readonly #leases: Leases;
   /** Readers waiting for a variable to be set, by name. */
   readonly #waiting = new Map<string, WaitLine<void>>();
+  /** The names of the variables that are set (values stay in the store). */
+  readonly #names = new Set<string>();
 
   constructor(scheduler: Scheduler, store: VariableStore, refs: FutureRefs, leases: Leases) {
     this.#scheduler = scheduler;
@@ -34,7 +45,13 @@ export class Variables {
   }
 
   start(): void {
+    for (const name of this.#store.names()) this.#names.add(name);
     this.#scheduler.onClosing(() => this.closeWaiters());
+  }
+
+  /** How many variables are set. */
+  get count(): number {
+    return this.#names.size;
   }
 
   closeWaiters(): void {
@@ -59,6 +76,8 @@ export class Variables {
       before.filter((key) => !keys.includes(key)),
       variableHolder(name),
     );
+    this.#names.add(name);
+    this.events.emit('variable:set', name);
     const line = this.#waiting.get(name);
     if (line) this.#scheduler.store.afterCommit(() => this.#wake(name, line));
     return answer(name, json);
@@ -86,6 +105,7 @@ export class Variables {
     const keys = this.#store.refs(name);
     this.#store.deleteVariable(name);
     this.#refs.release(keys, variableHolder(name));
+    if (this.#names.delete(name)) this.events.emit('variable:deleted', name);
   }
 
   async #wait(name: string, options: WaitOptions): Promise<void> {

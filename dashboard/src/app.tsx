@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ChannelDetail } from './channel-detail.tsx';
+import { Leases, Queues, Topics } from './coordination.tsx';
 import { ago, clock, count } from './format.ts';
 import type { Model } from './model.ts';
 import { TaskStream } from './task-stream.tsx';
@@ -40,6 +41,13 @@ export function App({ model }: { model: Model }) {
       <div class="grid">
         <Channels model={model} selected={channel} onSelect={setChannel} />
         <Errors model={model} />
+      </div>
+      <div class="grid">
+        <Queues model={model} />
+        <Leases model={model} />
+      </div>
+      <div class="grid">
+        <Topics model={model} />
       </div>
       {channel && <ChannelDetail name={channel} onClose={() => setChannel(null)} />}
     </>

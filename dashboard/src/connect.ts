@@ -1,6 +1,6 @@
 import type { Model } from './model.ts';
 
-const EVENTS = ['snapshot', 'tasks', 'worker', 'channel'] as const;
+const EVENTS = ['snapshot', 'tasks', 'worker', 'channel', 'queues', 'leases', 'variables', 'flags', 'topics'] as const;
 
 /**
  * Follow the scheduler's /events with EventSource, which resumes with

@@ -25,6 +25,33 @@ export interface ChannelView {
   lastSeq: number;
 }
 
+export interface QueueView {
+  name: string;
+  size: number;
+  maxsize: number | null;
+  /** Callers waiting to get an item. */
+  getters: number;
+  /** Callers waiting for room to put. */
+  putters: number;
+}
+
+/** A lock or a semaphore. */
+export interface LeaseView {
+  kind: 'lock' | 'semaphore';
+  name: string;
+  maxLeases: number;
+  held: number;
+  waiting: number;
+  lastToken: number;
+  holders: string[];
+}
+
+export interface TopicView {
+  name: string;
+  subscribers: number;
+  lastSeq: number;
+}
+
 export interface TaskRecord {
   key: string;
   fn: string;
@@ -46,6 +73,9 @@ const RECENT_ERRORS = 20;
 const HISTORY_S = 300;
 const RATE_WINDOW_S = 10;
 const LEFT_WORKERS_KEPT_MS = 60_000;
+const FLAGS_SHOWN = 200;
+
+const leaseId = (lease: { kind: string; name: string }): string => `${lease.kind}:${lease.name}`;
 
 export class Model {
   connection: 'connecting' | 'live' | 'reconnecting' = 'connecting';
@@ -57,12 +87,22 @@ export class Model {
   totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
   workers = new Map<string, WorkerView>();
   channels = new Map<string, ChannelView>();
+  queues = new Map<string, QueueView>();
+  /** Locks and semaphores, by `kind:name`. */
+  leases = new Map<string, LeaseView>();
+  topics = new Map<string, TopicView>();
+  variableCount = 0;
+  flagCount = 0;
+  /** Some of the flags that are set (all, unless there are very many). */
+  flagsSet = new Set<string>();
   recentTasks: TaskRecord[] = [];
   recentErrors: ErrorRecord[] = [];
   /** [second, finished, errors] */
   history: Array<[number, number, number]> = [];
   /** Per channel: [second, appended] for the rate. */
   readonly #appends = new Map<string, Array<[number, number]>>();
+  /** Per queue: [second, puts, gets] for the rates. */
+  readonly #queueOps = new Map<string, Array<[number, number, number]>>();
   readonly #listeners = new Set<() => void>();
   #frame = 0;
 
@@ -96,6 +136,13 @@ export class Model {
         this.workers = new Map(data.workers.map((w: WorkerView) => [w.id, w]));
         this.channels = new Map(data.channels.map((c: ChannelView) => [c.name, c]));
         this.#appends.clear();
+        this.queues = new Map((data.queues ?? []).map((q: QueueView) => [q.name, q]));
+        this.leases = new Map((data.leases ?? []).map((l: LeaseView) => [leaseId(l), l]));
+        this.topics = new Map((data.topics ?? []).map((t: TopicView) => [t.name, t]));
+        this.variableCount = data.variables?.count ?? 0;
+        this.flagCount = data.flags?.count ?? 0;
+        this.flagsSet = new Set(data.flags?.set ?? []);
+        this.#queueOps.clear();
         this.recentTasks = data.recentTasks;
         this.recentErrors = data.recentErrors;
         this.history = data.history;
@@ -126,6 +173,33 @@ export class Model {
           if (data.type === 'appended') this.#countAppends(data.channel.name, data.count);
         }
         break;
+      case 'queues':
+        for (const name of data.deleted as string[]) {
+          this.queues.delete(name);
+          this.#queueOps.delete(name);
+        }
+        for (const { puts, gets, ...queue } of data.changed as Array<QueueView & { puts: number; gets: number }>) {
+          this.queues.set(queue.name, queue);
+          if (puts > 0 || gets > 0) this.#countQueueOps(queue.name, data.at, puts, gets);
+        }
+        break;
+      case 'leases':
+        for (const { acquired: _a, released: _r, expired: _e, ...lease } of data.changed as Array<LeaseView & Record<'acquired' | 'released' | 'expired', number>>) {
+          this.leases.set(leaseId(lease), lease);
+        }
+        break;
+      case 'variables':
+        this.variableCount = data.count;
+        break;
+      case 'flags':
+        this.flagCount = data.count;
+        for (const name of data.cleared as string[]) this.flagsSet.delete(name);
+        for (const name of data.set as string[]) if (this.flagsSet.size < FLAGS_SHOWN) this.flagsSet.add(name);
+        break;
+      case 'topics':
+        for (const name of data.forgotten as string[]) this.topics.delete(name);
+        for (const { published: _p, ...topic } of data.changed as Array<TopicView & { published: number }>) this.topics.set(topic.name, topic);
+        break;
       default:
         return;
     }
@@ -145,6 +219,19 @@ export class Model {
     return slots.filter(([second]) => second > since).reduce((sum, [, n]) => sum + n, 0) / RATE_WINDOW_S;
   }
 
+  /** Items put and got per second, over the last few seconds. */
+  queueRates(queue: string, now = Date.now()): { puts: number; gets: number } {
+    const since = Math.floor(now / 1000) - RATE_WINDOW_S;
+    let puts = 0;
+    let gets = 0;
+    for (const [second, p, g] of this.#queueOps.get(queue) ?? []) {
+      if (second <= since) continue;
+      puts += p;
+      gets += g;
+    }
+    return { puts: puts / RATE_WINDOW_S, gets: gets / RATE_WINDOW_S };
+  }
+
   /** Throughput from the totals (exact even when a tick lists only some of the tasks that ended). */
   #addThroughput(at: number, totals: Totals): void {
     const finished = totals.finished - this.totals.finished;
@@ -159,6 +246,18 @@ export class Model {
     }
     slot[1] += Math.max(0, finished);
     slot[2] += Math.max(0, errors);
+  }
+
+  #countQueueOps(queue: string, at: number, puts: number, gets: number): void {
+    const second = Math.floor(at / 1000);
+    let slots = this.#queueOps.get(queue);
+    if (!slots) this.#queueOps.set(queue, (slots = []));
+    const last = slots[slots.length - 1];
+    if (last && last[0] === second) {
+      last[1] += puts;
+      last[2] += gets;
+    } else slots.push([second, puts, gets]);
+    if (slots.length > RATE_WINDOW_S + 2) slots.shift();
   }
 
   #countAppends(channel: string, count: number): void {

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
+import { CoordinationActivity } from '../coordination-activity.ts';
 import { Firehose } from '../firehose.ts';
 import { Metrics } from '../metrics.ts';
+import { registerCoordinationMetrics } from '../metrics-coordination.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,12 +11,16 @@ declare module 'fastify' {
   }
 }
 
-/** The /events firehose and the Prometheus metrics, fed by the scheduler's and the channels' events. */
+/** The /events firehose and the Prometheus metrics, fed by the events of the scheduler, the channels and the coordination primitives. */
 export default fp(
   async (app) => {
-    const firehose = new Firehose(app.scheduler, app.channels, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes });
+    const services = { queues: app.queues, variables: app.variables, flags: app.flags, leases: app.leases, topics: app.topics };
+    const coordination = new CoordinationActivity(services);
+    coordination.start();
+    const firehose = new Firehose(app.scheduler, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes });
     firehose.start();
     const metrics = new Metrics(app.scheduler, app.channels, firehose);
+    registerCoordinationMetrics(metrics.registry, services, coordination.totals);
     app.decorate('firehose', firehose);
     app.decorate('metrics', metrics);
     app.addHook('onResponse', async (request, reply) => {
@@ -22,7 +28,10 @@ export default fp(
       metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
     app.addHook('preClose', async () => firehose.stop());
-    app.addHook('onClose', async () => metrics.stop());
+    app.addHook('onClose', async () => {
+      metrics.stop();
+      coordination.stop();
+    });
   },
-  { name: 'sluice-observability', dependencies: ['sluice-scheduler', 'sluice-channels'] },
+  { name: 'sluice-observability', dependencies: ['sluice-scheduler', 'sluice-channels', 'sluice-coordination'] },
 );

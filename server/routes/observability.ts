@@ -13,12 +13,17 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       sse: 'only',
       schema: {
-        summary: 'SSE firehose for dashboards: tasks, workers, channels',
+        summary: 'SSE firehose for dashboards: tasks, workers, channels, queues, locks, semaphores, variables, flags, topics',
         description: [
           'Events, each with an id `<run>-<n>` to resume with (Last-Event-ID, or ?lastEventId=):',
-          '`snapshot` {epoch, restarted, version, startedAt, counts, totals, workers, channels, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
+          '`snapshot` {epoch, restarted, version, startedAt, counts, totals, workers, channels, queues, leases (those held or waited on, and up to 200 others), leaseCount, topics, variables: {count}, flags: {count, set}, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
           '`tasks` {at, counts, totals, ended: [{key, fn, worker, status, startedAt, finishedAt}], endedDropped, errors: [... with error {name, message, traceback}], workers: [{id, processing, lastHeartbeatAt}]} every 250 ms while tasks move (at most 500 ended tasks listed per frame; totals are exact);',
-          '`worker` {type: joined | left, worker}; `channel` {type: configured | appended | stopped | deleted, channel, count?}.',
+          '`worker` {type: joined | left, worker}; `channel` {type: configured | appended | stopped | deleted, channel, count?};',
+          'and, on the same 250 ms tick, one frame per kind of coordination primitive that changed, each name once with its state then (never items, values or messages):',
+          '`queues` {at, changed: [{name, size, maxsize, getters, putters, puts, gets}], deleted: [name], more} (puts and gets: items since the previous frame);',
+          '`leases` {at, changed: [{kind: lock | semaphore, name, maxLeases, held, waiting, lastToken, holders, acquired, released, expired}], more};',
+          '`variables` {at, count, set: [name], deleted: [name]}; `flags` {at, count, set: [name], cleared: [name]};',
+          '`topics` {at, changed: [{name, subscribers, lastSeq, published}], forgotten: [name]}. Lists hold 1000 names at most; `more` counts the rest.',
         ].join(' '),
         querystring: EventsQuery,
       },
@@ -32,7 +37,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, SSE, HTTP, process' } }, async (request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, queues, locks and semaphores, variables, flags, topics, SSE, HTTP, process' } }, async (request, reply) => {
     const text = await app.metrics.registry.metrics();
     return reply.type(app.metrics.registry.contentType).send(text);
   });

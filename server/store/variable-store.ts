@@ -9,6 +9,7 @@ export class VariableStore {
   readonly #selectRefs;
   readonly #upsertVariable;
   readonly #deleteVariable;
+  readonly #selectNames;
 
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
@@ -19,6 +20,12 @@ export class VariableStore {
        ON CONFLICT (name) DO UPDATE SET value = excluded.value, refs = excluded.refs, updated_at = excluded.updated_at`,
     );
     this.#deleteVariable = db.prepare('DELETE FROM variables WHERE name = ?');
+    this.#selectNames = db.prepare('SELECT name FROM variables').pluck();
+  }
+
+  /** The names of the variables that are set (read once, at start). */
+  names(): string[] {
+    return this.#selectNames.all() as string[];
   }
 
   /** The variable's value as JSON text, if it is set. */

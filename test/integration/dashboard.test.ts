@@ -56,8 +56,9 @@ t.test('/metrics speaks Prometheus text about tasks, workers, channels, SSE and 
   await http.post('/gather', { keys: (await http.post('/scatter', { data: [1] })).body.keys });
   const text = await waitFor(async () => {
     const body = (await http.get('/metrics')).body as string;
-    return body.includes('sluice_tasks_ended_total{status="error"} 1') ? body : undefined;
-  }, 'the metrics to count the error');
+    // Tasks end in any order: wait for all four (three finished, one error), not just the error.
+    return body.includes('sluice_tasks_ended_total{status="error"} 1') && body.includes('sluice_tasks_ended_total{status="finished"} 3') ? body : undefined;
+  }, 'the metrics to count the three finished tasks and the error');
   t.match(text, /sluice_tasks_submitted_total 4/);
   t.match(text, /sluice_tasks_ended_total\{status="finished"\} 3/);
   t.match(text, /sluice_tasks_active\{state="processing"\} 0/);
@@ -69,6 +70,107 @@ t.test('/metrics speaks Prometheus text about tasks, workers, channels, SSE and 
   t.match(text, /sluice_http_request_duration_seconds_count\{method="POST",route="\/tasks",status="201"\} 1/);
   t.match(text, /sluice_sse_cut_off_total 0/);
   t.match(text, /sluice_process_resident_memory_bytes \d+/);
+});
+
+t.test('the firehose and /metrics follow queues, variables, flags, locks, semaphores and topics', async (t) => {
+  const scheduler = await startScheduler(t);
+  const http = api(scheduler.url);
+  const firehose = await readSse(`${scheduler.url}/events`, {}, t);
+  await firehose.until((e) => e.length >= 1);
+  const frames = (event: string) => firehose.events.filter((e) => e.event === event).map((e) => JSON.parse(e.data));
+
+  t.equal((await http.put('/queues/watched-queue', { maxsize: 10 })).status, 200);
+  t.equal((await http.post('/queues/watched-queue/put', { items: [{ a: 1 }, { a: 2 }, { a: 3 }] })).status, 201);
+  t.equal((await http.post('/queues/watched-queue/get?batch=2')).body.items.length, 2);
+  await firehose.until(() => frames('queues').some((f) => f.changed.some((q: { name: string; size: number }) => q.name === 'watched-queue' && q.size === 1)));
+  const queueFrames = frames('queues').flatMap((f) => f.changed).filter((q: { name: string }) => q.name === 'watched-queue');
+  t.equal(queueFrames.reduce((sum: number, q: { puts: number }) => sum + q.puts, 0), 3, 'the frames count the items put');
+  t.equal(queueFrames.reduce((sum: number, q: { gets: number }) => sum + q.gets, 0), 2, 'and the items got');
+  t.match(queueFrames.at(-1), { name: 'watched-queue', size: 1, maxsize: 10, getters: 0, putters: 0 });
+  t.notOk(JSON.stringify(frames('queues')).includes('"a":'), 'no item travels in the firehose');
+
+  // A getter that waits shows as one; a deleted queue goes.
+  const waiting = new AbortController();
+  const waitingGet = fetch(`${scheduler.url}/queues/watched-empty/get?timeout=30`, { method: 'POST', signal: waiting.signal }).catch(() => undefined);
+  t.teardown(() => waiting.abort());
+  await firehose.until(() => frames('queues').some((f) => f.changed.some((q: { name: string; getters: number }) => q.name === 'watched-empty' && q.getters === 1)));
+  waiting.abort();
+  await waitingGet;
+  await firehose.until(() => frames('queues').some((f) => f.deleted.includes('watched-empty')));
+  t.equal((await http.delete('/queues/watched-queue')).status, 204);
+  await firehose.until(() => frames('queues').some((f) => f.deleted.includes('watched-queue')));
+
+  t.equal((await http.put('/variables/watched-var', { value: { secret: 'not in the firehose' } })).status, 200);
+  t.equal((await http.post('/flags/watched-flag/set')).status, 200);
+  await firehose.until(() => frames('variables').some((f) => f.set.includes('watched-var')) && frames('flags').some((f) => f.set.includes('watched-flag')));
+  t.match(frames('variables').at(-1), { count: 1, set: ['watched-var'], deleted: [] });
+  t.notOk(JSON.stringify(frames('variables')).includes('secret'), 'no value travels in the firehose');
+  t.equal((await http.delete('/variables/watched-var')).status, 204);
+  t.equal((await http.post('/flags/watched-flag/clear')).status, 200);
+  await firehose.until(() => frames('variables').some((f) => f.deleted.includes('watched-var')) && frames('flags').some((f) => f.cleared.includes('watched-flag')));
+  t.match(frames('flags').at(-1), { count: 0 });
+
+  const lease = (await http.post('/locks/watched-lock/acquire', { holder: 'the test', ttlMs: 60_000 })).body;
+  const expiring = await http.post('/semaphores/watched-sem/acquire', { maxLeases: 2, ttlMs: 200 });
+  t.equal(expiring.status, 200);
+  await firehose.until(() => frames('leases').some((f) => f.changed.some((l: { name: string; expired: number }) => l.name === 'watched-sem' && l.expired === 1)));
+  t.equal((await http.post('/locks/watched-lock/release', { leaseId: lease.leaseId })).status, 204);
+  await firehose.until(() => frames('leases').some((f) => f.changed.some((l: { name: string; released: number }) => l.name === 'watched-lock' && l.released === 1)));
+  const lockFrames = frames('leases').flatMap((f) => f.changed).filter((l: { name: string }) => l.name === 'watched-lock');
+  t.match(lockFrames[0], { kind: 'lock', held: 1, maxLeases: 1, lastToken: 1, holders: ['the test'], acquired: 1 });
+  t.match(lockFrames.at(-1), { held: 0, released: 1 });
+  t.notOk(JSON.stringify(frames('leases')).includes(lease.leaseId), 'lease ids, which let one release a lease, stay out of the firehose');
+
+  const subscriber = await readSse(`${scheduler.url}/topics/watched-topic/events`, {}, t);
+  await firehose.until(() => frames('topics').some((f) => f.changed.some((x: { name: string; subscribers: number }) => x.name === 'watched-topic' && x.subscribers === 1)));
+  t.same((await http.post('/topics/watched-topic/publish', { message: 'hello' })).body, { delivered: 1 });
+  await firehose.until(() => frames('topics').some((f) => f.changed.some((x: { name: string; published: number }) => x.name === 'watched-topic' && x.published === 1)));
+
+  const later = await readSse(`${scheduler.url}/events`, {}, t);
+  const [snapshot] = await later.until((e) => e.length >= 1);
+  const coordination = JSON.parse(snapshot.data);
+  t.same(coordination.queues, [], 'deleted and forgotten queues are not in a snapshot');
+  t.match(coordination, {
+    leases: [
+      { kind: 'lock', name: 'watched-lock', held: 0, lastToken: 1 },
+      { kind: 'semaphore', name: 'watched-sem', held: 0, maxLeases: 2, lastToken: 1 },
+    ],
+    topics: [{ name: 'watched-topic', subscribers: 1, lastSeq: 1 }],
+    variables: { count: 0 },
+    flags: { count: 0, set: [] },
+  });
+  later.close();
+
+  await http.post('/queues/measured-a/put', { items: [1, 2, 3, 4] });
+  await http.post('/queues/measured-b/put', { item: 5 });
+  await http.post('/queues/measured-a/get?batch=3');
+  await http.put('/variables/measured-var', { value: 1 });
+  await http.put('/variables/measured-var', { value: 2 });
+  await http.post('/flags/measured-flag/set');
+  const held = (await http.post('/locks/measured-lock/acquire', { ttlMs: 60_000 })).body;
+  const text = (await http.get('/metrics')).body as string;
+  t.match(text, /^sluice_queues 2$/m);
+  t.match(text, /^sluice_queue_items 2$/m);
+  t.match(text, /^sluice_queue_size\{queue="measured-a"\} 1$/m);
+  t.match(text, /^sluice_queue_size\{queue="measured-b"\} 1$/m);
+  t.notMatch(text, /queue="watched-queue"/, 'a deleted queue has no series');
+  t.match(text, /^sluice_queue_puts_total 8$/m, 'items put since start (3 + 4 + 1)');
+  t.match(text, /^sluice_queue_gets_total 5$/m, 'items got since start (2 + 3)');
+  t.match(text, /^sluice_queue_waiters\{side="get"\} 0$/m);
+  t.match(text, /^sluice_variables 1$/m);
+  t.match(text, /^sluice_variable_sets_total 3$/m);
+  t.match(text, /^sluice_flags_set 1$/m);
+  t.match(text, /^sluice_leases_held\{kind="lock"\} 1$/m);
+  t.match(text, /^sluice_leases_held\{kind="semaphore"\} 0$/m);
+  t.match(text, /^sluice_lease_grants_total\{kind="lock"\} 2$/m);
+  t.match(text, /^sluice_lease_ends_total\{kind="lock",reason="released"\} 1$/m);
+  t.match(text, /^sluice_lease_ends_total\{kind="semaphore",reason="expired"\} 1$/m);
+  t.match(text, /^sluice_topics 1$/m);
+  t.match(text, /^sluice_topic_subscribers 1$/m);
+  t.match(text, /^sluice_topic_messages_total 1$/m);
+  t.equal((await http.post('/locks/measured-lock/release', { leaseId: held.leaseId })).status, 204);
+  subscriber.close();
+  firehose.close();
 });
 
 t.test('the dashboard in a browser: counts, workers, a channel, an error’s traceback; reconnects after a restart', async (t) => {
@@ -99,6 +201,45 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   await expectText(page, `[data-key="${failed.body.key}"] .traceback`, /TypeError: shown with its traceback\n\s+at fail/);
   await page.click('[data-channel="dashboard-channel"]');
   await expectText(page, '[data-testid="channel-detail"] tbody', /finished[\s\S]*finished[\s\S]*finished/);
+
+  // Queues, locks and topics, changed through the HTTP API, show live.
+  t.equal((await http.put('/queues/dashboard-queue', { maxsize: 10 })).status, 200);
+  await expectText(page, '[data-queue="dashboard-queue"] .size', '0');
+  t.equal((await http.post('/queues/dashboard-queue/put', { items: ['a', 'b', 'c'] })).status, 201);
+  await expectText(page, '[data-queue="dashboard-queue"] .size', '3');
+  t.same((await http.post('/queues/dashboard-queue/get?batch=2')).body, { items: ['a', 'b'] });
+  await expectText(page, '[data-queue="dashboard-queue"] .size', '1');
+  t.equal((await http.post('/queues/dashboard-queue/put', { items: ['d', 'e', 'f', 'g'] })).status, 201);
+  await expectText(page, '[data-queue="dashboard-queue"] .size', '5');
+  const getter = new AbortController();
+  t.teardown(() => getter.abort());
+  const waitingGet = fetch(`${scheduler.url}/queues/dashboard-empty/get?timeout=60`, { method: 'POST', signal: getter.signal }).catch(() => undefined);
+  await expectText(page, '[data-queue="dashboard-empty"] .getters', '1');
+  getter.abort();
+  await waitingGet;
+  await page.locator('[data-queue="dashboard-empty"]').waitFor({ state: 'detached', timeout: 15_000 });
+
+  const first = (await http.post('/locks/dashboard-lock/acquire', { holder: 'first-holder', ttlMs: 60_000 })).body;
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .held', '1/1');
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .holders', 'first-holder');
+  const second = http.post('/locks/dashboard-lock/acquire?timeout=60', { holder: 'second-holder', ttlMs: 60_000 });
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .waiting', '1');
+  t.equal((await http.post('/locks/dashboard-lock/release', { leaseId: first.leaseId })).status, 204);
+  const granted = (await second).body;
+  t.equal(granted.token, 2);
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .waiting', '0');
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .holders', 'second-holder');
+  t.equal((await http.post('/locks/dashboard-lock/release', { leaseId: granted.leaseId })).status, 204);
+  await expectText(page, '[data-lease="lock:dashboard-lock"] .held', '0/1');
+
+  const subscriber = await readSse(`${scheduler.url}/topics/dashboard-topic/events`, {}, t);
+  await expectText(page, '[data-topic="dashboard-topic"] .subscribers', '1');
+  subscriber.close();
+  await expectText(page, '[data-topic="dashboard-topic"] .subscribers', '0');
+  await http.put('/variables/dashboard-variable', { value: 1 });
+  await http.post('/flags/dashboard-flag/set');
+  await expectText(page, '[data-testid="variables-count"]', '1');
+  await expectText(page, '[data-testid="coordination-stats"]', /flags set: 1 \(dashboard-flag\)/);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
@@ -109,6 +250,8 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   await expectText(page, '[data-testid="restarted"]', /scheduler restarted; reconnected at/);
   await expectText(page, '[data-worker="dashboard-worker"] td:nth-child(2)', 'connected', 30_000);
   await expectText(page, '[data-channel="dashboard-channel"] .length', '3');
+  await expectText(page, '[data-queue="dashboard-queue"] .size', '5');
+  await expectText(page, '[data-testid="variables-count"]', '1');
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-after-restart.png'), fullPage: true });
   t.same(pageErrors, [], 'no error in the page');
 });

@@ -1,9 +1,15 @@
 // The crash-and-check soak: clients submit tasks, append to a channel and
-// read it back while a supervisor SIGKILLs workers and SIGKILLs (or SIGTERMs)
-// the scheduler at random moments and restarts it. Then a checker verifies
-// that every acknowledged submission and append is there, in the acknowledged
-// order, that every task finished with the right result, and prints a JSON
-// summary. `npm run soak` runs it for minutes; the tests run a short one.
+// read it back, put to and get from a queue and set a variable, while a
+// supervisor SIGKILLs workers and SIGKILLs (or SIGTERMs) the scheduler at
+// random moments and restarts it. After each restart the queue and variable
+// clients pause while a checker drains the queue and reads the variable:
+// every acknowledged put must have been got exactly once (a second delivery
+// is allowed only across a kill -9: at-least-once, as documented), and the
+// variable must hold the last acknowledged value. At the end a checker
+// verifies that every acknowledged submission and append is there, in the
+// acknowledged order, that every task finished with the right result, and
+// prints a JSON summary. `npm run soak` runs it for minutes; the tests run a
+// short one.
 //
 //   node --import tsx test/soak/soak.ts [--seconds 120] [--seed 1]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,11 +39,15 @@ let url = '';
 let scheduler: Proc | undefined;
 const workers: Array<Proc | undefined> = [undefined, undefined];
 let stopping = false;
+/** Which run of the scheduler is up: a request sent during run k can only be answered by run k. */
+let run = 0;
+/** How each run ended. */
+const runEnded = new Map<number, 'SIGKILL' | 'SIGTERM'>();
 
 const summary = {
   seconds: SECONDS,
   seed: arg('seed', 1),
-  acknowledged: { tasks: 0, appends: 0 },
+  acknowledged: { tasks: 0, appends: 0, queueItems: 0, variableSets: 0 },
   refused: 0,
   unreachable: 0,
   faults: { workerKills: 0, schedulerKills: 0, schedulerTerms: 0 },
@@ -45,6 +55,22 @@ const summary = {
   readerOrderViolations: 0,
   rssMB: { first: 0, max: 0, last: 0 },
   slowReadersCutOff: 0,
+  /** After each restart, and at the end: the queue drained and checked, the variable read. */
+  checkpoints: 0,
+  queue: {
+    delivered: 0,
+    /** Items delivered a second time after a kill -9 that came between their delivery and its removal: allowed (at-least-once across crashes). */
+    redeliveredAfterKill: 0,
+    /** Items delivered twice otherwise: must be 0. */
+    duplicates: 0,
+    /** Acknowledged items not delivered by a checkpoint: must be 0. */
+    lost: 0,
+    /** Items delivered that were never put, or not as they were put: must be 0. */
+    corrupted: 0,
+    /** Puts that the scheduler refused or that gave up: their items must never show. */
+    refusedPuts: 0,
+  },
+  variable: { checks: 0, wrong: 0 },
   lost: 0,
   wrongResults: 0,
   channelOrderMismatches: 0,
@@ -52,6 +78,7 @@ const summary = {
 };
 
 async function startScheduler(): Promise<void> {
+  run++;
   scheduler = new Proc(['scheduler', '--insecure', '--port', String(port), '--db', db, '--retention-ms', '3600000', '--shutdown-grace-ms', '2000'], {
     env: { SLUICE_SSE_MAX_BUFFERED_BYTES: String(64 * 1024) },
   });
@@ -93,6 +120,8 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 }
 
 const ackedTasks = new Map<string, number>(); // key → expected result
+/** The last few keys acknowledged, for appends and queue items to refer to (copying ackedTasks' keys each time costs O(n)). */
+const recentTaskKeys: string[] = [];
 const ackedAppends = new Map<number, string>(); // seq → key
 
 /** Submit batches of inc(i) with caller-given keys; a retry after a lost answer submits the same keys, so nothing doubles. */
@@ -107,6 +136,8 @@ async function submitter(id: number): Promise<void> {
       const answer = await call('POST', '/tasks', { tasks: batch });
       if (answer?.status === 201) {
         for (const task of batch) ackedTasks.set(task.key, (task.args[0] as number) + 1);
+        recentTaskKeys.push(...batch.slice(-5).map((task) => task.key));
+        recentTaskKeys.splice(0, recentTaskKeys.length - 5);
         break;
       }
       if (answer && answer.status < 500) {
@@ -122,7 +153,7 @@ async function submitter(id: number): Promise<void> {
 async function appender(id: number): Promise<void> {
   let n = 0;
   while (!stopping) {
-    const keys = [...ackedTasks.keys()].slice(-5).filter(() => random() < 0.6);
+    const keys = recentTaskKeys.filter(() => random() < 0.6);
     if (keys.length === 0) {
       await new Promise((r) => setTimeout(r, 20));
       continue;
@@ -208,6 +239,135 @@ async function stalledReader(): Promise<void> {
   });
 }
 
+// ── queues and variables ────────────────────────────────────────────────
+
+const QUEUE = 'soak-queue';
+const VARIABLE = 'soak-variable';
+
+/** Closed while the supervisor restarts the scheduler and checks: queue and variable clients start nothing new. */
+let gate: Promise<void> | undefined;
+let openGate = (): void => undefined;
+const busy = new Set<string>();
+
+/** Every item put, by id, as put, and what became of its put: acknowledged, refused, or unknown (never answered). */
+const putItems = new Map<string, { json: string; put: 'pending' | 'acked' | 'refused' | 'unknown' }>();
+/** Acknowledged items that a checkpoint did not find. */
+const lostItems = new Set<string>();
+/** Every delivery of an item: the runs that delivered it. */
+const deliveries = new Map<string, number[]>();
+const variableState = { lastAcked: 0, next: 1 };
+
+/** Run one operation of a queue or variable client, unless the gate is closed (then wait for it to open first). */
+async function step(client: string, op: () => Promise<void>): Promise<void> {
+  while (gate) await gate;
+  busy.add(client);
+  try {
+    await op();
+  } finally {
+    busy.delete(client);
+  }
+}
+
+/** Retry a write (each carries what makes a retry harmless) until it is answered; undefined if it never is. */
+async function untilAnswered(method: string, path: string, body: unknown, retryOn = (status: number) => status >= 500): Promise<{ status: number; body: any } | undefined> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const answer = await call(method, path, body);
+    if (answer && !retryOn(answer.status)) return answer;
+    await new Promise((r) => setTimeout(r, Math.min(1000, 100 + attempt * 50)));
+  }
+  return undefined;
+}
+
+/** Put batches of numbered items (some holding a future), each put with an idempotency key, so a retry after a lost answer stores it once. */
+async function queuePutter(id: number): Promise<void> {
+  let n = 0;
+  let puts = 0;
+  while (!stopping) {
+    await step(`putter-${id}`, async () => {
+      const futures = recentTaskKeys.slice(-3);
+      const items = Array.from({ length: 1 + Math.floor(random() * 10) }, () => {
+        const i = n++;
+        const future = i % 5 === 0 && futures.length > 0 ? { $future: futures[i % futures.length] } : undefined;
+        return { id: `p${id}-${i}`, i, ...(future ? { future } : {}) };
+      });
+      for (const item of items) putItems.set(item.id, { json: JSON.stringify(item), put: 'pending' });
+      // A full queue answers 408 after the timeout with nothing stored: try again, same key.
+      const answer = await untilAnswered('POST', `/queues/${QUEUE}/put?timeout=2`, { items, idempotencyKey: `putter-${id}-${puts++}` }, (status) => status >= 500 || status === 408);
+      const outcome = answer?.status === 201 ? 'acked' : answer ? 'refused' : 'unknown';
+      for (const item of items) (putItems.get(item.id) as { put: string }).put = outcome;
+      if (outcome !== 'acked') summary.queue.refusedPuts++;
+    });
+  }
+}
+
+/** Take items as they come; what a get answers is recorded against the run that answered it. */
+async function queueGetter(id: number): Promise<void> {
+  while (!stopping) {
+    await step(`getter-${id}`, async () => {
+      const sentIn = run;
+      const answer = await call('POST', `/queues/${QUEUE}/get?batch=${1 + Math.floor(random() * 20)}&timeout=1`);
+      if (answer?.status === 200) record(answer.body.items, sentIn);
+    });
+  }
+}
+
+function record(items: Array<{ id: string }>, inRun: number): void {
+  for (const item of items) {
+    const put = putItems.get(item?.id);
+    if (!put || put.json !== JSON.stringify(item) || put.put === 'refused') summary.queue.corrupted++;
+    const runs = deliveries.get(item?.id) ?? [];
+    if (runs.length > 0) {
+      // A second delivery is at-least-once only if a kill -9 came after the first one, before its removal was committed.
+      const first = runs[0];
+      if (runEnded.get(first) === 'SIGKILL' && inRun > first) summary.queue.redeliveredAfterKill++;
+      else summary.queue.duplicates++;
+    }
+    runs.push(inRun);
+    deliveries.set(item?.id, runs);
+    summary.queue.delivered++;
+  }
+}
+
+/** Set the variable to 1, 2, 3...; a set is retried until answered, so the last acknowledged value is the one stored. */
+async function variableSetter(): Promise<void> {
+  while (!stopping) {
+    await step('setter', async () => {
+      const n = variableState.next++;
+      const answer = await untilAnswered('PUT', `/variables/${VARIABLE}`, { value: { n, note: 'soak' } });
+      if (answer?.status === 200) {
+        variableState.lastAcked = n;
+        summary.acknowledged.variableSets++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * With the queue and variable clients paused and idle: the variable holds the
+ * last acknowledged value; drain the queue; every acknowledged item has been
+ * delivered (else it is lost), and no unacknowledged one that was refused.
+ */
+async function checkpoint(): Promise<void> {
+  await waitFor(async () => busy.size === 0, 'the queue and variable clients to finish what they were doing', 120_000);
+  summary.checkpoints++;
+  const variable = await untilAnswered('GET', `/variables/${VARIABLE}`, undefined, (status) => status >= 500);
+  summary.variable.checks++;
+  const expected = variableState.lastAcked;
+  if (expected === 0 ? variable?.status !== 404 : variable?.body?.value?.n !== expected || variable.body.value.note !== 'soak') {
+    summary.variable.wrong++;
+    process.stderr.write(`variable: expected ${expected}, found ${JSON.stringify(variable?.body)}\n`);
+  }
+  for (;;) {
+    const sentIn = run;
+    const answer = await untilAnswered('POST', `/queues/${QUEUE}/get?batch=500&timeout=0`, undefined);
+    if (answer?.status !== 200) break; // 408: empty
+    record(answer.body.items, sentIn);
+  }
+  for (const [id, item] of putItems) if (item.put === 'acked' && !deliveries.has(id)) lostItems.add(id);
+  summary.queue.lost = lostItems.size;
+}
+
 function rssMB(): number {
   if (!scheduler?.running) return 0;
   try {
@@ -233,11 +393,17 @@ async function faults(until: number): Promise<void> {
       const proc = scheduler as Proc;
       if (graceful) summary.faults.schedulerTerms++;
       else summary.faults.schedulerKills++;
+      // Queue and variable calls in flight go on (and are retried); no new one starts until the checkpoint.
+      gate = new Promise((resolve) => (openGate = resolve));
       proc.child.kill(graceful ? 'SIGTERM' : 'SIGKILL');
       await proc.exited;
+      runEnded.set(run, graceful ? 'SIGTERM' : 'SIGKILL');
       countCutOffs(proc);
       await new Promise((r) => setTimeout(r, random() * 1000));
       await startScheduler();
+      await checkpoint();
+      gate = undefined;
+      openGate();
     }
     const rss = rssMB();
     summary.rssMB.max = Math.max(summary.rssMB.max, rss);
@@ -250,12 +416,16 @@ try {
   startWorker(0);
   startWorker(1);
   await call('PUT', '/channels/soak', {});
-  const load = [submitter(1), submitter(2), appender(1), appender(2), bulkAppender()];
+  await call('PUT', `/queues/${QUEUE}`, { maxsize: 300 });
+  const load = [submitter(1), submitter(2), appender(1), appender(2), bulkAppender(), queuePutter(1), queuePutter(2), queueGetter(1), queueGetter(2), variableSetter()];
   const reading = reader();
   await faults(Date.now() + SECONDS * 1000);
   stopping = true;
   await Promise.all(load);
-  summary.acknowledged = { tasks: ackedTasks.size, appends: ackedAppends.size };
+  summary.acknowledged.tasks = ackedTasks.size;
+  summary.acknowledged.appends = ackedAppends.size;
+  summary.acknowledged.queueItems = [...putItems.values()].filter((p) => p.put === 'acked').length;
+  await checkpoint();
 
   // Settle: everything that was acknowledged must finish, with the right result.
   stopping = false;
@@ -305,4 +475,7 @@ try {
 }
 
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-process.exit(summary.lost + summary.wrongResults + summary.channelOrderMismatches + summary.readerOrderViolations + summary.unfinished === 0 ? 0 : 1);
+const failures =
+  summary.lost + summary.wrongResults + summary.channelOrderMismatches + summary.readerOrderViolations + summary.unfinished +
+  summary.queue.lost + summary.queue.duplicates + summary.queue.corrupted + summary.variable.wrong;
+process.exit(failures === 0 ? 0 : 1);
