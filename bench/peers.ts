@@ -4,6 +4,7 @@
 // sluice is better). A peer that is not installed is reported with how to
 // install it, on stderr and in the JSON; the exit code stays 0.
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { compare, PEERS, type PeerName, type PeerReport, type PeersDocument, type SuiteDocument, sluiceFigures } from './compare.ts';
@@ -17,6 +18,8 @@ const RUNNERS: Record<PeerName, (quick: boolean) => Promise<PeerReport>> = { das
 // A signal becomes an exit, so that the peers' exit hooks stop redis-server and the Dask script.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
+// Anything else running on the machine moves every figure: the load average at the start is kept with them.
+const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)));
 const run = promisify(execFile);
 const sluice: SuiteDocument[] = [];
 for (const suite of SUITES) {
@@ -44,5 +47,5 @@ for (const peer of Object.keys(RUNNERS) as PeerName[]) {
 }
 
 const figures = new Map([...sluiceFigures(sluice)].map(([id, figure]) => [id, figure.value.value]));
-const document: PeersDocument = { suite: 'peers', date: new Date().toISOString(), quick, machine: machine(), peers, sluice, comparison: compare(figures, peers) };
+const document: PeersDocument = { suite: 'peers', date: new Date().toISOString(), quick, machine: { ...machine(), loadAverageAtStart: loadAtStart }, peers, sluice, comparison: compare(figures, peers) };
 process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

@@ -91,15 +91,17 @@ t.test('renders one row per workload, with peers, ratios, targets, machine and d
   t.same(cells('one task at a time, submit → result, p50'), ['one task at a time, submit → result, p50 (ms)', '0.4', '10', 'not installed', 'Dask 25×', '≤ 0.5 ✓']);
   t.same(cells('chain of 2000 dependent tasks').slice(1, 4), ['2,000', '160', '—'], 'BullMQ has no chain');
   t.same(cells('scheduler RSS with 100k queued tasks').slice(1), ['—', '—', '—', '—', '≤ 150']);
-  t.match(table, 'Measured on 2 CPUs, Test CPU @ 2.0GHz, Node v20.0.0 on linux.');
+  t.match(table, '- Measured on 2 CPUs, Test CPU @ 2.0GHz, Node v20.0.0 on linux.');
   t.match(table, "sluice's figures from 2026-01-02; Dask 2022.12.1, measured 2026-01-02.");
   t.match(table, 'npm run bench:table -- a.json b.json');
 });
 
 t.test('rewrites only what is between the markers', async (t) => {
-  const readme = `# Title\n\nBefore.\n\n${START}\nold table\n${END}\n\nAfter.\n`;
+  const mention = `Markers such as \`${START}\` and \`${END}\` in prose are not the section.`;
+  const readme = `# Title\n\n${mention}\n\n${START}\nold table\n${END}\n\nAfter.\n`;
   const once = replaceSection(readme, '| new |\n');
-  t.equal(once, `# Title\n\nBefore.\n\n${START}\n| new |\n${END}\n\nAfter.\n`);
+  t.equal(once, `# Title\n\n${mention}\n\n${START}\n| new |\n${END}\n\nAfter.\n`);
   t.equal(replaceSection(once, '| new |\n'), once, 'running it again changes nothing');
   t.throws(() => replaceSection('# no markers\n', 'x'), /bench-table:start/);
+  t.throws(() => replaceSection(`${END}\n${START}\n`, 'x'), /bench-table:start/, 'the end must follow the start');
 });
