@@ -58,7 +58,9 @@ export async function runBullmq(quick: boolean): Promise<PeerReport> {
       const started = performance.now();
       const chunks = Array.from({ length: Math.ceil(n / 1000) }, (_, c) => Array.from({ length: Math.min(1000, n - c * 1000) }, (_, i) => ({ name: 'inc', data: { x: c * 1000 + i } })));
       const jobs = (await Promise.all(chunks.map((chunk) => queue.addBulk(chunk)))).flat();
+      const deadline = Date.now() + 10 * 60_000;
       for (;;) {
+        if (Date.now() > deadline) throw new Error(`${n} jobs not done within 10 minutes`);
         const counts = await queue.getJobCounts('completed', 'failed');
         if (counts.failed > before.failed) throw new Error(`${counts.failed - before.failed} jobs failed`);
         if (counts.completed - before.completed >= n) break;
