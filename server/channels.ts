@@ -133,8 +133,10 @@ export class Channels {
     const previous = this.#previous(name, idempotencyKey);
     if (previous) return previous;
     this.#checkWritable(name, keys.length);
-    for (const key of keys) this.#scheduler.assertKnown(key); // 404 naming a missing key, before any write
-    return this.#append(name, keys, idempotencyKey);
+    // 404 naming a missing key, before any write. An ended key's status is
+    // final, so the lookup that proves it exists also gives its status.
+    const ended = keys.map((key) => this.#scheduler.knownStatus(key));
+    return this.#append(name, keys, idempotencyKey, ended);
   }
 
   /** Submit tasks and append their futures in the same acknowledged write. */
@@ -253,7 +255,7 @@ export class Channels {
   }
 
   /** The keys exist and the channel takes appends: write. */
-  #append(name: string, keys: readonly string[], idempotencyKey?: string): { seqs: number[]; keys: string[] } {
+  #append(name: string, keys: readonly string[], idempotencyKey?: string, ended?: ReadonlyArray<FutureStatus | undefined>): { seqs: number[]; keys: string[] } {
     const channel = this.#ensure(name, null);
     const seqs: number[] = [];
     for (const key of keys) {
@@ -266,7 +268,7 @@ export class Channels {
     this.#persist(channel);
     const answer = { seqs, keys: [...keys] };
     if (idempotencyKey !== undefined) this.#store.recordAppend(name, idempotencyKey, answer, Date.now());
-    this.#scheduler.store.afterCommit(() => this.#announce(channel, seqs, keys));
+    this.#scheduler.store.afterCommit(() => this.#announce(channel, seqs, keys, ended));
     return answer;
   }
 
@@ -285,11 +287,13 @@ export class Channels {
   }
 
   /** Committed: readers that are caught up get the new entries. */
-  #announce(channel: ChannelState, seqs: readonly number[], keys: readonly string[]): void {
+  #announce(channel: ChannelState, seqs: readonly number[], keys: readonly string[], ended?: ReadonlyArray<FutureStatus | undefined>): void {
     channel.committedSeq = Math.max(channel.committedSeq, seqs[seqs.length - 1]);
     if (this.#channels.get(channel.name) !== channel) return;
     this.events.emit('channel:appended', info(channel), seqs.length);
-    const frames = seqs.map((seq, i) => ({ seq, frame: appendFrame(seq, keys[i], this.#status(keys[i])) }));
+    if (channel.readers.size === 0) return;
+    // A key that was pending when appended may have ended since: ask again.
+    const frames = seqs.map((seq, i) => ({ seq, frame: appendFrame(seq, keys[i], ended?.[i] ?? this.#status(keys[i])) }));
     for (const reader of channel.readers) {
       if (!reader.live) continue;
       for (const { seq, frame } of frames) {

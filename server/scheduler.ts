@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { FutureStatus } from '../schemas/common.ts';
 import { findDependencies, pureKey, randomId, randomKey, replaceDependencies } from '../schemas/keys.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
 import type { RunTask, TaskReport } from '../schemas/worker-protocol.ts';
@@ -281,6 +282,14 @@ export class Scheduler {
   /** Throws 404 (unknown or forgotten) unless the key names a task or a value. */
   assertKnown(key: string): void {
     if (!this.core.get(key) && !this.store.ended(key)) throw this.#missing(key);
+  }
+
+  /** Throws for an unknown key; an ended key's final status, undefined while it is active. */
+  knownStatus(key: string): FutureStatus | undefined {
+    if (this.core.get(key)) return undefined;
+    const ended = this.store.ended(key);
+    if (!ended) throw this.#missing(key);
+    return ended.status;
   }
 
   /** Wait until the task ends, up to timeoutMs. */

@@ -247,25 +247,30 @@ export class TaskStore implements StoreLookup {
   // ── reads ──────────────────────────────────────────────────────────────
 
   ended(key: string): EndedTask | undefined {
+    this.tx.read();
     const row = this.#selectEnded.get(key) as { status: FutureStatus; fn: string; error: string | null } | undefined;
     if (!row) return undefined;
     return { status: row.status, fn: row.fn, error: row.error ? (JSON.parse(row.error) as TaskErrorInfo) : null };
   }
 
   holdersOf(key: string): string[] {
+    this.tx.read();
     return (this.#selectHolders.all({ key }) as Array<{ holder: string }>).map((r) => r.holder);
   }
 
   task(key: string): TaskRow | undefined {
+    this.tx.read();
     return this.#selectTask.get(key) as TaskRow | undefined;
   }
 
   /** The JSON text of a finished task's result. */
   result(key: string): string | undefined {
+    this.tx.read();
     return (this.#selectResult.get(key) as { result: string } | undefined)?.result;
   }
 
   isForgotten(key: string): boolean {
+    this.tx.read();
     return this.#selectForgotten.get(key) !== undefined;
   }
 
