@@ -103,6 +103,7 @@ def main():
         for p in (50, 99):
             results.append(result(f"task-latency-p{p}", percentile(latencies, p), "ms", tasks=len(latencies)))
         n = sizes["chain"]
+        chain(client, 200)  # warm up, as sluice's bench does
         results.append(result("chain", chain(client, n), "tasks/s", tasks=n))
         n = sizes["queue"]
         results.append(result("queue-put-get", queue_put_get(client, n), "ops/s", items=n, ops=2 * n, api="distributed.Queue put then get"))
