@@ -50,7 +50,7 @@ export interface SubmitOptions {
 
 type Command =
   | { kind: 'submit'; spec: TaskSpecInput; state: FutureState }
-  | { kind: 'hold'; state: FutureState }
+  | { kind: 'hold'; state: FutureState; cancelled?: boolean }
   | { kind: 'release'; key: string }
   | { kind: 'forget'; key: string }
   | { kind: 'append'; channel: string; key: string; fail: (error: Error) => void }
@@ -79,7 +79,11 @@ export class Client implements FutureOwner {
   readonly #channels = new Set<Channel>();
   /** Queues, variables, topics, flags, locks and semaphores made by this client: their waits and streams end with it. */
   readonly #coordination = new Set<{ close(): void }>();
+  /** Commands not sent yet: those from #outboxHead on (taking from the front of an array is O(n)). */
   #outbox: Command[] = [];
+  #outboxHead = 0;
+  /** The unsent hold of each key this client has never told the scheduler about: a release before it is sent cancels both. */
+  readonly #unsentHolds = new Map<string, Extract<Command, { kind: 'hold' }>>();
   #pumping = false;
   #opened = false;
   #closed = false;
@@ -245,7 +249,7 @@ export class Client implements FutureOwner {
 
   /** Resolves when everything queued so far has been acknowledged by the scheduler. */
   flush(): Promise<void> {
-    if (this.#outbox.length === 0 && !this.#pumping) return Promise.resolve();
+    if (this.#outbox.length === this.#outboxHead && !this.#pumping) return Promise.resolve();
     return new Promise((done) => this.#send({ kind: 'barrier', done }));
   }
 
@@ -295,7 +299,9 @@ export class Client implements FutureOwner {
     let state = this.#states.get(future.key);
     if (!state) {
       this.#states.set(future.key, (state = new FutureState(future.key)));
-      this.#send({ kind: 'hold', state });
+      const hold = { kind: 'hold' as const, state };
+      this.#unsentHolds.set(future.key, hold);
+      this.#send(hold);
     }
     state.refs++;
     this.#registry.register(future, future.key, future);
@@ -356,15 +362,35 @@ export class Client implements FutureOwner {
       this.#pumping = false;
       return;
     }
-    while (this.#outbox.length > 0 && !this.#fatal) {
-      const kind = this.#outbox[0].kind;
-      let n = 1;
-      while (n < this.#outbox.length && n < this.#batchSize && this.#outbox[n].kind === kind) n++;
-      const run = this.#outbox.splice(0, n);
-      await this.#deliver(run);
+    while (this.#outboxHead < this.#outbox.length && !this.#fatal) {
+      const run = this.#takeRun();
+      if (run.length > 0) await this.#deliver(run);
     }
     this.#pumping = false;
-    for (const command of this.#outbox.splice(0)) if (command.kind === 'barrier') command.done();
+    const left = this.#outbox.slice(this.#outboxHead);
+    this.#outbox = [];
+    this.#outboxHead = 0;
+    for (const command of left) if (command.kind === 'barrier') command.done();
+  }
+
+  /** The next run of commands of one kind, up to the batch size, leaving out cancelled holds. */
+  #takeRun(): Command[] {
+    const outbox = this.#outbox;
+    const run: Command[] = [];
+    let i = this.#outboxHead;
+    for (; i < outbox.length && run.length < this.#batchSize; i++) {
+      const command = outbox[i];
+      if (command.kind === 'hold' && command.cancelled) continue;
+      if (run.length > 0 && command.kind !== run[0].kind) break;
+      if (command.kind === 'hold' && this.#unsentHolds.get(command.state.key) === command) this.#unsentHolds.delete(command.state.key);
+      run.push(command);
+    }
+    this.#outboxHead = i;
+    if (i > 4096 && i * 2 > outbox.length) {
+      this.#outbox = outbox.slice(i);
+      this.#outboxHead = 0;
+    }
+    return run;
   }
 
   async #deliver(run: Command[]): Promise<void> {
@@ -474,12 +500,20 @@ export class Client implements FutureOwner {
     if (!state) return;
     if (--state.refs > 0) return;
     this.#states.delete(key);
+    const unsent = this.#unsentHolds.get(key);
+    if (unsent) {
+      // The scheduler never heard of this future from us: nothing to let go.
+      unsent.cancelled = true;
+      this.#unsentHolds.delete(key);
+      return;
+    }
     if (!this.#closed) this.#send({ kind: 'release', key });
   }
 
   /** The stream reopened (a network blip, or the scheduler restarted): ask again about what is pending. */
   #resync(): void {
-    for (const state of this.#states.values()) if (!state.done) this.#send({ kind: 'hold', state });
+    // A future whose first hold is still queued needs no second one.
+    for (const state of this.#states.values()) if (!state.done && !this.#unsentHolds.has(state.key)) this.#send({ kind: 'hold', state });
   }
 
   #track<O extends { close(): void }>(object: O): O {

@@ -236,6 +236,48 @@ t.test('a reader too slow to keep up is cut off, and resumes from its last id mi
   t.same(seqs, Array.from({ length: 25_000 }, (_, i) => i + 1), `every entry once, in order, across ${drops} reconnections`);
 });
 
+/** Requests the scheduler has answered on a route, from /metrics. */
+async function served(route: string): Promise<number> {
+  const text = await (await fetch(`${scheduler.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('sluice_http_request_duration_seconds_count{') && line.includes(`route="${route}"`)) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
+t.test('a client reading a long channel and letting go of each future sends no request per entry', async (t) => {
+  const n = 3000;
+  const values = await keys(n, 'long-read');
+  for (let i = 0; i < n; i += 1000) await curl.post('/channels/long-read/append', { keys: values.slice(i, i + 1000) });
+  await curl.post('/channels/long-read/stop', {});
+  const client = await Client.connect(scheduler.url);
+  t.teardown(() => client.close());
+  const before = (await served('/futures/hold')) + (await served('/futures/release'));
+  let count = 0;
+  let inOrder = true;
+  for await (const entry of client.channel('long-read').entries()) {
+    count++;
+    if (entry.seq !== count) inOrder = false;
+    entry.future.release(); // never awaited: the scheduler need not hear of it
+  }
+  t.equal(count, n, 'every entry read');
+  t.ok(inOrder, 'in order');
+  await client.flush();
+  const after = (await served('/futures/hold')) + (await served('/futures/release'));
+  t.ok(after - before < 20, `hold and release requests for ${n} entries let go unread: ${after - before}`);
+
+  // A future whose hold went out is let go of with a request of its own.
+  const entries = client.channel('long-read').entries();
+  const first = (await entries.next()).value as { future: { key: string; release(): void; result(): Promise<unknown> } };
+  t.equal(await first.future.result(), 'long-read-0');
+  const releasesBefore = await served('/futures/release');
+  first.future.release();
+  await entries.return?.();
+  await client.flush();
+  t.equal((await served('/futures/release')) - releasesBefore, 1, 'one release request for the held future');
+});
+
 t.test('kill -9: acknowledged appends, their order and their results survive; readers resume', async (t) => {
   const db = join(tempDir(t), 'channels.db');
   const first = await startScheduler(t, { db });
