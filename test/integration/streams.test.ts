@@ -197,6 +197,10 @@ t.test('fromQueue reads a sluice queue that another client fills; once ended it 
   t.same(doubled, [2, 4, 6, 8]);
   await source.end();
   await done;
+  // The scheduler learns that the get was given up when the connection's
+  // close reaches it; an item put before that could still go to the closed
+  // connection (the window README's queue section describes).
+  await waitFor(async () => (await producer.queue(name).info()).getters === 0, 'the scheduler to see the get given up', 15_000);
   await producer.queue<number>(name).put(5);
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(await producer.queue(name).qsize(), 1, 'the ended pipeline’s wait was given up: the item put later is still in the queue');
