@@ -11,7 +11,10 @@
 // prints a JSON summary. `npm run soak` runs it for minutes; the tests run a
 // short one.
 //
-//   node --import tsx test/soak/soak.ts [--seconds 120] [--seed 1]
+// With --faults 0 nothing is killed: one scheduler takes the load for the
+// whole run, and rssMB.series shows whether its memory stays flat.
+//
+//   node --import tsx test/soak/soak.ts [--seconds 120] [--seed 1] [--faults 0]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,7 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const SECONDS = arg('seconds', 60);
+const FAULTS = arg('faults', 1) !== 0;
 let seed = arg('seed', 1);
 /** A small deterministic generator, so that a failing run can be repeated. */
 const random = (): number => {
@@ -53,7 +57,14 @@ const summary = {
   faults: { workerKills: 0, schedulerKills: 0, schedulerTerms: 0 },
   readerEntries: 0,
   readerOrderViolations: 0,
-  rssMB: { first: 0, max: 0, last: 0 },
+  faultsInjected: FAULTS,
+  /**
+   * The scheduler's RSS: at its first start, the highest seen, after the
+   * final checks (which read the channel back in pages of 50,000 entries),
+   * and [seconds since start, MB] while the load runs (each sample is of the
+   * scheduler up then, a fresh one after each restart).
+   */
+  rssMB: { first: 0, max: 0, last: 0, series: [] as Array<[number, number]> },
   slowReadersCutOff: 0,
   /** After each restart, and at the end: the queue drained and checked, the variable read. */
   checkpoints: 0,
@@ -379,9 +390,14 @@ function rssMB(): number {
 }
 
 async function faults(until: number): Promise<void> {
+  const started = Date.now();
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, 1500 + random() * 3000));
+    const sample = rssMB();
+    summary.rssMB.series.push([Math.round((Date.now() - started) / 1000), sample]);
+    summary.rssMB.max = Math.max(summary.rssMB.max, sample);
     if (Date.now() >= until) break;
+    if (!FAULTS) continue;
     const roll = random();
     if (roll < 0.5) {
       const i = Math.floor(random() * workers.length);
