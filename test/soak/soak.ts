@@ -90,7 +90,10 @@ const summary = {
 
 async function startScheduler(): Promise<void> {
   run++;
-  scheduler = new Proc(['scheduler', '--insecure', '--port', String(port), '--db', db, '--retention-ms', '3600000', '--shutdown-grace-ms', '2000'], {
+  // The soak is one caller standing in for many: without --rate-limit-per-minute 0, the checker's
+  // request per acknowledged key after a long run met 429s, which it would count as lost.
+  const args = ['--insecure', '--port', String(port), '--db', db, '--retention-ms', '3600000', '--shutdown-grace-ms', '2000', '--rate-limit-per-minute', '0'];
+  scheduler = new Proc(['scheduler', ...args], {
     env: { SLUICE_SSE_MAX_BUFFERED_BYTES: String(64 * 1024) },
   });
   const ready = await scheduler.waitForLog((e) => e.msg === 'sluice scheduler ready', 30_000);
@@ -465,7 +468,12 @@ try {
     });
   }
   // Any key lost outright shows as 404 on its own.
-  for (const key of keys) if ((await call('GET', `/futures/${key}`))?.status !== 200) summary.lost++;
+  let nextKey = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (nextKey < keys.length) if ((await call('GET', `/futures/${keys[nextKey++]}`))?.status !== 200) summary.lost++;
+    }),
+  );
 
   const bySeq = new Map<number, string>();
   for (let from: number | undefined = 1; from !== undefined; ) {
