@@ -281,7 +281,7 @@ export class Scheduler {
 
   /** Throws 404 (unknown or forgotten) unless the key names a task or a value. */
   assertKnown(key: string): void {
-    if (!this.core.get(key) && !this.store.ended(key)) throw this.#missing(key);
+    this.knownStatus(key);
   }
 
   /** Throws for an unknown key; an ended key's final status, undefined while it is active. */
