@@ -106,6 +106,7 @@ def main():
         chain(client, 200)  # warm up, as sluice's bench does
         results.append(result("chain", chain(client, n), "tasks/s", tasks=n))
         n = sizes["queue"]
+        queue_put_get(client, 200)  # warm up, as sluice's and BullMQ's runs do
         results.append(result("queue-put-get", queue_put_get(client, n), "ops/s", items=n, ops=2 * n, api="distributed.Queue put then get"))
         latencies = pubsub_latency(client, sizes["pubsub"])
         for p in (50, 99):
