@@ -424,8 +424,6 @@ async function faults(until: number): Promise<void> {
       gate = undefined;
       openGate();
     }
-    const rss = rssMB();
-    summary.rssMB.max = Math.max(summary.rssMB.max, rss);
   }
 }
 
