@@ -10,6 +10,7 @@ import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
+import { hasHolder, listHolders } from './state/holders.ts';
 import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import type { TaskStore } from './store/task-store.ts';
@@ -334,7 +335,7 @@ export class Scheduler {
   /** Whether the client session holds a pending task (an ended one: always, as there is nothing left to guard). */
   isHeldBy(key: string, clientId: string | undefined): boolean {
     const task = this.core.get(key);
-    return !task || (clientId !== undefined && task.holders.has(clientHolder(clientId)));
+    return !task || (clientId !== undefined && hasHolder(task.holders, clientHolder(clientId)));
   }
 
   /** A client holds these keys (Dask: a Future object for a known key). Answers their outcomes so far. */
@@ -532,12 +533,12 @@ export class Scheduler {
       const waiters = this.#waiters.get(task.key);
       if (waiters) for (const done of [...waiters]) done(record);
       let frame: string | undefined;
-      for (const holder of task.holders) {
+      for (const holder of listHolders(task.holders)) {
         if (!holder.startsWith('client:')) continue;
         frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
         this.clients.send(holder.slice('client:'.length), frame);
       }
-      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...task.holders], worker, startedAt, finishedAt });
+      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...listHolders(task.holders)], worker, startedAt, finishedAt });
     }
   };
 

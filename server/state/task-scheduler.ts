@@ -1,5 +1,6 @@
 import type { TaskErrorInfo } from '../../schemas/common.ts';
 import { Heap } from './heap.ts';
+import { hasHolder, holderCount, holdersFrom, withHolder, withoutHolder } from './holders.ts';
 import type {
   ActiveTask,
   EndedTask,
@@ -161,7 +162,10 @@ export class TaskScheduler {
         this.#effects.holdReleased(key, holder);
         continue;
       }
-      if (task.holders.delete(holder)) this.#effects.holdReleased(key, holder);
+      if (hasHolder(task.holders, holder)) {
+        task.holders = withoutHolder(task.holders, holder);
+        this.#effects.holdReleased(key, holder);
+      }
       this.#cancelIfUnwanted(task);
     }
   }
@@ -309,7 +313,7 @@ export class TaskScheduler {
       ended: false,
       waitingOn: undefined,
       dependents: undefined,
-      holders: new Set(holders),
+      holders: holdersFrom(holders),
       worker: null,
       attempt,
       failures,
@@ -353,13 +357,13 @@ export class TaskScheduler {
   }
 
   #addHolder(task: ActiveTask, holder: string): void {
-    if (task.holders.has(holder)) return;
-    task.holders.add(holder);
+    if (hasHolder(task.holders, holder)) return;
+    task.holders = withHolder(task.holders, holder);
     this.#effects.holdAdded(task.key, holder);
   }
 
   #cancelIfUnwanted(task: ActiveTask): void {
-    if (task.holders.size === 0 && !task.dependents?.size) {
+    if (holderCount(task.holders) === 0 && !task.dependents?.size) {
       this.cancel(task.key, 'released by every holder before it finished');
     }
   }
@@ -465,7 +469,10 @@ export class TaskScheduler {
       task.ended = true;
       this.#counts[task.state]--;
       this.#tasks.delete(task.key);
-      if (task.holders.delete(FIRE_AND_FORGET)) this.#effects.holdReleased(task.key, FIRE_AND_FORGET);
+      if (hasHolder(task.holders, FIRE_AND_FORGET)) {
+        task.holders = withoutHolder(task.holders, FIRE_AND_FORGET);
+        this.#effects.holdReleased(task.key, FIRE_AND_FORGET);
+      }
       this.#effects.taskEnded(task, outcome);
       this.#leaveWorker(task);
       for (const dep of task.deps) {
@@ -473,7 +480,7 @@ export class TaskScheduler {
         const active = this.#tasks.get(dep);
         if (!active) continue;
         active.dependents?.delete(task.key);
-        if (active.holders.size === 0 && !active.dependents?.size) {
+        if (holderCount(active.holders) === 0 && !active.dependents?.size) {
           if (active.state === 'processing' && active.worker) this.#effects.revoke(active.worker, active, 'cancelled');
           work.push([active, { status: 'cancelled', reason: 'released by every holder before it finished' }]);
         }

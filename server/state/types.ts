@@ -1,4 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
+import type { Holders } from './holders.ts';
 
 /** A task the scheduler still has to finish: waiting, queued or processing. */
 export interface ActiveTask {
@@ -24,8 +25,8 @@ export interface ActiveTask {
   waitingOn: Set<string> | undefined;
   /** Active tasks waiting for this one; made on first need. */
   dependents: Set<string> | undefined;
-  /** Who keeps this task: client:<id>, channel:<name>, ff (fire-and-forget), ... */
-  readonly holders: Set<string>;
+  /** Who keeps this task: client:<id>, channel:<name>, ff (fire-and-forget), ... (see holders.ts). */
+  holders: Holders;
   worker: WorkerState | null;
   /** How many times the task has been started. */
   attempt: number;

@@ -1,4 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
+import { listHolders } from '../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
 import type { Db } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -161,7 +162,7 @@ export class TaskStore implements StoreLookup {
 
   insertTask(task: ActiveTask): void {
     this.#write();
-    const [owner, ...others] = task.holders;
+    const [owner, ...others] = listHolders(task.holders);
     this.#insertTask.run(
       task.key,
       task.seq,
