@@ -26,7 +26,9 @@ COPY stream ./stream
 COPY dashboard ./dashboard
 COPY migrations ./migrations
 COPY examples ./examples
-RUN mkdir -p /data && chown node:node /data
+# Build the scheduler's bundle (dist/) now: /app is not writable by the node user.
+RUN node bin/sluice.js scheduler --help > /dev/null \
+ && mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
 EXPOSE 8786

@@ -1,7 +1,18 @@
 #!/usr/bin/env node
-// sluice's command line. Registers tsx so that sluice's TypeScript sources and
-// TypeScript tasks modules load directly, then hands over to cli/main.ts.
-import { register } from 'tsx/esm/api';
+// sluice's command line, cli/main.ts.
+//
+// `scheduler` and `up` run a scheduler in this process, for a long time: they
+// load sluice from its bundle (bin/bundle.js), without TypeScript hooks. Every
+// other command, workers first, registers tsx so that TypeScript tasks modules
+// load directly (and so does the scheduler if the bundle cannot be built).
+import { schedulerBundle } from './bundle.js';
 
-register();
-await import('../cli/main.ts');
+const command = process.argv[2];
+const bundle = command === 'scheduler' || command === 'up' ? await schedulerBundle() : undefined;
+if (bundle) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+}

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { SchedulerConfig } from '../server/config.ts';
+import { PACKAGE_ROOT } from '../server/paths.ts';
 import { onSignals, shutdown, startScheduler } from './scheduler-command.ts';
 
-const BIN = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
+const BIN = join(PACKAGE_ROOT, 'bin', 'sluice.js');
 
 export interface UpOptions {
   workers: number;

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { build } from 'esbuild';
+import { PACKAGE_ROOT } from './paths.ts';
 
-const DASHBOARD = fileURLToPath(new URL('../dashboard/', import.meta.url));
+const DASHBOARD = join(PACKAGE_ROOT, 'dashboard/');
 
 export interface DashboardAssets {
   html: string;

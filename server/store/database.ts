@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { PACKAGE_ROOT } from '../paths.ts';
 
 export type Db = Database.Database;
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
 export interface OpenOptions {
   /**

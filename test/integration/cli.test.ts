@@ -1,5 +1,6 @@
 // The command line: sluice up, submit, graceful shutdown, configuration errors.
 import { execFile } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -128,4 +129,38 @@ t.test('--help describes every command', async (t) => {
   const worker = await sluice(['worker', '--help']);
   t.match(worker.stdout, /--concurrency <n>/);
   t.match(worker.stdout, /--tasks <module>/);
+});
+
+t.test('the scheduler runs from a bundle of its sources, rebuilt when a source changes', async (t) => {
+  // A copy of the package, so that editing its sources touches nothing the other tests run.
+  const copy = tempDir(t);
+  for (const dir of ['bin', 'cli', 'server', 'schemas', 'client', 'worker', 'stream', 'migrations']) cpSync(join(ROOT, dir), join(copy, dir), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  const bin = join(copy, 'bin', 'sluice.js');
+  const bundle = join(copy, 'dist', 'sluice.mjs');
+  const help = async (): Promise<string> => {
+    const { stdout } = await run(process.execPath, [bin, 'scheduler', '--help'], { cwd: copy, timeout: 60_000 });
+    return stdout;
+  };
+
+  t.match(await help(), /Start a scheduler alone/);
+  t.ok(existsSync(bundle), 'the first start built dist/sluice.mjs');
+  // An up-to-date bundle is what runs, and it is not built again.
+  writeFileSync(bundle, readFileSync(bundle, 'utf8').replace('Start a scheduler alone', 'Start a scheduler from the bundle'));
+  t.match(await help(), /Start a scheduler from the bundle/);
+
+  // A source saved later than the bundle was built: the next start builds it again.
+  const main = join(copy, 'cli', 'main.ts');
+  writeFileSync(main, readFileSync(main, 'utf8').replace('Start a scheduler alone', 'Start a scheduler, edited'));
+  const later = new Date(Date.now() + 10_000);
+  utimesSync(main, later, later);
+  const edited = await help();
+  t.match(edited, /Start a scheduler, edited/);
+  t.notMatch(edited, /from the bundle/);
+
+  // Where dist/ cannot be written, the scheduler still starts, through tsx.
+  rmSync(join(copy, 'dist'), { recursive: true });
+  writeFileSync(join(copy, 'dist'), 'not a directory');
+  t.match(await help(), /Start a scheduler, edited/);
 });
