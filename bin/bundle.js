@@ -1,7 +1,7 @@
 // The scheduler's bundle: sluice's TypeScript sources as one JavaScript file,
 // dist/sluice.mjs, built by esbuild from cli/main.ts (packages stay imports).
 // A process that loads it needs no TypeScript hooks: tsx's hooks run on a
-// thread with a heap of its own, ~20 MB that a long-running scheduler would
+// thread with a heap of its own, ~25 MB that a long-running scheduler would
 // carry for nothing, and they transform each module at every start.
 //
 // dist/sluice.inputs.json lists the sources the bundle was built from with
