@@ -532,13 +532,14 @@ export class Scheduler {
       const record = fromOutcome(task.key, outcome);
       const waiters = this.#waiters.get(task.key);
       if (waiters) for (const done of [...waiters]) done(record);
+      const holders = [...listHolders(task.holders)];
       let frame: string | undefined;
-      for (const holder of listHolders(task.holders)) {
+      for (const holder of holders) {
         if (!holder.startsWith('client:')) continue;
         frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
         this.clients.send(holder.slice('client:'.length), frame);
       }
-      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders: [...listHolders(task.holders)], worker, startedAt, finishedAt });
+      this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders, worker, startedAt, finishedAt });
     }
   };
 

@@ -162,10 +162,7 @@ export class TaskScheduler {
         this.#effects.holdReleased(key, holder);
         continue;
       }
-      if (hasHolder(task.holders, holder)) {
-        task.holders = withoutHolder(task.holders, holder);
-        this.#effects.holdReleased(key, holder);
-      }
+      this.#removeHolder(task, holder);
       this.#cancelIfUnwanted(task);
     }
   }
@@ -362,6 +359,12 @@ export class TaskScheduler {
     this.#effects.holdAdded(task.key, holder);
   }
 
+  #removeHolder(task: ActiveTask, holder: string): void {
+    if (!hasHolder(task.holders, holder)) return;
+    task.holders = withoutHolder(task.holders, holder);
+    this.#effects.holdReleased(task.key, holder);
+  }
+
   #cancelIfUnwanted(task: ActiveTask): void {
     if (holderCount(task.holders) === 0 && !task.dependents?.size) {
       this.cancel(task.key, 'released by every holder before it finished');
@@ -469,10 +472,7 @@ export class TaskScheduler {
       task.ended = true;
       this.#counts[task.state]--;
       this.#tasks.delete(task.key);
-      if (hasHolder(task.holders, FIRE_AND_FORGET)) {
-        task.holders = withoutHolder(task.holders, FIRE_AND_FORGET);
-        this.#effects.holdReleased(task.key, FIRE_AND_FORGET);
-      }
+      this.#removeHolder(task, FIRE_AND_FORGET);
       this.#effects.taskEnded(task, outcome);
       this.#leaveWorker(task);
       for (const dep of task.deps) {
