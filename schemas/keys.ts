@@ -18,18 +18,35 @@ export function pureKey(fn: string, args: unknown, kwargs?: unknown): string {
 }
 
 /**
+ * Random bytes are drawn from the system's CSPRNG 4 KB at a time: one draw
+ * per key cost more than the rest of making the key (a call into the
+ * crypto library each time).
+ */
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  poolAt += bytes;
+  return bytesToHex(pool.subarray(poolAt - bytes, poolAt));
+}
+
+/**
  * fn-<32 hex digits>: the time in ms (12 digits), then 80 random bits. Keys
  * made one after another sort one after another, as UUIDv7 does, so the
  * store's index of keys grows at its end: a commit of a thousand new tasks
  * writes a few index pages, not a thousand scattered ones.
  */
 export function randomKey(prefix: string, now: number = Date.now()): string {
-  return `${prefix}-${now.toString(16).padStart(12, '0')}${bytesToHex(randomBytes(10))}`;
+  return `${prefix}-${now.toString(16).padStart(12, '0')}${randomHex(10)}`;
 }
 
 /** A random identifier for a client session. */
 export function randomId(): string {
-  return bytesToHex(randomBytes(12));
+  return randomHex(12);
 }
 
 /** Is this value a dependency reference, {"$future": "<key>"}? */
