@@ -184,7 +184,7 @@ export class Scheduler {
     const holders: string[] = [];
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
     if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
-    this.core.submit(batch, holders, known);
+    this.store.holdingWrites(() => this.core.submit(batch, holders, known), this.workers.flush);
     if (caller.clientId) {
       this.clients.touch(caller.clientId);
       this.#announceAlreadyEnded(batch, caller.clientId);
@@ -409,7 +409,12 @@ export class Scheduler {
     this.events.emit('worker:left', worker);
   }
 
+  /** Results from a worker. What they make ready goes out before their writes run (TaskStore.holdingWrites). */
   report(workerId: string, items: readonly TaskReport[]): void {
+    this.store.holdingWrites(() => this.#report(workerId, items), this.workers.flush);
+  }
+
+  #report(workerId: string, items: readonly TaskReport[]): void {
     for (const item of items) {
       if (item.status === 'error') this.core.taskErred(workerId, item.key, item.attempt, item.error);
       else if (item.result.length <= this.options.maxResultBytes) this.core.taskFinished(workerId, item.key, item.attempt, item.result);

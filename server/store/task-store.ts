@@ -154,16 +154,65 @@ export class TaskStore implements StoreLookup {
     this.tx.afterCommit(fn);
   }
 
-  #write(): void {
+  // ── held writes ──────────────────────────────────────────────────────
+
+  /** Writes held back by holdingWrites, in the order they were made; undefined when writes run at once. */
+  #held: Array<() => void> | undefined;
+  /** The results of tasks ended while writes are held, for the dispatch of their dependents. */
+  readonly #heldResults = new Map<string, string>();
+
+  /**
+   * Run fn with this store's writes held back, then send(), then the writes
+   * in the order they were made. The scheduler uses it to send a worker what
+   * a report or a submission made ready before it spends time in SQLite:
+   * nothing is acknowledged before the turn's commit either way, and the
+   * writes still join that commit. A read while writes are held runs them
+   * first, so reads see every write made before them.
+   */
+  holdingWrites(fn: () => void, send: () => void): void {
+    if (this.#held) {
+      fn();
+      return;
+    }
+    this.#held = [];
+    try {
+      fn();
+      send();
+    } finally {
+      this.#runHeld();
+    }
+  }
+
+  #runHeld(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = undefined;
+    this.#heldResults.clear();
+    if (held.length === 0) return;
     this.tx.write();
+    for (const write of held) write();
+  }
+
+  /** Run a write now, or hold it (its arguments are taken when it is made, not when it runs). */
+  #write(write: () => void): void {
+    if (this.#held) {
+      this.#held.push(write);
+      return;
+    }
+    this.tx.write();
+    write();
+  }
+
+  #read(): void {
+    if (this.#held) this.#runHeld();
+    this.tx.read();
   }
 
   // ── writes ─────────────────────────────────────────────────────────────
 
   insertTask(task: ActiveTask): void {
-    this.#write();
     const [owner, ...others] = listHolders(task.holders);
-    this.#insertTask.run(
+    const row = [
       task.key,
       task.seq,
       task.fn,
@@ -177,15 +226,20 @@ export class TaskStore implements StoreLookup {
       task.failures,
       task.submittedAt,
       owner ?? null,
-    );
-    for (const holder of others) this.#insertHold.run(task.key, holder);
+    ];
+    const key = task.key;
+    this.#write(() => {
+      this.#insertTask.run(row);
+      for (const holder of others) this.#insertHold.run(key, holder);
+    });
   }
 
   endTask(task: ActiveTask, outcome: TaskOutcome, finishedAt: number): void {
-    this.#write();
-    this.#endTask.run(
+    const result = outcome.status === 'finished' ? outcome.result : null;
+    if (result !== null && this.#held) this.#heldResults.set(task.key, result);
+    const row = [
       outcome.status,
-      outcome.status === 'finished' ? outcome.result : null,
+      result,
       errorJson(outcome),
       task.worker?.name ?? null,
       task.startedAt,
@@ -194,84 +248,94 @@ export class TaskStore implements StoreLookup {
       task.key,
       finishedAt + this.#retentionMs,
       task.key,
-    );
+    ];
+    this.#write(() => this.#endTask.run(row));
   }
 
   restartTask(task: ActiveTask): void {
-    this.#write();
-    this.#restartTask.run(task.attempt, task.failures, task.retries, task.key);
+    const { attempt, failures, retries, key } = task;
+    this.#write(() => this.#restartTask.run(attempt, failures, retries, key));
   }
 
   /** A value given by a client (scatter): stored as a finished task. */
   insertValue(key: string, result: string, holder: string | null): void {
-    this.#write();
     const now = this.#now();
-    this.#insertTask.run(key, 0, 'scatter', '[]', null, null, 0, 0, null, 0, 0, now, holder);
-    this.#endTask.run('finished', result, null, null, now, now, 0, key, now + this.#retentionMs, key);
+    this.#write(() => {
+      this.#insertTask.run(key, 0, 'scatter', '[]', null, null, 0, 0, null, 0, 0, now, holder);
+      this.#endTask.run('finished', result, null, null, now, now, 0, key, now + this.#retentionMs, key);
+    });
   }
 
   addHold(key: string, holder: string): void {
-    this.#write();
-    if (this.#insertHold.run(key, holder).changes > 0) this.#keepHeld.run(key);
+    this.#write(() => {
+      if (this.#insertHold.run(key, holder).changes > 0) this.#keepHeld.run(key);
+    });
   }
 
   /** Drop a hold; an ended task that nothing holds any more starts its retention period. */
   releaseHold(key: string, holder: string): void {
-    this.#write();
-    const released = this.#clearOwner.run(key, holder).changes + this.#deleteHold.run(key, holder).changes;
-    if (released > 0) this.#startRetention.run(this.#now() + this.#retentionMs, key, key);
+    const expiresAt = this.#now() + this.#retentionMs;
+    this.#write(() => {
+      const released = this.#clearOwner.run(key, holder).changes + this.#deleteHold.run(key, holder).changes;
+      if (released > 0) this.#startRetention.run(expiresAt, key, key);
+    });
   }
 
   /** The holder lets go of everything it holds; ended tasks nothing else holds start their retention. */
   releaseHolder(holder: string): void {
-    this.#write();
     const expiresAt = this.#now() + this.#retentionMs;
-    const fromHolds = this.#deleteHoldsBy.all(holder) as Array<[string]>;
-    this.#releaseOwned.run(expiresAt, holder);
-    for (const [key] of fromHolds) this.#startRetention.run(expiresAt, key, key);
+    this.#write(() => {
+      const fromHolds = this.#deleteHoldsBy.all(holder) as Array<[string]>;
+      this.#releaseOwned.run(expiresAt, holder);
+      for (const [key] of fromHolds) this.#startRetention.run(expiresAt, key, key);
+    });
   }
 
   /** Forget ended tasks whose retention period is over. Returns the keys forgotten. */
   sweep(limit = 10_000): string[] {
+    this.#read();
     const now = this.#now();
     const keys = (this.#selectExpired.all(now, limit) as Array<{ key: string }>).map((r) => r.key);
-    this.#write();
-    for (const key of keys) {
-      this.#deleteTask.run(key);
-      this.#deleteHoldsOf.run(key);
-      this.#insertForgotten.run(key, now);
-    }
-    this.#purgeForgotten.run(now - this.#tombstoneMs);
+    this.#write(() => {
+      for (const key of keys) {
+        this.#deleteTask.run(key);
+        this.#deleteHoldsOf.run(key);
+        this.#insertForgotten.run(key, now);
+      }
+      this.#purgeForgotten.run(now - this.#tombstoneMs);
+    });
     return keys;
   }
 
   // ── reads ──────────────────────────────────────────────────────────────
 
   ended(key: string): EndedTask | undefined {
-    this.tx.read();
+    this.#read();
     const row = this.#selectEnded.get(key) as { status: FutureStatus; fn: string; error: string | null } | undefined;
     if (!row) return undefined;
     return { status: row.status, fn: row.fn, error: row.error ? (JSON.parse(row.error) as TaskErrorInfo) : null };
   }
 
   holdersOf(key: string): string[] {
-    this.tx.read();
+    this.#read();
     return (this.#selectHolders.all({ key }) as Array<{ holder: string }>).map((r) => r.holder);
   }
 
   task(key: string): TaskRow | undefined {
-    this.tx.read();
+    this.#read();
     return this.#selectTask.get(key) as TaskRow | undefined;
   }
 
   /** The JSON text of a finished task's result. */
   result(key: string): string | undefined {
-    this.tx.read();
+    const held = this.#heldResults.get(key);
+    if (held !== undefined) return held;
+    this.#read();
     return (this.#selectResult.get(key) as { result: string } | undefined)?.result;
   }
 
   isForgotten(key: string): boolean {
-    this.tx.read();
+    this.#read();
     return this.#selectForgotten.get(key) !== undefined;
   }
 

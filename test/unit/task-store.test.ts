@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { ActiveTask, WorkerState } from '../../server/state/types.ts';
+import { openDatabase } from '../../server/store/database.ts';
+import { GroupCommit } from '../../server/store/group-commit.ts';
+import { TaskStore } from '../../server/store/task-store.ts';
+
+const worker: WorkerState = {
+  id: 'w1',
+  name: 'worker-one',
+  functions: new Set(['inc']),
+  concurrency: 1,
+  connectedAt: 0,
+  lastHeartbeatAt: 0,
+  running: 0,
+  tasks: new Map(),
+  draining: false,
+};
+
+function task(key: string, seq: number): ActiveTask {
+  return {
+    key,
+    fn: 'inc',
+    args: '[1]',
+    kwargs: null,
+    deps: [],
+    priority: 0,
+    seq,
+    timeoutMs: null,
+    submittedAt: 1000,
+    retries: 0,
+    state: 'queued',
+    ended: false,
+    waitingOn: undefined,
+    dependents: undefined,
+    holders: 'client:c1',
+    worker: null,
+    attempt: 0,
+    failures: 0,
+    startedAt: null,
+    seceded: false,
+  };
+}
+
+t.test('held writes over a real SQLite file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-task-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  const tx = new GroupCommit(db, (error) => t.fail(error.message));
+  const store = new TaskStore(db, tx, { retentionMs: 60_000 });
+  t.teardown(() => store.close());
+  // Straight to the table, past the store: what SQLite holds right now.
+  const row = db.prepare('SELECT status, attempt, worker, result, owner FROM tasks WHERE key = ?');
+
+  await t.test('writes run after send, in order, with the values they were made with', async (t) => {
+    const a = task('inc-a', 1);
+    const seenAtSend: unknown[] = [];
+    store.holdingWrites(
+      () => {
+        store.insertTask(a);
+        // What the scheduler does next: assign and start the task, then end it.
+        a.attempt = 1;
+        a.worker = worker;
+        a.startedAt = 2000;
+        store.endTask(a, { status: 'finished', result: '2' }, 3000);
+        a.worker = null;
+      },
+      () => seenAtSend.push(row.get('inc-a')),
+    );
+    t.same(seenAtSend, [undefined], 'nothing was written when send ran');
+    t.same(row.get('inc-a'), { status: 'finished', attempt: 1, worker: 'worker-one', result: '2', owner: 'client:c1' }, 'insert then end, each with the values of its call');
+    await tx.committed();
+    t.equal(db.inTransaction, false, 'the held writes joined the turn’s commit');
+  });
+
+  await t.test('a read while writes are held sees them', async (t) => {
+    const b = task('inc-b', 2);
+    const c = task('inc-c', 3);
+    let fromHeld: string | undefined;
+    let statusRead: string | undefined;
+    let rowDuring: unknown = 'not read';
+    store.holdingWrites(
+      () => {
+        store.insertTask(b);
+        store.endTask(b, { status: 'finished', result: '"b"' }, 3000);
+        fromHeld = store.result('inc-b');
+        rowDuring = row.get('inc-b');
+        store.insertTask(c);
+        statusRead = store.task('inc-c')?.status;
+      },
+      () => undefined,
+    );
+    t.equal(fromHeld, '"b"', 'the result of a task ended while writes are held is at hand');
+    t.equal(rowDuring, undefined, 'and reading it did not run the held writes');
+    t.equal(statusRead, 'pending', 'any other read runs the held writes first');
+    t.equal(store.result('inc-b'), '"b"', 'the result is stored once the writes ran');
+    await tx.committed();
+  });
+
+  await t.test('writes made before fn throws still run', async (t) => {
+    const d = task('inc-d', 4);
+    t.throws(() =>
+      store.holdingWrites(
+        () => {
+          store.insertTask(d);
+          throw new Error('boom');
+        },
+        () => t.fail('send runs only when fn returns'),
+      ),
+    );
+    t.equal((row.get('inc-d') as { status: string } | undefined)?.status, 'pending');
+    await tx.committed();
+  });
+
+  await t.test('without holdingWrites, writes run at once', async (t) => {
+    store.insertTask(task('inc-e', 5));
+    t.equal((row.get('inc-e') as { status: string } | undefined)?.status, 'pending');
+    store.releaseHold('inc-e', 'client:c1');
+    t.equal((row.get('inc-e') as { owner: string | null }).owner, null);
+    await tx.committed();
+  });
+});
