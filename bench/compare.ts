@@ -31,7 +31,9 @@ export const WORKLOADS: Workload[] = [
   { id: 'tasks-throughput', title: 'trivial tasks, submit + run + gather', unit: 'tasks/s', better: 'higher', sluice: 'trivial tasks: submit, run, gather (1 worker)', target: 20_000, peers: ['dask', 'bullmq'] },
   { id: 'task-latency-p50', title: 'one task at a time, submit → result, p50', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p50', target: 0.5, peers: ['dask', 'bullmq'] },
   { id: 'task-latency-p99', title: 'one task at a time, submit → result, p99', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p99', target: 2, peers: ['dask', 'bullmq'] },
+  // Both runs warm up with a chain of the same length (V8 and Python alike); the first chain is its own row.
   { id: 'chain', title: 'chain of 2000 dependent tasks', unit: 'tasks/s', better: 'higher', sluice: 'chain of dependent tasks', target: 5_000, peers: ['dask'] },
+  { id: 'chain-first', title: 'chain of 2000, the first one after start', unit: 'tasks/s', better: 'higher', sluice: 'chain of dependent tasks, the first one', peers: ['dask'] },
   // The 20,000 ops/s target is for many callers or batches: one caller waiting for each answer is bound by the round trip.
   { id: 'queue-put-get', title: 'queue put then get, 1 client', unit: 'ops/s', better: 'higher', sluice: 'queue put then get, one item per request, 1 client', peers: ['dask', 'bullmq'] },
   { id: 'queue-put-get-50', title: 'queue put and get, 25 putters + 25 getters', unit: 'ops/s', better: 'higher', sluice: 'queue put and get, one item per request, 25 putters + 25 getters', target: 20_000, peers: [] },
