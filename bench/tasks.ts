@@ -54,7 +54,7 @@ try {
 
   // A chain: each task takes the previous one's result. A first chain of
   // the same length warms up the paths a chain takes (Dask's run does the
-  // same); the first chain on a fresh scheduler is reported beside it.
+  // same); the first chain this scheduler runs is reported beside it.
   {
     const chain = async (n: number): Promise<number> => {
       const started = performance.now();
