@@ -144,13 +144,15 @@ export class TaskStore implements StoreLookup {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status');
   }
 
-  /** Resolves when everything written so far is committed. */
+  /** Resolves when everything written so far (held writes included) is committed. */
   committed(): Promise<void> {
+    this.#joinHeld();
     return this.tx.committed();
   }
 
-  /** Run fn once everything written so far is committed. */
+  /** Run fn once everything written so far (held writes included) is committed. */
   afterCommit(fn: () => void): void {
+    this.#joinHeld();
     this.tx.afterCommit(fn);
   }
 
@@ -181,6 +183,15 @@ export class TaskStore implements StoreLookup {
     } finally {
       this.#runHeld();
     }
+  }
+
+  /**
+   * Held writes count as written: open the turn's transaction for them now,
+   * so that what waits for the commit waits for the one they will join (an
+   * announcement must not go out before the outcome it announces is durable).
+   */
+  #joinHeld(): void {
+    if (this.#held && this.#held.length > 0) this.tx.write();
   }
 
   #runHeld(): void {

@@ -75,6 +75,29 @@ t.test('held writes over a real SQLite file', async (t) => {
     t.equal(db.inTransaction, false, 'the held writes joined the turn’s commit');
   });
 
+  await t.test('what waits for the commit waits for the held writes too', async (t) => {
+    await tx.committed();
+    const f = task('inc-f', 6);
+    const order: string[] = [];
+    let waited: Promise<void> | undefined;
+    store.holdingWrites(
+      () => {
+        store.insertTask(f);
+        store.endTask(f, { status: 'finished', result: '7' }, 3000);
+        store.afterCommit(() => order.push('afterCommit'));
+        waited = store.committed().then(() => {
+          order.push('committed');
+        });
+      },
+      () => order.push('send'),
+    );
+    t.same(order, ['send'], 'neither ran before the writes were even made');
+    t.equal(db.inTransaction, true, 'the held writes are in the open transaction');
+    await waited;
+    t.same(order, ['send', 'afterCommit', 'committed'], 'both ran once the commit was made');
+    t.equal(db.inTransaction, false);
+  });
+
   await t.test('a read while writes are held sees them', async (t) => {
     const b = task('inc-b', 2);
     const c = task('inc-c', 3);
