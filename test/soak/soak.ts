@@ -1,7 +1,8 @@
 // The crash-and-check soak: clients submit tasks, append to a channel and
 // read it back, put to and get from a queue and set a variable, while a
-// supervisor SIGKILLs workers and SIGKILLs (or SIGTERMs) the scheduler at
-// random moments and restarts it. After each restart the queue and variable
+// supervisor SIGTERMs the scheduler (a drain under load) and restarts it,
+// then SIGKILLs workers and SIGKILLs (or SIGTERMs) the scheduler at random
+// moments, restarting it each time. After each restart the queue and variable
 // clients pause while a checker drains the queue and reads the variable:
 // every acknowledged put must have been got exactly once (a second delivery
 // is allowed only across a kill -9: at-least-once, as documented), and the
@@ -28,12 +29,20 @@ const arg = (name: string, fallback: number): number => {
 };
 const SECONDS = arg('seconds', 60);
 const FAULTS = arg('faults', 1) !== 0;
-let seed = arg('seed', 1);
 /** A small deterministic generator, so that a failing run can be repeated. */
-const random = (): number => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
+function generator(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+/** For the load. */
+const random = generator(arg('seed', 1));
+/**
+ * For the faults, apart: the load draws as fast as it runs, so on a shared
+ * generator which faults come would depend on the machine's speed.
+ */
+const faultRandom = generator(arg('seed', 1) + 1);
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-soak-'));
 const db = join(dir, 'soak.db');
@@ -395,20 +404,21 @@ function rssMB(): number {
 async function faults(until: number): Promise<void> {
   const started = Date.now();
   while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 1500 + random() * 3000));
+    await new Promise((r) => setTimeout(r, 1500 + faultRandom() * 3000));
     const sample = rssMB();
     summary.rssMB.series.push([Math.round((Date.now() - started) / 1000), sample]);
     summary.rssMB.max = Math.max(summary.rssMB.max, sample);
     if (Date.now() >= until) break;
     if (!FAULTS) continue;
-    const roll = random();
+    // The first fault stops the scheduler, so that even a short run drains and restarts it under load.
+    const roll = summary.faults.schedulerTerms === 0 ? 1 : faultRandom();
     if (roll < 0.5) {
-      const i = Math.floor(random() * workers.length);
+      const i = Math.floor(faultRandom() * workers.length);
       workers[i]?.child.kill('SIGKILL');
       summary.faults.workerKills++;
     } else {
       // The first stop is a graceful one (SIGTERM drains under load); later ones are mostly kill -9.
-      const graceful = roll > 0.85 || summary.faults.schedulerTerms === 0;
+      const graceful = roll > 0.85;
       const proc = scheduler as Proc;
       if (graceful) summary.faults.schedulerTerms++;
       else summary.faults.schedulerKills++;
@@ -418,7 +428,7 @@ async function faults(until: number): Promise<void> {
       await proc.exited;
       runEnded.set(run, graceful ? 'SIGTERM' : 'SIGKILL');
       countCutOffs(proc);
-      await new Promise((r) => setTimeout(r, random() * 1000));
+      await new Promise((r) => setTimeout(r, faultRandom() * 1000));
       await startScheduler();
       await checkpoint();
       gate = undefined;
