@@ -45,7 +45,8 @@ interface ChannelState {
 export interface ChannelEvents {
   /** A channel was created or its maxlen changed. */
   'channel:configured': [ChannelInfo];
-  'channel:appended': [ChannelInfo, number];
+  /** Entries were appended to the channel (its info: Channels.info). */
+  'channel:appended': [string, number];
   'channel:stopped': [ChannelInfo];
   'channel:deleted': [string];
 }
@@ -87,8 +88,8 @@ export class Channels {
         stopped: row.stopped === 1,
         stopCommitted: row.stopped === 1,
         firstSeq: row.first_seq,
-        lastSeq: row.last_seq,
-        committedSeq: row.last_seq,
+        lastSeq: row.lastSeq,
+        committedSeq: row.lastSeq,
         readers: new Set(),
       });
     }
@@ -111,6 +112,12 @@ export class Channels {
     return info(this.#get(name));
   }
 
+  /** The channel's info, or undefined if there is no such channel (any more). */
+  find(name: string): ChannelInfo | undefined {
+    const channel = this.#channels.get(name);
+    return channel && info(channel);
+  }
+
   /** Create the channel, or change its maxlen (undefined: leave it as it is). */
   configure(name: string, maxlen: number | null | undefined): ChannelInfo {
     this.#scheduler.assertOpen();
@@ -118,8 +125,7 @@ export class Channels {
     const channel = this.#ensure(name, maxlen ?? null);
     if (maxlen !== undefined && maxlen !== channel.maxlen) {
       channel.maxlen = maxlen;
-      this.#trim(channel);
-      this.#persist(channel);
+      if (!this.#trim(channel)) this.#persist(channel);
     } else if (existed) {
       return info(channel);
     }
@@ -264,22 +270,25 @@ export class Channels {
       this.#scheduler.core.hold([key], entryHolder(name, seq));
       seqs.push(seq);
     }
+    // The channel's row is written when its first entry or its config changes;
+    // its last seq otherwise comes from its newest entry (ChannelStore.channels).
     this.#trim(channel);
-    this.#persist(channel);
     const answer = { seqs, keys: [...keys] };
     if (idempotencyKey !== undefined) this.#store.recordAppend(name, idempotencyKey, answer, Date.now());
     this.#scheduler.store.afterCommit(() => this.#announce(channel, seqs, keys, ended));
     return answer;
   }
 
-  /** Deque semantics: beyond maxlen the oldest entries fall off and let go of their keys. */
-  #trim(channel: ChannelState): void {
-    if (channel.maxlen === null || channel.lastSeq - channel.firstSeq + 1 <= channel.maxlen) return;
+  /** Deque semantics: beyond maxlen the oldest entries fall off and let go of their keys. Answers whether any did (the row is then written). */
+  #trim(channel: ChannelState): boolean {
+    if (channel.maxlen === null || channel.lastSeq - channel.firstSeq + 1 <= channel.maxlen) return false;
     const upTo = channel.lastSeq - channel.maxlen;
     for (const entry of this.#store.dropUpTo(channel.name, upTo)) {
       this.#scheduler.core.release([entry.key], entryHolder(channel.name, entry.seq));
     }
     channel.firstSeq = upTo + 1;
+    this.#persist(channel);
+    return true;
   }
 
   #persist(channel: ChannelState): void {
@@ -290,7 +299,7 @@ export class Channels {
   #announce(channel: ChannelState, seqs: readonly number[], keys: readonly string[], ended?: ReadonlyArray<FutureStatus | undefined>): void {
     channel.committedSeq = Math.max(channel.committedSeq, seqs[seqs.length - 1]);
     if (this.#channels.get(channel.name) !== channel) return;
-    this.events.emit('channel:appended', info(channel), seqs.length);
+    this.events.emit('channel:appended', channel.name, seqs.length);
     if (channel.readers.size === 0) return;
     // A key that was pending when appended may have ended since: ask again.
     const frames = seqs.map((seq, i) => ({ seq, frame: appendFrame(seq, keys[i], ended?.[i] ?? this.#status(keys[i])) }));

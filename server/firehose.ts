@@ -50,9 +50,11 @@ export function workerInfo(w: WorkerState) {
  * GET /events: the firehose a dashboard reads. Task activity is summed up
  * every 250 ms (counts, totals, the tasks that ended with their workers and
  * times, errors with tracebacks) so that thousands of tasks a second cost a
- * reader four frames a second; worker and channel changes go out as they
- * happen. Queues, locks, semaphores, variables, flags and topics are summed up
- * on the same tick (see CoordinationActivity). Frame ids are `<epoch>-<n>`: a reader that resumes with a
+ * reader four frames a second; so are a channel's appends (one `appended`
+ * frame per busy channel per tick, with the count). Workers joining or
+ * leaving and channels configured, stopped or deleted go out as they happen.
+ * Queues, locks, semaphores, variables, flags and topics are summed up on the
+ * same tick (see CoordinationActivity). Frame ids are `<epoch>-<n>`: a reader that resumes with a
  * Last-Event-ID of this run gets the frames it missed from a ring buffer;
  * one from an earlier run (the scheduler restarted) or too old gets a fresh
  * snapshot, marked `restarted` when the run changed.
@@ -76,6 +78,8 @@ export class Firehose {
   /** [second, finished, errors] for the last HISTORY_S seconds. */
   readonly #history = new Recent<[number, number, number]>(HISTORY_S);
   #dirty = false;
+  /** Entries appended per channel since the last tick: a busy channel costs a reader one frame a tick, not one per append. */
+  readonly #appended = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
@@ -109,10 +113,15 @@ export class Firehose {
     on(events, 'worker:joined', (worker: WorkerState) => this.#publish('worker', { type: 'joined', worker: workerInfo(worker) }));
     on(events, 'worker:left', (worker: WorkerState) => this.#publish('worker', { type: 'left', worker: workerInfo(worker) }));
     const channelEvents = this.#channels.events;
-    on(channelEvents, 'channel:configured', (channel: ChannelInfo) => this.#publish('channel', { type: 'configured', channel }));
-    on(channelEvents, 'channel:appended', (channel: ChannelInfo, count: number) => this.#publish('channel', { type: 'appended', channel, count }));
-    on(channelEvents, 'channel:stopped', (channel: ChannelInfo) => this.#publish('channel', { type: 'stopped', channel }));
-    on(channelEvents, 'channel:deleted', (name: string) => this.#publish('channel', { type: 'deleted', name }));
+    on(channelEvents, 'channel:configured', (channel: ChannelInfo) => this.#publishChannel(channel.name, { type: 'configured', channel }));
+    on(channelEvents, 'channel:appended', (name: string, count: number) => {
+      this.#appended.set(name, (this.#appended.get(name) ?? 0) + count);
+    });
+    on(channelEvents, 'channel:stopped', (channel: ChannelInfo) => this.#publishChannel(channel.name, { type: 'stopped', channel }));
+    on(channelEvents, 'channel:deleted', (name: string) => {
+      this.#appended.delete(name);
+      this.#publish('channel', { type: 'deleted', name });
+    });
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
   }
@@ -184,6 +193,7 @@ export class Firehose {
     // Published with or without readers, so that one resuming finds it in the ring.
     const at = Date.now();
     for (const [event, data] of this.#coordination.take(at)) this.#publish(event, data);
+    for (const name of [...this.#appended.keys()]) this.#publishAppended(name);
     if (!this.#dirty) return;
     this.#publish('tasks', {
       at,
@@ -202,6 +212,20 @@ export class Firehose {
     this.#errors = [];
     this.#endedDropped = 0;
     this.#dirty = false;
+  }
+
+  /** A channel changed: the appends summed up so far go out first, so a reader sees them in order. */
+  #publishChannel(name: string, data: unknown): void {
+    this.#publishAppended(name);
+    this.#publish('channel', data);
+  }
+
+  #publishAppended(name: string): void {
+    const count = this.#appended.get(name);
+    if (count === undefined) return;
+    this.#appended.delete(name);
+    const channel = this.#channels.find(name);
+    if (channel) this.#publish('channel', { type: 'appended', channel, count });
   }
 
   #publish(event: string, data: unknown): void {

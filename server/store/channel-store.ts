@@ -7,7 +7,8 @@ export interface ChannelRow {
   maxlen: number | null;
   stopped: number;
   first_seq: number;
-  last_seq: number;
+  /** The newest entry's seq: the row's last_seq, or its newest entry's when that is newer (appends do not write the row). */
+  lastSeq: number;
   created_at: number;
 }
 
@@ -37,7 +38,13 @@ export class ChannelStore {
 
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
-    this.#selectChannels = db.prepare('SELECT * FROM channels');
+    // last_seq is written with the rest of the row (create, configure, trim, stop), not by every
+    // append: an append writes its entry only, and the newest entry is found through the primary key.
+    this.#selectChannels = db.prepare(
+      `SELECT name, maxlen, stopped, first_seq, created_at,
+              max(last_seq, coalesce((SELECT max(seq) FROM channel_entries e WHERE e.channel = c.name), 0)) AS lastSeq
+       FROM channels c`,
+    );
     this.#insertChannel = db.prepare(
       'INSERT INTO channels (name, maxlen, stopped, first_seq, last_seq, created_at) VALUES (?, ?, 0, 1, 0, ?)',
     );

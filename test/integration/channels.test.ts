@@ -320,6 +320,9 @@ t.test('kill -9: acknowledged appends, their order and their results survive; re
   const bySeq = new Map(snapshot.futures.map((f: { seq: number; key: string }) => [f.seq, f.key]));
   t.same(acknowledged.filter(({ seq, key }) => bySeq.get(seq) !== key), [], `all ${acknowledged.length} acknowledged appends kept their seq and key`);
   t.same(snapshot.futures.map((f: { seq: number }) => f.seq), Array.from({ length: snapshot.length }, (_, i) => i + 1), 'no gap in the order');
+  t.equal(snapshot.lastSeq, snapshot.futures.length, 'lastSeq is the newest entry kept');
+  const next = await secondApi.post('/channels/durable/append', { key: scattered.body.keys[0] });
+  t.same(next.body.seqs, [snapshot.lastSeq + 1], 'the next append carries on from the newest entry');
   const gathered = await secondApi.post('/gather', { keys: results.body.keys });
   t.same(gathered.body.results, Array.from({ length: 20 }, (_, i) => i + 1), 'results readable with no worker connected');
 

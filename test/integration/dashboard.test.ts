@@ -47,6 +47,29 @@ t.test('the firehose: a snapshot, then activity; resumes from Last-Event-ID; say
   stale.close();
 });
 
+t.test('the firehose sums up a channel’s appends once a tick, in order with its stop and delete', async (t) => {
+  const scheduler = await startScheduler(t);
+  const http = api(scheduler.url);
+  const { keys } = (await http.post('/scatter', { data: Array.from({ length: 60 }, (_, i) => i) })).body as { keys: string[] };
+  const reader = await readSse(`${scheduler.url}/events`, {}, t);
+  await reader.until((e) => e.length >= 1);
+  // 60 appends of one key each, 20 requests at a time: far more appends than 250 ms ticks.
+  for (let i = 0; i < keys.length; i += 20) {
+    await Promise.all(keys.slice(i, i + 20).map((key) => http.post('/channels/busy/append', { key })));
+  }
+  await http.post('/channels/busy/append', { keys: keys.slice(0, 3) });
+  await http.post('/channels/busy/stop');
+  await http.delete('/channels/busy');
+  const events = await reader.until((e) => e.some((x) => x.event === 'channel' && JSON.parse(x.data).type === 'deleted'));
+  const frames = events.filter((e) => e.event === 'channel').map((e) => JSON.parse(e.data));
+  const appended = frames.filter((f) => f.type === 'appended');
+  t.equal(appended.reduce((sum, f) => sum + f.count, 0), 63, 'the counts add up to every entry appended');
+  t.ok(appended.length < 61, `${appended.length} appended frames for 61 append requests`);
+  t.same(frames.map((f) => f.type).slice(-2), ['stopped', 'deleted'], 'the stop and the delete come after every appended frame');
+  t.match(appended.at(-1), { channel: { name: 'busy', lastSeq: 63, length: 63 } }, 'the last appended frame shows the channel after its last append');
+  reader.close();
+});
+
 t.test('/metrics speaks Prometheus text about tasks, workers, channels, SSE and HTTP', async (t) => {
   const scheduler = await startScheduler(t);
   await startWorker(t, scheduler.url, { concurrency: 3 });
