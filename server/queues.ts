@@ -272,13 +272,17 @@ export class Queues {
       this.#store.saveQueue(queue.name, queue.maxsize, now);
       queue.stored = true;
     }
+    // Getters waiting now take these very items (they wait only while none are ready): they take them from here, not back from the store.
+    const fresh = queue.getters.size > 0 ? new Map<number, ItemRow>() : undefined;
     for (const [i, value] of put.values.entries()) {
-      const id = this.#store.insertItem(queue.name, JSON.stringify(value), refs[i], now);
+      const json = JSON.stringify(value);
+      const id = this.#store.insertItem(queue.name, json, refs[i], now);
       this.#refs.hold(refs[i], itemHolder(queue.name, id));
       queue.ready.push(id);
+      fresh?.set(id, { id, value: json, refs: refs[i] });
     }
     this.events.emit('queue:put', queue.name, put.values.length);
-    this.#serve(queue);
+    this.#serve(queue, fresh);
     const size = queue.ready.length;
     if (put.idempotencyKey !== undefined) this.#store.recordPut(queue.name, put.idempotencyKey, { size }, now);
     return size;
@@ -296,18 +300,18 @@ export class Queues {
     }
   }
 
-  /** Waiting getters take items, in the order they came. */
-  #serve(queue: QueueState): void {
+  /** Waiting getters take items, in the order they came; `fresh`: items just put, as stored. */
+  #serve(queue: QueueState, fresh?: ReadonlyMap<number, ItemRow>): void {
     for (let getter = queue.getters.first(); getter && queue.ready.length > 0; getter = queue.getters.first()) {
-      getter.resolve(this.#take(queue, getter.data.batch, getter.data.caller));
+      getter.resolve(this.#take(queue, getter.data.batch, getter.data.caller, fresh));
     }
   }
 
-  #take(queue: QueueState, batch: number, caller: Caller): Delivery {
+  #take(queue: QueueState, batch: number, caller: Caller, fresh?: ReadonlyMap<number, ItemRow>): Delivery {
     const rows: ItemRow[] = [];
     while (rows.length < batch && queue.ready.length > 0) {
       const id = queue.ready.shift() as number;
-      const row = this.#store.item(id);
+      const row = fresh?.get(id) ?? this.#store.item(id);
       if (row) rows.push(row);
       else this.#log.error({ queue: queue.name, id }, 'queue item missing from the store; skipping it');
     }

@@ -9,7 +9,7 @@ export interface QueueRow {
 export interface ItemRow {
   id: number;
   value: string;
-  refs: string[];
+  refs: readonly string[];
 }
 
 /** SQLite persistence for queues, their items and put idempotency keys. */
