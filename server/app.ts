@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
@@ -27,6 +27,7 @@ import semaphoresRoutes from './routes/semaphores.ts';
 import tasksRoutes from './routes/tasks.ts';
 import topicsRoutes from './routes/topics.ts';
 import variablesRoutes from './routes/variables.ts';
+import { serializerCompiler } from './serializer.ts';
 import { VERSION } from './version.ts';
 import workerSocket from './workers/worker-socket.ts';
 
@@ -56,9 +57,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
-  });
+  // Only at debug: a hook that does nothing still costs every request its call.
+  if (app.log.level === 'debug' || app.log.level === 'trace') {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    });
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
