@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { QueueInfo } from '../schemas/queues.ts';
 import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
+import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import { IdDeque } from './state/id-deque.ts';
 import type { ItemRow, QueueStore } from './store/queue-store.ts';
@@ -31,8 +32,8 @@ export interface Delivery {
 
 export interface WaitingCall {
   timeoutMs: number;
-  /** Aborted when the caller's connection closes. */
-  signal?: AbortSignal;
+  /** The caller; a waiting call leaves its line once it is gone. */
+  presence?: Presence;
 }
 
 interface PendingPut {
@@ -198,7 +199,7 @@ export class Queues {
     if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
     const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
     if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending) };
-    const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, signal: call.signal });
+    const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, presence: call.presence });
     this.events.emit('queue:changed', name);
     try {
       return { size: await waiting };
@@ -218,7 +219,7 @@ export class Queues {
     if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
     if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller);
-    const waiting = queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, signal: call.signal });
+    const waiting = queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, presence: call.presence });
     this.events.emit('queue:changed', name);
     try {
       return await waiting;

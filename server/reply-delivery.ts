@@ -1,21 +1,34 @@
 import type { FastifyReply } from 'fastify';
 
+/** Whether the caller of a waiting call is still there to read its answer. */
+export interface Presence {
+  /** The caller's connection closed before its reply was written. */
+  readonly gone: boolean;
+  /** Run fn once if the caller goes from now on; answers what stops watching. */
+  onGone(fn: () => void): () => void;
+}
+
 /**
- * Aborts if the caller's connection closes before its reply is written, so
- * that a waiting call leaves its line instead of taking something (an item,
- * a lease) for nobody.
+ * The caller's presence, from its connection, so that a waiting call leaves
+ * its line instead of taking something (an item, a lease) for nobody. It
+ * listens only once a call waits (onGone): most calls are answered at once,
+ * and an AbortController with its listeners costs 3 to 5 µs a call.
  */
-export function connectionClosed(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
+export function connectionClosed(reply: FastifyReply): Presence {
   const res = reply.raw;
-  if (res.destroyed || reply.request.raw.socket.destroyed) {
-    controller.abort();
-  } else {
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
-  }
-  return controller.signal;
+  const socket = reply.request.raw.socket;
+  return {
+    get gone() {
+      return (res.destroyed || socket.destroyed) && !res.writableFinished;
+    },
+    onGone(fn) {
+      const onClose = (): void => {
+        if (!res.writableFinished) fn();
+      };
+      res.once('close', onClose);
+      return () => res.off('close', onClose);
+    },
+  };
 }
 
 export interface DeliveryOutcome {

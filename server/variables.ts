@@ -3,6 +3,7 @@ import type { Fence } from '../schemas/variables.ts';
 import { shuttingDown, SluiceError } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Leases } from './leases.ts';
+import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import type { VariableStore } from './store/variable-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
@@ -84,7 +85,7 @@ export class Variables {
   }
 
   /** {name, value} as JSON text; waits up to timeoutMs for it to be set (undefined: 404 at once if it is not). */
-  async get(name: string, caller: Caller, timeoutMs: number | undefined, signal?: AbortSignal): Promise<string> {
+  async get(name: string, caller: Caller, timeoutMs: number | undefined, presence?: Presence): Promise<string> {
     for (;;) {
       const json = this.#store.value(name);
       if (json !== undefined) {
@@ -94,7 +95,7 @@ export class Variables {
       if (timeoutMs === undefined) throw variableUnset(name);
       this.#scheduler.assertOpen();
       const started = Date.now();
-      await this.#wait(name, { timeoutMs, what: `variable ${name} to be set`, signal });
+      await this.#wait(name, { timeoutMs, what: `variable ${name} to be set`, presence });
       timeoutMs -= Date.now() - started;
     }
   }

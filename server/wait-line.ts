@@ -1,4 +1,5 @@
 import { SluiceError, timedOut } from './errors.ts';
+import type { Presence } from './reply-delivery.ts';
 
 /** One caller in a line; `data` is what it asked for. */
 export interface Waiter<T, D> {
@@ -14,8 +15,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** What is waited for, for the 408's message. */
   what: string;
-  /** Aborted when the caller has gone away: it leaves the line without taking anything. */
-  signal?: AbortSignal;
+  /** The caller: once gone, it leaves the line without taking anything. */
+  presence?: Presence;
 }
 
 /** The caller closed its connection while waiting; nobody reads this answer. */
@@ -48,11 +49,11 @@ export class WaitLine<T, D = void> {
   /** Join the line. A timeout of 0 or less rejects at once with a 408. */
   wait(data: D, options: WaitOptions): Promise<T> {
     if (options.timeoutMs <= 0) return Promise.reject(timedOut(options.what, 0));
-    if (options.signal?.aborted) return Promise.reject(callerGone());
+    if (options.presence?.gone) return Promise.reject(callerGone());
     return new Promise<T>((resolve, reject) => {
       const leave = (): void => {
         clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        stopWatching?.();
         this.#line.delete(waiter);
       };
       const waiter: Waiter<T, D> = {
@@ -66,9 +67,8 @@ export class WaitLine<T, D = void> {
           reject(error);
         },
       };
-      const onAbort = (): void => waiter.reject(callerGone());
       const timer = setTimeout(() => waiter.reject(timedOut(options.what, options.timeoutMs / 1000)), options.timeoutMs);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const stopWatching = options.presence?.onGone(() => waiter.reject(callerGone()));
       this.#line.add(waiter);
     });
   }

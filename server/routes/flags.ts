@@ -21,7 +21,7 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { name } = request.params;
       const { timeout } = request.query;
-      if (timeout !== undefined) await flags.wait(name, { timeoutMs: timeout * 1000, what: `flag ${name} to be set`, signal: connectionClosed(reply) });
+      if (timeout !== undefined) await flags.wait(name, { timeoutMs: timeout * 1000, what: `flag ${name} to be set`, presence: connectionClosed(reply) });
       const set = timeout !== undefined || flags.isSet(name);
       await app.store.committed(); // a set made this turn is answered once it is durable
       return { name, set };

@@ -43,7 +43,7 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
       async (request, reply) => {
         const lease = await leases.acquire(kind, request.params.name, request.body, callerOf(request), {
           timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-          signal: connectionClosed(reply),
+          presence: connectionClosed(reply),
         });
         watchDelivery(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
         await app.store.committed();

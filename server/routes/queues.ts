@@ -57,7 +57,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
       const values = 'items' in body ? body.items : [body.item];
       const answer = await queues.put(request.params.name, values, callerOf(request), {
         timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-        signal: connectionClosed(reply),
+        presence: connectionClosed(reply),
         idempotencyKey: body.idempotencyKey,
       });
       await app.store.committed();
@@ -81,7 +81,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const delivery = await queues.get(request.params.name, request.query.batch ?? 1, callerOf(request), {
         timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-        signal: connectionClosed(reply),
+        presence: connectionClosed(reply),
       });
       // Watch from now on: the connection may fail while the commit is awaited.
       watchDelivery(reply, delivery);
