@@ -114,6 +114,9 @@ t.test('browsers: a session cookie, or a token in the query, for EventSource', a
   const queried = await readSse(`${scheduler.url}/events?access_token=${CLIENT}`, {}, t);
   t.equal(queried.status, 200, 'or the token in the query');
   queried.close();
+  // The token is taken out of the query before the route checks it: a strict query (?timeout= only) still passes.
+  const checked = await api(scheduler.url).get(`/futures/no-such-key/result?timeout=0&access_token=${CLIENT}`);
+  t.match(checked, { status: 404, body: { error: { code: 'SLUICE_ERR_UNKNOWN_KEY' } } }, 'a token in the query is not one of the route’s parameters');
   t.equal((await api(scheduler.url).post('/auth/session', { token: 'wrong-token-0000000000' })).status, 401);
 });
 
