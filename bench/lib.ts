@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a real scheduler (and workers) on loopback, timing, JSON output.
 import { cpus, totalmem } from 'node:os';
-import { Agent, request } from 'undici';
+import { undiciTransport } from '../client/node-transport.ts';
 import { startScheduler, startWorker, type SchedulerProc } from '../test/helpers/cluster.ts';
 import type { Teardown } from '../test/helpers/processes.ts';
 
@@ -50,17 +50,15 @@ export function print(suite: string, results: Result[]): void {
   process.stdout.write(`${JSON.stringify({ suite, date: new Date().toISOString(), quick, machine: machine(), results }, null, 2)}\n`);
 }
 
-/** Keep-alive connections for the load generator: undici's request API costs far less per call than fetch. */
-const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000 });
+/**
+ * The load generator's HTTP: the sluice client's own Node transport (undici,
+ * keep-alive connections, an origin and a path per request rather than a URL
+ * to parse), which costs far less per call than fetch.
+ */
+const transport = undiciTransport({ connections: 256 });
 
 export async function postJson(url: string, body: unknown, method = 'POST'): Promise<unknown> {
-  const { statusCode, body: answer } = await request(url, {
-    method: method as 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await answer.text();
-  if (statusCode >= 300) throw new Error(`${url}: ${statusCode} ${text}`);
+  const { status, text } = await transport.request(method, url, { 'content-type': 'application/json' }, JSON.stringify(body));
+  if (status >= 300) throw new Error(`${url}: ${status} ${text}`);
   return text ? JSON.parse(text) : undefined;
 }
