@@ -193,7 +193,7 @@ export class Firehose {
     // Published with or without readers, so that one resuming finds it in the ring.
     const at = Date.now();
     for (const [event, data] of this.#coordination.take(at)) this.#publish(event, data);
-    for (const name of [...this.#appended.keys()]) this.#publishAppended(name);
+    for (const name of this.#appended.keys()) this.#publishAppended(name);
     if (!this.#dirty) return;
     this.#publish('tasks', {
       at,

@@ -194,11 +194,11 @@ export class Queues {
       const previous = this.#store.previousPut(name, call.idempotencyKey);
       if (previous) return previous;
     }
-    for (const value of values) this.#refs.check(value); // 404 naming the key, before any write
+    const refs = values.map((value) => this.#refs.check(value)); // 404 naming the key, before any write
     const queue = this.#state(name);
     if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
     const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
-    if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending) };
+    if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending, refs) };
     const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, presence: call.presence });
     this.events.emit('queue:changed', name);
     try {
@@ -264,10 +264,10 @@ export class Queues {
   /**
    * Store the items, hold their futures, hand them to waiting getters.
    * Answers the size after. Every future is checked before anything is
-   * written (again, for a put that waited: one may have been forgotten since).
+   * written: `refs` are those of a put checked in this turn; a put that
+   * waited is checked again (one may have been forgotten since).
    */
-  #insert(queue: QueueState, put: PendingPut): number {
-    const refs = put.values.map((value) => this.#refs.check(value));
+  #insert(queue: QueueState, put: PendingPut, refs = put.values.map((value) => this.#refs.check(value))): number {
     const now = Date.now();
     if (!queue.stored) {
       this.#store.saveQueue(queue.name, queue.maxsize, now);
