@@ -14,7 +14,7 @@ export interface Presence {
  * listens only once a call waits (onGone): most calls are answered at once,
  * and an AbortController with its listeners costs 3 to 5 µs a call.
  */
-export function connectionClosed(reply: FastifyReply): Presence {
+export function presenceOf(reply: FastifyReply): Presence {
   const res = reply.raw;
   const socket = reply.request.raw.socket;
   return {

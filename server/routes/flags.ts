@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { FlagInfo, FlagParams, FlagQuery } from '../../schemas/flags.ts';
-import { connectionClosed } from '../reply-delivery.ts';
+import { presenceOf } from '../reply-delivery.ts';
 
 /** Flags, Dask's Event: set, clear, wait. (/events is the dashboard's stream.) */
 const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -21,7 +21,7 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { name } = request.params;
       const { timeout } = request.query;
-      if (timeout !== undefined) await flags.wait(name, { timeoutMs: timeout * 1000, what: `flag ${name} to be set`, presence: connectionClosed(reply) });
+      if (timeout !== undefined) await flags.wait(name, { timeoutMs: timeout * 1000, what: `flag ${name} to be set`, presence: presenceOf(reply) });
       const set = timeout !== undefined || flags.isSet(name);
       await app.store.committed(); // a set made this turn is answered once it is durable
       return { name, set };

@@ -4,7 +4,7 @@ import { MAX_WAIT_S } from '../../schemas/coordination.ts';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { AcquireQuery, Lease, LeaseBody, LeasesInfo } from '../../schemas/leases.ts';
 import type { AcquireRequest } from '../leases.ts';
-import { connectionClosed, watchDelivery } from '../reply-delivery.ts';
+import { presenceOf, watchDelivery } from '../reply-delivery.ts';
 import type { LeaseKind } from '../store/lease-store.ts';
 import { callerOf } from './caller.ts';
 
@@ -43,7 +43,7 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
       async (request, reply) => {
         const lease = await leases.acquire(kind, request.params.name, request.body, callerOf(request), {
           timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-          presence: connectionClosed(reply),
+          presence: presenceOf(reply),
         });
         watchDelivery(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
         await app.store.committed();

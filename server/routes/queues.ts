@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MAX_WAIT_S } from '../../schemas/coordination.ts';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { GetQuery, GetReply, PutBody, PutQuery, PutReply, QueueConfig, QueueInfo, QueueParams } from '../../schemas/queues.ts';
-import { connectionClosed, watchDelivery } from '../reply-delivery.ts';
+import { presenceOf, watchDelivery } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
 
@@ -57,7 +57,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
       const values = 'items' in body ? body.items : [body.item];
       const answer = await queues.put(request.params.name, values, callerOf(request), {
         timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-        presence: connectionClosed(reply),
+        presence: presenceOf(reply),
         idempotencyKey: body.idempotencyKey,
       });
       await app.store.committed();
@@ -81,7 +81,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const delivery = await queues.get(request.params.name, request.query.batch ?? 1, callerOf(request), {
         timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-        presence: connectionClosed(reply),
+        presence: presenceOf(reply),
       });
       // Watch from now on: the connection may fail while the commit is awaited.
       watchDelivery(reply, delivery);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { VariableBody, VariableInfo, VariableParams, VariableQuery } from '../../schemas/variables.ts';
-import { connectionClosed } from '../reply-delivery.ts';
+import { presenceOf } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
 
@@ -45,7 +45,7 @@ const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { timeout } = request.query;
-      const json = await variables.get(request.params.name, callerOf(request), timeout === undefined ? undefined : timeout * 1000, connectionClosed(reply));
+      const json = await variables.get(request.params.name, callerOf(request), timeout === undefined ? undefined : timeout * 1000, presenceOf(reply));
       await app.store.committed();
       return sendJson(reply, json);
     },
