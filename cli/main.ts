@@ -39,6 +39,11 @@ function schedulerOptions(command: Command): Command {
     .option('--max-arg-depth <n>', 'deepest nesting in args and kwargs (env SLUICE_MAX_ARG_DEPTH)')
     .option('--max-sse-per-client <n>', 'open SSE streams per client session or token (env SLUICE_MAX_SSE_PER_CLIENT)')
     .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit (env SLUICE_MAX_HEAP_USED_MB)')
+    .option('--auth-failures-per-minute <n>', 'failed authentications a minute from one address before 429, 0 for no limit (env SLUICE_AUTH_FAILURES_PER_MINUTE)')
+    .option('--request-timeout-ms <ms>', 'time a request may take to arrive whole, headers and body; not its answer (env SLUICE_REQUEST_TIMEOUT_MS)')
+    .option('--headers-timeout-ms <ms>', 'time a request’s headers may take to arrive (env SLUICE_HEADERS_TIMEOUT_MS)')
+    .option('--keep-alive-timeout-ms <ms>', 'close a keep-alive connection idle this long (env SLUICE_KEEP_ALIVE_TIMEOUT_MS)')
+    .option('--trust-proxy <proxies>', 'believe X-Forwarded-For/-Proto/-Host from these proxies: true, a hop count, or addresses/CIDRs, comma-separated (env SLUICE_TRUST_PROXY)')
     .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 }
 
@@ -46,7 +51,7 @@ const CONFIG_FLAGS = [
   'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
   'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
   'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
-  'maxHeapUsedMb',
+  'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
 ] as const;
 
 async function configOf(flags: Record<string, unknown>) {

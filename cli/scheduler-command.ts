@@ -1,14 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
-import { startupProblem } from '../server/auth.ts';
+import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
 
 /** Build the app and listen; resolves with the app and the URL it serves. */
 export async function startScheduler(config: SchedulerConfig): Promise<{ app: FastifyInstance; url: string }> {
-  const problem = startupProblem(config.host, { client: config.clientToken, worker: config.workerToken, admin: config.adminToken }, config.insecure);
+  const problem = await startupProblem(config.host, { client: config.clientToken, worker: config.workerToken, admin: config.adminToken }, config.insecure);
   if (problem) throw new Error(problem);
   const app = await buildApp({ config });
   await app.listen({ port: config.port, host: config.host });
+  if (config.insecure) {
+    // listen resolved the name again: check what it bound, not what it was told.
+    const beyond = app.addresses().flatMap((a) => (typeof a === 'string' || isLoopbackAddress(a.address) ? [] : [a.address]));
+    if (beyond.length > 0) {
+      await app.close();
+      throw new Error(insecureBeyondLoopback(`${beyond.join(', ')} (${config.host})`));
+    }
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

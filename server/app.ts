@@ -8,7 +8,8 @@ import type { SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
-import errorsPlugin from './plugins/errors.ts';
+import crossOriginPlugin from './plugins/cross-origin.ts';
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import observabilityPlugin from './plugins/observability.ts';
 import protectionPlugin from './plugins/protection.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
@@ -35,6 +36,9 @@ import workerSocket from './workers/worker-socket.ts';
 // runtime default is the fastify-plugin-wrapped function.
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
 
+/** Longest path parameter: keys are up to 256 characters, names 128. */
+const MAX_PARAM_LENGTH = 1024;
+
 export interface BuildOptions {
   config: SchedulerConfig;
   /** Fastify's logger option; defaults to pino at config.logLevel. */
@@ -46,11 +50,27 @@ export interface BuildOptions {
  * wires signals; tests build it or start the real process.
  */
 export async function buildApp({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+  const edge = { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxParamLength: MAX_PARAM_LENGTH };
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     // Keys are up to 256 characters and travel in paths; names are checked by their schemas.
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A request must arrive whole in time; its answer may take as long as it
+    // takes (long polls, SSE streams, and the worker socket, which leaves the
+    // HTTP server once upgraded). Node checks every connectionsCheckingInterval,
+    // so a request is cut off up to a quarter of the timeout late.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(50, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+    },
+    // A number of hops is Fastify's too, as a function (its types leave the number out).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    frameworkErrors: frameworkErrors(edge),
+    clientErrorHandler: clientErrorHandler(edge),
     // Two info lines per request cost more than the request at tens of thousands a second;
     // requests are logged at debug (below), failures at error by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,9 +87,13 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errorsPlugin);
+  await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
+  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
   await app.register(authPlugin, {
     tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },
     insecure: config.insecure,
+    corsOrigins: config.corsOrigins,
+    authFailuresPerMinute: config.authFailuresPerMinute,
   });
   await app.register(swagger, {
     openapi: {
@@ -80,7 +104,6 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(sse, { heartbeatInterval: config.sseHeartbeatMs });
   await app.register(websocket, { options: { maxPayload: config.wsMaxMessageBytes } });
-  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
   await app.register(schedulerPlugin, {
     retentionMs: config.retentionMs,
     clientLeaseMs: config.clientLeaseMs,
@@ -104,7 +127,6 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   // After the plugins that load state at start: the event-loop watch should
   // not count the start itself as overload.
   await app.register(protectionPlugin, {
-    corsOrigins: config.corsOrigins,
     rateLimitPerMinute: config.rateLimitPerMinute,
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     maxHeapUsedMb: config.maxHeapUsedMb,
@@ -126,4 +148,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(semaphoresRoutes);
   await app.register(workerSocket);
   return app;
+}
+
+/** Trust the first `hops` proxies in front of the scheduler, whatever their addresses. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

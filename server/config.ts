@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
@@ -9,6 +10,41 @@ const list = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
 const token = list.pipe(z.array(z.string().min(16, { message: 'a token is at least 16 characters' })));
+
+/**
+ * Which peers are proxies whose X-Forwarded-* headers to believe: false (none,
+ * the default), true (any), a number of hops, or addresses and CIDR ranges
+ * (and proxy-addr's names loopback, linklocal, uniquelocal), comma-separated.
+ */
+const trustProxy = z
+  .union([z.boolean(), z.number(), z.string()])
+  .default(false)
+  .transform((v, ctx): boolean | number | string[] => {
+    if (typeof v === 'boolean') return v;
+    const text = String(v).trim();
+    if (text === '' || text === 'false') return false;
+    if (text === 'true') return true;
+    if (/^\d+$/.test(text)) return Number(text);
+    const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad.join(', ')}: give true, false, a number of hops, or IP addresses and CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).default(false).transform((v) => v === true || v === 'true' || v === '1');
 
@@ -67,8 +103,22 @@ export const SchedulerConfig = z
     maxHeapUsedMb: z.coerce.number().int().min(0).default(0),
     /** How long a browser session cookie (POST /auth/session) lasts. */
     sessionTtlMs: ms(12 * 3600_000),
+    /** Failed authentications a minute from one address (an IPv6 /64) before it gets 429; 0 turns it off. */
+    authFailuresPerMinute: z.coerce.number().int().min(0).default(30),
+    /** How long a request may take to arrive whole, headers and body (not how long its answer takes). */
+    requestTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+    /** How long a request's headers may take to arrive. */
+    headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+    /** How long an idle keep-alive connection stays open between requests. */
+    keepAliveTimeoutMs: z.coerce.number().int().min(100).default(72_000),
+    /** Proxies whose X-Forwarded-For, -Proto and -Host to believe (see trustProxy above). */
+    trustProxy,
   })
-  .strict();
+  .strict()
+  .refine((c) => c.headersTimeoutMs <= c.requestTimeoutMs, {
+    path: ['headersTimeoutMs'],
+    message: 'the headers timeout cannot be longer than the request timeout (the whole request, headers included)',
+  });
 
 export type SchedulerConfig = z.output<typeof SchedulerConfig>;
 export type SchedulerConfigInput = z.input<typeof SchedulerConfig>;

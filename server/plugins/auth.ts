@@ -1,8 +1,11 @@
 import cookie from '@fastify/cookie';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { allows, Authenticator, type Requirement, type Scope, SESSION_COOKIE, type Tokens } from '../auth.ts';
+import { AuthFailures } from '../auth-failures.ts';
+import { allows, Authenticator, type BrowserSession, PresentedToken, type Requirement, type Scope, SESSION_COOKIE, type Tokens } from '../auth.ts';
 import { SluiceError } from '../errors.ts';
+import { canonicalOrigin, crossOriginProblem } from '../same-origin.ts';
+import { BrowserSessionStore } from '../store/browser-session-store.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -14,9 +17,17 @@ declare module 'fastify' {
     scope?: Scope;
     /** Who is calling, for rate limits and per-caller limits: a token fingerprint, or the address. */
     principal: string;
+    /** The browser session the request was authenticated by, if it was by the cookie. */
+    browserSession?: BrowserSession;
+    /** Why the session cookie the request carries was not taken from where it came (another origin). */
+    cookieRefused?: string;
   }
   interface FastifyInstance {
     authenticator: Authenticator | undefined;
+    /** Ended browser sessions (undefined when running --insecure). */
+    browserSessions: BrowserSessionStore | undefined;
+    /** Counts failed authentication per address (undefined when off, or --insecure). */
+    authFailures: AuthFailures | undefined;
   }
 }
 
@@ -24,21 +35,32 @@ export interface AuthOptions {
   tokens: Tokens;
   /** No authentication (the CLI allows it on loopback only). */
   insecure: boolean;
+  /** Origins besides the scheduler's own whose pages may use the session cookie (--cors-origins). */
+  corsOrigins: readonly string[];
+  /** Failed authentications a minute per address before it gets 429; 0 turns the limit off. */
+  authFailuresPerMinute: number;
 }
 
 /**
  * Bearer-token authentication with scopes. A token comes in the
  * Authorization header; EventSource, which cannot send headers, uses the
  * session cookie from POST /auth/session, or ?access_token= as a last resort.
- * Routes declare what they need in config.scope.
+ * Routes declare what they need in config.scope. The cookie is taken only
+ * from the scheduler's own origin (and --cors-origins), a session ended by
+ * DELETE /auth/session stays ended, and an address that keeps presenting
+ * wrong credentials is made to wait (AuthFailures).
  */
 export default fp<AuthOptions>(
   async (app, options) => {
     await app.register(cookie);
     app.decorateRequest('scope', undefined);
     app.decorateRequest('principal', '');
+    app.decorateRequest('browserSession', undefined);
+    app.decorateRequest('cookieRefused', undefined);
     if (options.insecure) {
       app.decorate('authenticator', undefined);
+      app.decorate('browserSessions', undefined);
+      app.decorate('authFailures', undefined);
       app.addHook('onRequest', async (request) => {
         request.scope = 'admin';
         request.principal = request.ip;
@@ -46,13 +68,24 @@ export default fp<AuthOptions>(
       return;
     }
     const authenticator = new Authenticator(options.tokens);
+    const browserSessions = new BrowserSessionStore(app.store.db, app.store.tx);
+    browserSessions.sweep();
+    const failures = options.authFailuresPerMinute > 0 ? new AuthFailures({ perMinute: options.authFailuresPerMinute }) : undefined;
+    const allowedOrigins = new Set(options.corsOrigins.map((o) => canonicalOrigin(o) ?? o));
     app.decorate('authenticator', authenticator);
+    app.decorate('browserSessions', browserSessions);
+    app.decorate('authFailures', failures);
+
     app.addHook('onRequest', async (request, reply) => {
-      identify(authenticator, request);
-      if (request.method === 'OPTIONS') return; // CORS preflights carry no credentials
+      if (request.method === 'OPTIONS') {
+        request.principal = request.ip; // CORS preflights carry no credentials
+        return;
+      }
+      identify(request, reply);
       const need = request.routeOptions.config?.scope ?? (request.url.startsWith('/docs') ? 'public' : 'client');
       if (allows(request.scope, need)) return;
       if (request.scope === undefined) {
+        if (request.cookieRefused) throw new SluiceError('SLUICE_ERR_FORBIDDEN', request.cookieRefused);
         reply.header('www-authenticate', 'Bearer');
         throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', `this needs ${article(need)} ${need} token: send Authorization: Bearer <token>`);
       }
@@ -63,23 +96,69 @@ export default fp<AuthOptions>(
       const query = request.query as Record<string, unknown> | undefined;
       if (query && 'access_token' in query) delete query.access_token;
     });
+
+    function identify(request: FastifyRequest, reply: FastifyReply): void {
+      const header = request.headers.authorization;
+      let token: string | undefined;
+      if (typeof header === 'string' && header.toLowerCase().startsWith('bearer ')) token = header.slice(7).trim();
+      token ??= (request.query as Record<string, string> | undefined)?.access_token;
+      if (token) {
+        const presented = new PresentedToken(token);
+        const fingerprint = presented.fingerprint;
+        admitCredential(failures, request, reply, fingerprint);
+        request.scope = authenticator.scopeOf(presented);
+        settleCredential(failures, request, fingerprint, request.scope !== undefined);
+        request.principal = request.scope ? `token:${fingerprint}` : request.ip;
+        return;
+      }
+      request.principal = request.ip;
+      const value = request.cookies?.[SESSION_COOKIE];
+      if (!value) return;
+      request.cookieRefused = crossOriginProblem(
+        { method: request.method, origin: header1(request.headers.origin), fetchSite: header1(request.headers['sec-fetch-site']), own: `${request.protocol}://${request.host}` },
+        allowedOrigins,
+      );
+      if (request.cookieRefused) return;
+      const fingerprint = `cookie:${Authenticator.fingerprint(value)}`;
+      admitCredential(failures, request, reply, fingerprint);
+      const session = authenticator.readSession(value);
+      settleCredential(failures, request, fingerprint, session !== undefined);
+      // A cookie we signed that expired or was ended is no guess: refused, not counted.
+      if (!session || session.expiresAt < Date.now() || browserSessions.isRevoked(session.id)) return;
+      request.scope = session.scope;
+      request.browserSession = session;
+      request.principal = `session:${value.slice(-12)}`;
+    }
   },
-  { name: 'sluice-auth' },
+  { name: 'sluice-auth', dependencies: ['sluice-store'] },
 );
 
-function identify(authenticator: Authenticator, request: FastifyRequest): void {
-  const header = request.headers.authorization;
-  let token: string | undefined;
-  if (typeof header === 'string' && header.toLowerCase().startsWith('bearer ')) token = header.slice(7).trim();
-  token ??= (request.query as Record<string, string> | undefined)?.access_token;
-  if (token) {
-    request.scope = authenticator.scopeOf(token);
-    request.principal = request.scope ? `token:${Authenticator.fingerprint(token)}` : request.ip;
-    return;
-  }
-  const session = request.cookies?.[SESSION_COOKIE];
-  request.scope = session ? authenticator.verifySession(session) : undefined;
-  request.principal = request.scope ? `session:${session?.slice(-12)}` : request.ip;
+/**
+ * Before checking a credential (by its fingerprint): throws 429 with
+ * Retry-After if the caller's address has failed too often and this
+ * credential has not worked from it before.
+ */
+export function admitCredential(failures: AuthFailures | undefined, request: FastifyRequest, reply: FastifyReply, fingerprint: string): void {
+  const waitMs = failures?.retryAfterMs(request.ip, fingerprint) ?? 0;
+  if (!failures || waitMs === 0) return;
+  const seconds = Math.ceil(waitMs / 1000);
+  reply.header('retry-after', String(seconds));
+  throw new SluiceError(
+    'SLUICE_ERR_RATE_LIMITED',
+    `more than ${failures.perMinute} failed authentications a minute from this address: credentials from it are not checked for ${seconds} s, except ones that already worked from it`,
+    { limit: failures.perMinute, retryAfterMs: waitMs },
+  );
+}
+
+/** After checking a credential: count it against the caller's address if it failed, remember it if it worked. */
+export function settleCredential(failures: AuthFailures | undefined, request: FastifyRequest, fingerprint: string, ok: boolean): void {
+  if (!failures) return;
+  if (ok) failures.succeeded(request.ip, fingerprint);
+  else if (failures.failed(request.ip)) request.log.warn({ address: request.ip, limit: failures.perMinute }, 'too many failed authentications from one address: its new credentials wait out the minute');
+}
+
+function header1(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function article(scope: string): string {

@@ -1,12 +1,9 @@
-import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
 import { SluiceError } from '../errors.ts';
 
 export interface ProtectionOptions {
-  /** Browser origins allowed to call (CORS); none: no CORS headers at all. */
-  corsOrigins: readonly string[];
   /** Requests per minute per caller; 0 turns the limit off. */
   rateLimitPerMinute: number;
   /** Event-loop delay beyond which requests get 503; 0 turns it off. */
@@ -16,23 +13,15 @@ export interface ProtectionOptions {
 }
 
 /**
- * What keeps a network service standing: CORS for the allowed origins only
- * (@fastify/cors), a request rate per token (@fastify/rate-limit, keyed by the
- * caller auth identified), and 503 with Retry-After rather than falling over
- * when the event loop lags or the heap is too full (@fastify/under-pressure).
+ * What keeps a network service standing: a request rate per token
+ * (@fastify/rate-limit, keyed by the caller auth identified), and 503 with
+ * Retry-After rather than falling over when the event loop lags or the heap
+ * is too full (@fastify/under-pressure). CORS is in the cross-origin plugin,
+ * failed authentication is counted by the auth plugin, and slow requests are
+ * cut off by the server's timeouts (app.ts).
  */
 export default fp<ProtectionOptions>(
   async (app, options) => {
-    if (options.corsOrigins.length > 0) {
-      await app.register(cors, {
-        origin: [...options.corsOrigins],
-        credentials: true,
-        methods: ['GET', 'POST', 'PUT', 'DELETE'],
-        allowedHeaders: ['content-type', 'authorization', 'sluice-client', 'last-event-id'],
-        exposedHeaders: ['retry-after'],
-        maxAge: 600,
-      });
-    }
     if (options.rateLimitPerMinute > 0) {
       await app.register(rateLimit, {
         global: true,

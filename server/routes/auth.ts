@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SESSION_COOKIE } from '../auth.ts';
+import { PresentedToken, SESSION_COOKIE } from '../auth.ts';
+import { admitCredential, settleCredential } from '../plugins/auth.ts';
 import { SluiceError } from '../errors.ts';
 
 const Whoami = z.object({ scope: z.enum(['client', 'worker', 'admin']), insecure: z.boolean() });
@@ -22,7 +23,10 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const authenticator = app.authenticator;
       if (!authenticator) return { scope: 'admin' as const, insecure: true };
-      const scope = authenticator.scopeOf(request.body.token);
+      const presented = new PresentedToken(request.body.token);
+      admitCredential(app.authFailures, request, reply, presented.fingerprint);
+      const scope = authenticator.scopeOf(presented);
+      settleCredential(app.authFailures, request, presented.fingerprint, scope !== undefined);
       if (!scope) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'that token is not one of this scheduler’s');
       reply.setCookie(SESSION_COOKIE, authenticator.session(scope, Date.now() + ttlMs), {
         httpOnly: true,
@@ -35,10 +39,17 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.delete('/auth/session', { config: { scope: 'public' }, schema: { summary: 'End the browser session' } }, async (request, reply) => {
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/auth/session',
+    { config: { scope: 'public' }, schema: { summary: 'End the browser session: its cookie is refused from then on, after a restart too' } },
+    async (request, reply) => {
+      // Another origin cannot log the browser out: its cookie is not taken from there.
+      if (request.cookieRefused) throw new SluiceError('SLUICE_ERR_FORBIDDEN', request.cookieRefused);
+      if (request.browserSession) await app.browserSessions?.revoke(request.browserSession.id, request.browserSession.expiresAt);
+      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+      return reply.code(204).send();
+    },
+  );
 
   app.get(
     '/auth/whoami',

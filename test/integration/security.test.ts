@@ -24,6 +24,10 @@ t.test('starting: tokens, or --insecure on loopback only', async (t) => {
   t.match(await refused(t, []), /no tokens are configured: give --client-token, --worker-token and --admin-token .* or start with --insecure/);
   t.match(await refused(t, ['--insecure', '--host', '0.0.0.0']), /--insecure turns authentication off, which is allowed only on loopback; the scheduler would listen on 0\.0\.0\.0/);
   t.match(await refused(t, ['--client-token', 'short']), /invalid configuration: clientToken\.0: a token is at least 16 characters/);
+  // A name is not loopback because it starts with "127.": it is resolved, and every address it gives must be loopback.
+  t.match(await refused(t, ['--insecure', '--host', '127.attacker.invalid']), /--insecure turns authentication off, which is allowed only on loopback; the scheduler would listen on 127\.attacker\.invalid, which does not resolve/);
+  const named = await startScheduler(t, { args: ['--host', 'localhost'] });
+  t.equal((await api(named.url).get('/health')).status, 200, '--insecure on localhost, which resolves to loopback only');
   const open = await startScheduler(t, { insecure: false, args: ['--host', '0.0.0.0', ...TOKENS] });
   t.equal((await api(open.url).get('/health')).status, 200, 'with tokens it listens beyond loopback');
 });
@@ -103,7 +107,7 @@ t.test('browsers: a session cookie, or a token in the query, for EventSource', a
   const login = await fetch(`${scheduler.url}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: CLIENT }) });
   t.equal(login.status, 200);
   const cookie = login.headers.get('set-cookie') ?? '';
-  t.match(cookie, /^sluice_session=client\.\d+\.[0-9a-f]{64}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict/);
+  t.match(cookie, /^sluice_session=client\.\d+\.[\w-]{22}\.[0-9a-f]{64}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict/, 'scope, expiry, a random id, signature');
   const session = cookie.split(';')[0];
   t.same((await api(scheduler.url, { cookie: session }).get('/auth/whoami')).body, { scope: 'client', insecure: false });
   const events = await readSse(`${scheduler.url}/events`, { cookie: session }, t);
