@@ -94,6 +94,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     insecure: config.insecure,
     corsOrigins: config.corsOrigins,
     authFailuresPerMinute: config.authFailuresPerMinute,
+    listenHost: config.host,
   });
   await app.register(swagger, {
     openapi: {

@@ -102,6 +102,7 @@ export class AuthFailures {
 
 /** What an address is counted as: itself for IPv4 (IPv4-mapped IPv6 included), its /64 for IPv6. */
 export function addressKey(address: string): string {
+  if (!address) return 'unknown'; // a socket already gone has no remote address
   if (!address.includes(':')) return address;
   try {
     const parsed = ipaddr.process(address);

@@ -1,3 +1,5 @@
+import { isLoopbackAddress } from './auth.ts';
+
 /** Methods that change nothing; every other one may. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -23,34 +25,49 @@ export function canonicalOrigin(origin: string): string | undefined {
 }
 
 /**
- * Why a request that carries the session cookie must not be taken as the
- * cookie's holder, or undefined if it may. A browser attaches the cookie to
- * requests that other pages of the same site make (another port of
- * localhost, another subdomain): SameSite does not tell origins apart. So a
- * request authenticated by the cookie must show it comes from the
- * scheduler's own pages or an allowed origin:
+ * Why a request must not be taken as coming from the scheduler's own pages
+ * (or an allowed origin), or undefined if it may. A browser attaches ambient
+ * credentials (the session cookie; with --insecure, being on this machine)
+ * to requests that any page it has open makes, and SameSite does not tell
+ * apart the origins of one site (another port of localhost). So:
  *
  * - with an Origin header (every cross-origin request, every POST), that
  *   origin must be the scheduler's own or one of `allowed`;
- * - without one, Sec-Fetch-Site must say same-origin;
- * - with neither (curl, older browsers' same-origin reads), only a method
- *   that changes nothing is taken.
- *
- * Bearer tokens are not sent by browsers on their own, so this is for cookies only.
+ * - without one, Sec-Fetch-Site must say same-origin (or none, the user
+ *   typing the URL, for a method that changes nothing);
+ * - with neither (curl, a Node program, an older browser's same-origin
+ *   read), `requireProof` decides for methods that change something: a
+ *   cookie must show where it comes from; a caller on loopback need not.
  */
-export function crossOriginProblem(request: RequestOrigin, allowed: ReadonlySet<string>): string | undefined {
+export function foreignOrigin(request: RequestOrigin, allowed: ReadonlySet<string>, requireProof: boolean): string | undefined {
   const safe = SAFE_METHODS.has(request.method);
-  const own = canonicalOrigin(request.own);
-  const rule = `a session cookie is taken only from this scheduler’s own origin${own ? ` (${own})` : ''} or one in --cors-origins; other callers send Authorization: Bearer <token>`;
   if (request.origin !== undefined) {
     const origin = canonicalOrigin(request.origin);
-    if (origin !== undefined && (origin === own || allowed.has(origin))) return undefined;
-    return `${rule}. This request came from ${JSON.stringify(request.origin.slice(0, 200))}`;
+    if (origin !== undefined && (origin === canonicalOrigin(request.own) || allowed.has(origin))) return undefined;
+    return `this request came from ${JSON.stringify(request.origin.slice(0, 200))}`;
   }
   if (request.fetchSite !== undefined) {
     if (request.fetchSite === 'same-origin' || (safe && request.fetchSite === 'none')) return undefined;
-    return `${rule}. This request came from another ${request.fetchSite === 'same-site' ? 'origin of the same site' : 'site'} (Sec-Fetch-Site: ${request.fetchSite.slice(0, 40)})`;
+    return `this request came from another ${request.fetchSite === 'same-site' ? 'origin of the same site' : 'site'} (Sec-Fetch-Site: ${request.fetchSite.slice(0, 40)})`;
   }
-  if (safe) return undefined;
-  return `${rule}. A ${request.method} with the cookie must show where it comes from, as browsers do with Origin; this one has neither Origin nor Sec-Fetch-Site`;
+  if (safe || !requireProof) return undefined;
+  return `a ${request.method} must show where it comes from, as browsers do with Origin; this one has neither Origin nor Sec-Fetch-Site`;
+}
+
+/** The scheduler's own origin, for messages. */
+export function ownOrigin(request: RequestOrigin): string {
+  return canonicalOrigin(request.own) ?? request.own;
+}
+
+/**
+ * A host name a request on loopback may be addressed to: a loopback address,
+ * localhost (and *.localhost), or the name the scheduler was told to listen
+ * on (which, running --insecure, resolves to loopback only). Any other name
+ * reaching a loopback-only scheduler was made to resolve here by someone
+ * else: DNS rebinding, a page of another site posing as same-origin.
+ */
+export function isLoopbackName(hostname: string | undefined, listenHost: string): boolean {
+  if (!hostname) return false;
+  const name = hostname.toLowerCase();
+  return isLoopbackAddress(name) || name === 'localhost' || name.endsWith('.localhost') || name === listenHost.toLowerCase();
 }

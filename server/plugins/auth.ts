@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { AuthFailures } from '../auth-failures.ts';
 import { allows, Authenticator, type BrowserSession, PresentedToken, type Requirement, type Scope, SESSION_COOKIE, type Tokens } from '../auth.ts';
 import { SluiceError } from '../errors.ts';
-import { canonicalOrigin, crossOriginProblem } from '../same-origin.ts';
+import { canonicalOrigin, foreignOrigin, isLoopbackName, ownOrigin, type RequestOrigin } from '../same-origin.ts';
 import { BrowserSessionStore } from '../store/browser-session-store.ts';
 
 declare module 'fastify' {
@@ -39,6 +39,8 @@ export interface AuthOptions {
   corsOrigins: readonly string[];
   /** Failed authentications a minute per address before it gets 429; 0 turns the limit off. */
   authFailuresPerMinute: number;
+  /** The host the scheduler listens on (--host): with --insecure, a name requests may be addressed to. */
+  listenHost: string;
 }
 
 /**
@@ -57,13 +59,33 @@ export default fp<AuthOptions>(
     app.decorateRequest('principal', '');
     app.decorateRequest('browserSession', undefined);
     app.decorateRequest('cookieRefused', undefined);
+    const allowedOrigins = new Set(options.corsOrigins.map((o) => canonicalOrigin(o) ?? o));
     if (options.insecure) {
       app.decorate('authenticator', undefined);
       app.decorate('browserSessions', undefined);
       app.decorate('authFailures', undefined);
+      // Without authentication, being on this machine is the credential, and
+      // a browser here carries it to every page it has open: only the
+      // scheduler's own pages (and --cors-origins) are taken, by a loopback name.
       app.addHook('onRequest', async (request) => {
-        request.scope = 'admin';
         request.principal = request.ip;
+        if (request.method !== 'OPTIONS') {
+          if (!isLoopbackName(request.hostname, options.listenHost)) {
+            throw new SluiceError(
+              'SLUICE_ERR_FORBIDDEN',
+              `running --insecure (no authentication), the scheduler takes only requests addressed to a loopback name (localhost, 127.0.0.1, [::1], or --host); this one names ${JSON.stringify(request.host?.slice(0, 200))} in its Host header, as a page of another site whose name was made to resolve here would`,
+            );
+          }
+          const origin = originOf(request);
+          const foreign = foreignOrigin(origin, allowedOrigins, false);
+          if (foreign) {
+            throw new SluiceError(
+              'SLUICE_ERR_FORBIDDEN',
+              `running --insecure (no authentication), the scheduler takes requests from its own pages (${ownOrigin(origin)}) and origins in --cors-origins only, not from other pages a browser has open: ${foreign}. Give tokens to serve other origins`,
+            );
+          }
+        }
+        request.scope = 'admin';
       });
       return;
     }
@@ -71,7 +93,6 @@ export default fp<AuthOptions>(
     const browserSessions = new BrowserSessionStore(app.store.db, app.store.tx);
     browserSessions.sweep();
     const failures = options.authFailuresPerMinute > 0 ? new AuthFailures({ perMinute: options.authFailuresPerMinute }) : undefined;
-    const allowedOrigins = new Set(options.corsOrigins.map((o) => canonicalOrigin(o) ?? o));
     app.decorate('authenticator', authenticator);
     app.decorate('browserSessions', browserSessions);
     app.decorate('authFailures', failures);
@@ -114,11 +135,12 @@ export default fp<AuthOptions>(
       request.principal = request.ip;
       const value = request.cookies?.[SESSION_COOKIE];
       if (!value) return;
-      request.cookieRefused = crossOriginProblem(
-        { method: request.method, origin: header1(request.headers.origin), fetchSite: header1(request.headers['sec-fetch-site']), own: `${request.protocol}://${request.host}` },
-        allowedOrigins,
-      );
-      if (request.cookieRefused) return;
+      const origin = originOf(request);
+      const foreign = foreignOrigin(origin, allowedOrigins, true);
+      if (foreign) {
+        request.cookieRefused = `a session cookie is taken only from this scheduler’s own origin (${ownOrigin(origin)}) or one in --cors-origins; other callers send Authorization: Bearer <token>. But ${foreign}`;
+        return;
+      }
       const fingerprint = `cookie:${Authenticator.fingerprint(value)}`;
       admitCredential(failures, request, reply, fingerprint);
       const session = authenticator.readSession(value);
@@ -157,8 +179,15 @@ export function settleCredential(failures: AuthFailures | undefined, request: Fa
   else if (failures.failed(request.ip)) request.log.warn({ address: request.ip, limit: failures.perMinute }, 'too many failed authentications from one address: its new credentials wait out the minute');
 }
 
-function header1(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/** Where the request says it was made, and the origin it addressed. */
+function originOf(request: FastifyRequest): RequestOrigin {
+  const { origin, 'sec-fetch-site': fetchSite } = request.headers;
+  return {
+    method: request.method,
+    origin: Array.isArray(origin) ? origin[0] : origin,
+    fetchSite: Array.isArray(fetchSite) ? fetchSite[0] : fetchSite,
+    own: `${request.protocol}://${request.host}`,
+  };
 }
 
 function article(scope: string): string {

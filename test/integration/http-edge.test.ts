@@ -245,3 +245,21 @@ t.test('behind a TLS-terminating proxy: --trust-proxy makes the cookie Secure an
   const direct = await startScheduler(t, { insecure: false, args: TOKENS });
   t.notMatch((await login(direct.url, CLIENT, https)).setCookie, /Secure/, 'without --trust-proxy, X-Forwarded-Proto from anyone is ignored');
 });
+
+t.test('--insecure: everyone is admin, so pages of other origins, and other names (DNS rebinding), are refused', async (t) => {
+  const scheduler = await startScheduler(t, { args: ['--cors-origins', 'http://localhost:5173'] });
+  const own = new URL(scheduler.url).origin;
+  const flag = (name: string) => `${scheduler.url}/flags/${name}/set`;
+  const fromPage = await send(flag('from-page'), 'POST', { origin: 'http://evil.example' });
+  t.match(fromPage, { status: 403, json: { error: { code: 'SLUICE_ERR_FORBIDDEN', message: /--insecure/ } } }, 'a no-body POST another site’s page makes');
+  t.equal((await send(flag('from-site'), 'POST', { 'sec-fetch-site': 'cross-site' })).status, 403, 'one marked cross-site without Origin');
+  t.equal((await send(`${scheduler.url}/workers`, 'GET', { 'sec-fetch-site': 'same-site' })).status, 403, 'a read from another origin of the site');
+  const rebound = await rawRequest(t, scheduler.port, 'POST /flags/rebound/set HTTP/1.1\r\nHost: attacker.example:8786\r\nOrigin: http://attacker.example:8786\r\nContent-Length: 0\r\n\r\n');
+  t.match(rebound, { status: 403, json: { error: { message: /Host/ } } }, 'a page whose name was made to resolve here: its own origin, but not a loopback name');
+  t.match((await api(scheduler.url).get('/flags/from-page')).body, { set: false }, 'nothing was set');
+  t.equal((await send(flag('curl'), 'POST', {})).status, 200, 'curl and the Node client (neither header) go on');
+  t.equal((await send(flag('own'), 'POST', { origin: own })).status, 200, 'the dashboard (its own origin) goes on');
+  t.equal((await send(flag('allowed'), 'POST', { origin: 'http://localhost:5173' })).status, 200, 'an origin in --cors-origins goes on');
+  const named = await rawRequest(t, scheduler.port, 'POST /flags/named/set HTTP/1.1\r\nHost: localhost:8786\r\nContent-Length: 0\r\n\r\n');
+  t.equal(named.status, 200, 'Host: localhost');
+});

@@ -10,7 +10,7 @@ import t from 'tap';
 import { addressKey, AuthFailures } from '../../server/auth-failures.ts';
 import { Authenticator, isLoopbackAddress, notLoopback, startupProblem } from '../../server/auth.ts';
 import { parseConfig } from '../../server/config.ts';
-import { crossOriginProblem } from '../../server/same-origin.ts';
+import { foreignOrigin, isLoopbackName, type RequestOrigin } from '../../server/same-origin.ts';
 import { openDatabase } from '../../server/store/database.ts';
 import { GroupCommit } from '../../server/store/group-commit.ts';
 import { BrowserSessionStore } from '../../server/store/browser-session-store.ts';
@@ -120,10 +120,10 @@ t.test('failed authentication: counted per address, a known credential goes on, 
   t.equal(bounded.retryAfterMs('10.0.78.31', 'x', 0), 0, 'the most recent ones are kept (under the limit)');
 });
 
-t.test('the session cookie’s origin rule', async (t) => {
+t.test('where a request comes from: the origin rule for cookies (and --insecure), and loopback names', async (t) => {
   const own = 'http://127.0.0.1:8786';
   const allowed = new Set(['https://dash.example']);
-  const ok = (request: Omit<Parameters<typeof crossOriginProblem>[0], 'own'>) => crossOriginProblem({ own, ...request }, allowed) === undefined;
+  const ok = (request: Omit<RequestOrigin, 'own'>, requireProof = true) => foreignOrigin({ own, ...request }, allowed, requireProof) === undefined;
   t.ok(ok({ method: 'POST', origin: own }), 'Origin: its own');
   t.ok(ok({ method: 'POST', origin: 'http://127.0.0.1:8786/' }), 'however written');
   t.ok(ok({ method: 'POST', origin: 'https://dash.example' }), 'an allowed origin');
@@ -138,8 +138,13 @@ t.test('the session cookie’s origin rule', async (t) => {
   t.notOk(ok({ method: 'POST', fetchSite: 'same-site' }), 'Sec-Fetch-Site: same-site');
   t.notOk(ok({ method: 'GET', fetchSite: 'cross-site' }), 'a read from another site');
   t.notOk(ok({ method: 'POST', fetchSite: 'none' }), 'a POST cannot be typed in');
-  t.notOk(ok({ method: 'DELETE' }), 'a state-changing method with neither header');
-  t.match(crossOriginProblem({ own, method: 'PUT' }, allowed), /neither Origin nor Sec-Fetch-Site/);
+  t.notOk(ok({ method: 'DELETE' }), 'a cookie must show where a state-changing request comes from');
+  t.ok(ok({ method: 'DELETE' }, false), 'a caller on loopback (--insecure) need not');
+  t.notOk(ok({ method: 'DELETE', origin: 'http://evil.example' }, false), 'but a page of another origin is refused there too');
+  t.match(foreignOrigin({ own, method: 'PUT' }, allowed, true), /neither Origin nor Sec-Fetch-Site/);
+
+  for (const name of ['localhost', 'LOCALHOST', 'app.localhost', '127.0.0.1', '127.3.2.1', '[::1]', 'sluice.internal']) t.ok(isLoopbackName(name, 'sluice.internal'), name);
+  for (const name of ['attacker.example', 'localhost.attacker.example', '0.0.0.0', '10.0.0.1', undefined]) t.notOk(isLoopbackName(name, 'sluice.internal'), String(name));
 });
 
 t.test('settings: timeouts and proxies are checked at start', async (t) => {
