@@ -118,10 +118,25 @@ export class Channels {
     return channel && info(channel);
   }
 
-  /** Create the channel, or change its maxlen (undefined: leave it as it is). */
-  configure(name: string, maxlen: number | null | undefined): ChannelInfo {
+  /**
+   * Create the channel, or change its maxlen (undefined: leave it as it is).
+   * A maxlen below the current length drops the oldest entries at once, which
+   * only `mayTruncate` callers (admin) may do; others are refused, changing nothing.
+   */
+  configure(name: string, maxlen: number | null | undefined, mayTruncate: boolean): ChannelInfo {
     this.#scheduler.assertOpen();
-    const existed = this.#channels.has(name);
+    const existing = this.#channels.get(name);
+    if (existing && maxlen != null && !mayTruncate) {
+      const length = existing.lastSeq - existing.firstSeq + 1;
+      if (length > maxlen) {
+        throw new SluiceError(
+          'SLUICE_ERR_FORBIDDEN',
+          `channel ${name} holds ${length} entries: a maxlen of ${maxlen} would drop ${length - maxlen} of them, which needs an admin token (or a maxlen of at least ${length})`,
+          { channel: name, length, maxlen },
+        );
+      }
+    }
+    const existed = existing !== undefined;
     const channel = this.#ensure(name, maxlen ?? null);
     if (maxlen !== undefined && maxlen !== channel.maxlen) {
       channel.maxlen = maxlen;

@@ -29,14 +29,15 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Create a channel, or set its maxlen',
-        description: 'Idempotent. With maxlen, the oldest entries beyond it fall off at once and let go of their futures.',
+        description:
+          'Idempotent. A maxlen below the current length would drop the oldest entries at once (letting go of their futures): that needs an admin token, and a client token gets 403 with nothing changed. Raising maxlen, or lowering it to no less than the length, needs a client token; later appends past maxlen push the oldest entries out (deque semantics).',
         params: ChannelParams,
         body: ChannelConfig,
-        response: { 200: ChannelInfo, 400: ErrorBody },
+        response: { 200: ChannelInfo, 400: ErrorBody, 403: ErrorBody },
       },
     },
     async (request) => {
-      channels.configure(request.params.name, request.body.maxlen);
+      channels.configure(request.params.name, request.body.maxlen, request.scope === 'admin');
       await app.store.committed();
       return channels.info(request.params.name);
     },
