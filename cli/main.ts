@@ -20,7 +20,7 @@ function schedulerOptions(command: Command): Command {
     .option('--host <host>', 'address to listen on (env SLUICE_HOST)')
     .option('--db <path>', 'SQLite file (env SLUICE_DB)')
     .option('--retention-ms <ms>', 'keep results nothing holds this long (env SLUICE_RETENTION_MS)')
-    .option('--client-lease-ms <ms>', 'release a disconnected client’s futures after this long (env SLUICE_CLIENT_LEASE_MS)')
+    .option('--client-lease-ms <ms>', 'end a client session with no stream and no request for this long, releasing its futures (env SLUICE_CLIENT_LEASE_MS)')
     .option('--allowed-failures <n>', 'worker deaths a task survives before it is lost (env SLUICE_ALLOWED_FAILURES)')
     .option('--heartbeat-ms <ms>', 'worker heartbeat interval (env SLUICE_HEARTBEAT_MS)')
     .option('--worker-ttl-ms <ms>', 'drop a worker silent this long (env SLUICE_WORKER_TTL_MS)')
@@ -37,7 +37,11 @@ function schedulerOptions(command: Command): Command {
     .option('--max-pending <n>', 'pending tasks accepted before 503 (env SLUICE_MAX_PENDING)')
     .option('--max-result-bytes <n>', 'largest task result (env SLUICE_MAX_RESULT_BYTES)')
     .option('--max-arg-depth <n>', 'deepest nesting in args and kwargs (env SLUICE_MAX_ARG_DEPTH)')
-    .option('--max-sse-per-client <n>', 'open SSE streams per client session or token (env SLUICE_MAX_SSE_PER_CLIENT)')
+    .option('--max-sse-per-client <n>', 'open SSE streams per client session (env SLUICE_MAX_SSE_PER_CLIENT)')
+    .option('--max-sse-per-token <n>', 'open SSE streams per token, its sessions included; per address when insecure (env SLUICE_MAX_SSE_PER_TOKEN)')
+    .option('--max-sse <n>', 'open SSE streams in all (env SLUICE_MAX_SSE)')
+    .option('--sse-max-buffered-bytes-total <bytes>', 'unsent bytes of all SSE readers together; past it the furthest behind are cut off (env SLUICE_SSE_MAX_BUFFERED_BYTES_TOTAL)')
+    .option('--max-sessions-per-token <n>', 'live client sessions per token; all callers together when insecure (env SLUICE_MAX_SESSIONS_PER_TOKEN)')
     .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit (env SLUICE_MAX_HEAP_USED_MB)')
     .option('--auth-failures-per-minute <n>', 'failed authentications a minute from one address before 429, 0 for no limit (env SLUICE_AUTH_FAILURES_PER_MINUTE)')
     .option('--request-timeout-ms <ms>', 'time a request may take to arrive whole, headers and body; not its answer (env SLUICE_REQUEST_TIMEOUT_MS)')
@@ -52,6 +56,7 @@ const CONFIG_FLAGS = [
   'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
   'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
   'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
+  'maxSsePerToken', 'maxSse', 'sseMaxBufferedBytesTotal', 'maxSessionsPerToken',
 ] as const;
 
 async function configOf(flags: Record<string, unknown>) {

@@ -1,4 +1,4 @@
-import type { FutureStatus } from '../schemas/common.ts';
+import type { ClientSession, FutureStatus } from '../schemas/common.ts';
 import { CLIENT_HEADER } from '../schemas/constants.ts';
 import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
@@ -7,7 +7,7 @@ import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
 import { Http, isTransient } from './http.ts';
 import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
-import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kValue } from './symbols.ts';
+import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kSession, kValue } from './symbols.ts';
 import { Channel, type ChannelOptions } from './channel.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
 import { Flag } from './flag.ts';
@@ -65,16 +65,22 @@ type Command =
  */
 export class Client implements FutureOwner {
   readonly url: string;
-  /** This session's id; the scheduler holds this client's futures under it. */
-  readonly id: string;
   /** Resolves once the status stream is open. */
   readonly ready: Promise<void>;
   readonly #http: Http;
+  /** The session's public id ('' until the scheduler has issued it). */
+  #id = '';
+  /** Settles once the scheduler has issued this client its session (POST /clients). */
+  readonly #session: Promise<void>;
+  /** A new session being started, after the scheduler said the last one ended. */
+  #renewing: Promise<void> | undefined;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
   readonly #retryForMs: number;
   readonly #batchSize: number;
   readonly #states = new Map<string, FutureState>();
   readonly #registry = new FinalizationRegistry<string>((key) => this.#unref(key));
-  readonly #stream: EventStream;
+  #stream: EventStream | undefined;
   /** Channels made by this client: their streams close with it. */
   readonly #channels = new Set<Channel>();
   /** Queues, variables, topics, flags, locks and semaphores made by this client: their waits and streams end with it. */
@@ -113,42 +119,30 @@ export class Client implements FutureOwner {
     return client;
   }
 
-  /** A client that connects in the background; everything queued meanwhile is sent once it is. */
+  /**
+   * A client that connects in the background; everything queued meanwhile is
+   * sent once it is. It first asks the scheduler for a session (POST
+   * /clients), then opens the session's status stream.
+   */
   constructor(url: string, options: ClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
-    this.id = randomId();
     this.#retryForMs = options.retryForMs ?? 60_000;
     this.#batchSize = options.batchSize ?? 1000;
     const transport = options.transport ?? fetchTransport(options.fetch);
     const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#http = new Http(this.url, { transport, headers: { ...options.headers, ...auth, [CLIENT_HEADER]: this.id } });
-    let resolveReady!: () => void;
-    let rejectReady!: (error: Error) => void;
+    this.#http = new Http(this.url, { transport, headers: { ...options.headers, ...auth } });
     this.ready = new Promise<void>((resolve, reject) => {
-      resolveReady = resolve;
-      rejectReady = reject;
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
     });
     this.ready.catch(() => undefined);
-    this.#stream = openEventStream({
-      url: `${this.url}/clients/${this.id}/events`,
-      transport,
-      headers: this.#http.headers,
-      onEvent: (event) => {
-        if (event.event === 'status') {
-          const message = JSON.parse(event.data) as OutcomeMessage;
-          this.#states.get(message.key)?.settle(message);
-        } else if (event.event === 'ready') {
-          if (this.#opened) this.#resync();
-          this.#opened = true;
-          resolveReady();
-        }
-      },
-      onFatal: (error) => {
-        this.#fatal = error as Error;
-        rejectReady(error as Error);
-        this.#failAll(error as Error);
-      },
-    });
+    this.#session = this.#retrying(() => this.#startSession(), false);
+    this.#session.catch((error: unknown) => this.#fail(error as Error));
+  }
+
+  /** This session's public id: what others see of it (lease holders, the dashboard). '' until the scheduler has issued it. */
+  get id(): string {
+    return this.#id;
   }
 
   /** Submit fn(...args). Returns a Future at once; the task is sent in the background. */
@@ -265,11 +259,11 @@ export class Client implements FutureOwner {
       clearTimeout(timer);
     }
     this.#closed = true;
-    this.#stream.close();
+    this.#stream?.close();
     for (const channel of this.#channels) channel.close();
     for (const object of this.#coordination) object.close();
-    if (this.#opened) {
-      await this.#http.request('DELETE', `/clients/${this.id}`).catch(() => undefined);
+    if (this.#id) {
+      await this.#http.request('DELETE', `/clients/${this.#id}`).catch(() => undefined);
     }
     this.#failAll(new SluiceError('SLUICE_ERR_CLOSED', 'the client was closed before this future ended'));
   }
@@ -283,14 +277,14 @@ export class Client implements FutureOwner {
     return this.#http.transport;
   }
 
-  /** The headers this client sends (its session id among them). */
+  /** The headers this client sends (its session's credential among them, once issued). */
   get headers(): Record<string, string> {
     return this.#http.headers;
   }
 
-  /** Low-level request with this client's headers; for routes the client has no method for. */
+  /** Low-level request with this client's headers, once it has its session; for routes the client has no method for. */
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.#http.request<T>(method, path, body);
+    return this.#inSession(() => this.#http.request<T>(method, path, body));
   }
 
   // ── what Future calls ──────────────────────────────────────────────────
@@ -337,9 +331,16 @@ export class Client implements FutureOwner {
     return this.#retrying(() => this.#http.request<T>(method, path, body, signal));
   }
 
+  /** The session's public id, once the scheduler has issued it. */
+  async [kSession](): Promise<string> {
+    await this.#session;
+    await this.#renewing;
+    return this.#id;
+  }
+
   async [kCancel](key: string): Promise<FutureStatus> {
     await this.flush();
-    const { status } = await this.#http.request<{ status: FutureStatus }>('POST', `/futures/${encodeURIComponent(key)}/cancel`);
+    const { status } = await this.#inSession(() => this.#http.request<{ status: FutureStatus }>('POST', `/futures/${encodeURIComponent(key)}/cancel`));
     this.#states.get(key)?.settle({ key, status });
     return status;
   }
@@ -477,13 +478,16 @@ export class Client implements FutureOwner {
     }
   }
 
-  /** Run fn, retrying transient failures (scheduler restarting or unreachable) for up to retryForMs. */
-  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run fn as this client's session, retrying transient failures (scheduler
+   * restarting or unreachable) for up to retryForMs.
+   */
+  async #retrying<T>(fn: () => Promise<T>, inSession = true): Promise<T> {
     const deadline = Date.now() + this.#retryForMs;
     let delay = 50;
     for (;;) {
       try {
-        return await fn();
+        return await (inSession ? this.#inSession(fn) : fn());
       } catch (error) {
         if (!isTransient(error) || Date.now() + delay > deadline || this.#closed) throw error;
         await new Promise((r) => setTimeout(r, delay));
@@ -491,6 +495,78 @@ export class Client implements FutureOwner {
         delay = Math.min(delay * 2, 2_000);
       }
     }
+  }
+
+  // ── the session ────────────────────────────────────────────────────────
+
+  /** Ask the scheduler for a session, send its credential from now on, and open its status stream. */
+  async #startSession(): Promise<void> {
+    const { id, session } = await this.#http.request<ClientSession>('POST', '/clients');
+    if (this.#closed) {
+      await this.#http.request('DELETE', `/clients/${id}`, undefined).catch(() => undefined);
+      return;
+    }
+    this.#id = id;
+    this.#http.headers[CLIENT_HEADER] = session;
+    this.#stream?.close();
+    this.#stream = openEventStream({
+      url: `${this.url}/clients/${encodeURIComponent(id)}/events`,
+      transport: this.#http.transport,
+      headers: this.#http.headers,
+      onEvent: (event) => {
+        if (event.event === 'status') {
+          const message = JSON.parse(event.data) as OutcomeMessage;
+          this.#states.get(message.key)?.settle(message);
+        } else if (event.event === 'ready') {
+          if (this.#opened) this.#resync();
+          this.#opened = true;
+          this.#resolveReady();
+        }
+      },
+      onFatal: (error) => {
+        if (sessionGone(error) && !this.#closed) {
+          this.#renew(session).catch((renewal: unknown) => this.#fail(renewal as Error));
+          return;
+        }
+        this.#fail(error as Error);
+      },
+    });
+  }
+
+  /**
+   * fn, once this client has its session. If the scheduler says the session
+   * has ended (it was idle longer than its lease, or an admin ended it), a new
+   * one is started and fn runs again, once: what this client holds is asked
+   * for again under the new session when its stream opens.
+   */
+  async #inSession<T>(fn: () => Promise<T>): Promise<T> {
+    await this.#session;
+    await this.#renewing;
+    const credential = this.#http.headers[CLIENT_HEADER];
+    try {
+      return await fn();
+    } catch (error) {
+      if (!sessionGone(error) || this.#closed) throw error;
+      await this.#renew(credential);
+      return fn();
+    }
+  }
+
+  /** Start a new session in place of `stale`, unless that was done already. */
+  #renew(stale: string | undefined): Promise<void> {
+    if (this.#http.headers[CLIENT_HEADER] !== stale) return this.#renewing ?? Promise.resolve();
+    this.#renewing ??= this.#retrying(() => this.#startSession(), false).finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  /** The client cannot go on: everything waiting fails with this error. */
+  #fail(error: Error): void {
+    if (this.#closed) return;
+    this.#fatal = error;
+    this.#rejectReady(error);
+    this.#failAll(error);
   }
 
   // ── internals ──────────────────────────────────────────────────────────
@@ -530,4 +606,9 @@ export class Client implements FutureOwner {
     if (this.#closed) throw new SluiceError('SLUICE_ERR_CLOSED', 'the client is closed');
     if (this.#fatal) throw this.#fatal;
   }
+}
+
+/** The scheduler does not know this client's session any more: it ended, or the scheduler's store was replaced. */
+function sessionGone(error: unknown): boolean {
+  return error instanceof SluiceError && (error.code === 'SLUICE_ERR_SESSION_ENDED' || error.code === 'SLUICE_ERR_SESSION_INVALID');
 }

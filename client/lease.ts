@@ -3,6 +3,7 @@ import { randomId } from '../schemas/keys.ts';
 import { call, closedError, path, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import { SluiceError } from './errors.ts';
+import { kSession } from './symbols.ts';
 
 export interface AcquireOptions {
   /** Give up after this long with a TimeoutError (default: wait as long as it takes; 0: do not wait). */
@@ -171,7 +172,7 @@ abstract class LeaseHolder {
   protected async acquireLease(extra: Record<string, unknown>, options: AcquireOptions): Promise<Lease> {
     const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     // The lease id is chosen here, so that an acquire retried after a lost answer finds its lease.
-    const body = { ...extra, leaseId: randomId(), ttlMs, holder: options.holder ?? `client ${this.client.id}` };
+    const body = { ...extra, leaseId: randomId(), ttlMs, holder: options.holder ?? `client ${await this.client[kSession]()}` };
     let sentAt = 0;
     const answer = await waitFor(
       (timeoutS) => {

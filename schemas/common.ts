@@ -38,6 +38,15 @@ export const ClientId = z
   .regex(CLIENT_ID_PATTERN, { message: 'a client id is 8 to 64 characters from A-Z a-z 0-9 _ -' })
   .describe('Identifies one client session; its futures are held under this id.');
 
+/** POST /clients: a new client session. */
+export const ClientSession = z.object({
+  id: ClientId.describe('The public session id: what others see (lease holders, the firehose). It does not act as the session.'),
+  session: z
+    .string()
+    .describe('The credential, "<id>.<signature>": send it as the sluice-client header on every request that acts as this session. Only the token that started the session may use it.'),
+});
+export type ClientSession = z.infer<typeof ClientSession>;
+
 
 /** Future status as clients see it. */
 export const FutureStatus = z.enum(['pending', 'finished', 'error', 'cancelled', 'lost']);

@@ -8,7 +8,7 @@ export const FN_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$/;
 export const CHANNEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
-/** The header that names the calling client session. */
+/** The header that carries the calling client session's credential (from POST /clients). */
 export const CLIENT_HEADER = 'sluice-client';
 
 /** A dependency reference inside args or kwargs: {"$future": "<key>"}. */

@@ -1,14 +1,20 @@
 import type { SseStream } from './sse/sse-stream.ts';
 
+interface Lease {
+  timer: NodeJS.Timeout;
+  /** When the session was last seen (a request as it, or its stream closing). */
+  seenAt: number;
+}
+
 /**
  * Client sessions: each TypeScript client keeps one SSE stream open, on which
- * it hears about the futures it holds. A session whose stream has been gone
- * longer than the lease has its holds released (`onExpire`), like a Dask
- * client that stopped heartbeating.
+ * it hears about the futures it holds. A session with no stream open and no
+ * request for longer than the lease expires (`onExpire`: its holds are
+ * released and it ends), like a Dask client that stopped heartbeating.
  */
 export class ClientSessions {
   readonly #streams = new Map<string, Set<SseStream>>();
-  readonly #leases = new Map<string, NodeJS.Timeout>();
+  readonly #leases = new Map<string, Lease>();
   readonly #leaseMs: number;
   readonly #onExpire: (clientId: string) => void;
 
@@ -32,15 +38,13 @@ export class ClientSessions {
     });
   }
 
-  /** A client was seen (or known from a previous run): start its lease unless it is connected. */
+  /** A client was seen (or known from a previous run): unless it is connected, its lease runs from now. */
   touch(clientId: string): void {
-    if (this.#streams.has(clientId) || this.#leases.has(clientId)) return;
-    const timer = setTimeout(() => {
-      this.#leases.delete(clientId);
-      this.#onExpire(clientId);
-    }, this.#leaseMs);
-    timer.unref();
-    this.#leases.set(clientId, timer);
+    if (this.#streams.has(clientId)) return;
+    const now = Date.now();
+    const lease = this.#leases.get(clientId);
+    if (lease) lease.seenAt = now;
+    else this.#leases.set(clientId, { seenAt: now, timer: this.#arm(clientId, this.#leaseMs) });
   }
 
   isConnected(clientId: string): boolean {
@@ -68,17 +72,34 @@ export class ClientSessions {
 
   /** Shutdown: close every stream, stop every lease timer. */
   closeAll(): void {
-    for (const timer of this.#leases.values()) clearTimeout(timer);
+    for (const lease of this.#leases.values()) clearTimeout(lease.timer);
     this.#leases.clear();
     const all = [...this.#streams.values()];
     this.#streams.clear();
     for (const set of all) for (const stream of set) stream.close();
   }
 
+  /** A timer per lease, moved on when it fires early rather than on every touch. */
+  #arm(clientId: string, ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const lease = this.#leases.get(clientId);
+      if (!lease) return;
+      const left = lease.seenAt + this.#leaseMs - Date.now();
+      if (left > 0) {
+        lease.timer = this.#arm(clientId, left);
+        return;
+      }
+      this.#leases.delete(clientId);
+      this.#onExpire(clientId);
+    }, ms);
+    timer.unref();
+    return timer;
+  }
+
   #clearLease(clientId: string): void {
-    const timer = this.#leases.get(clientId);
-    if (timer) {
-      clearTimeout(timer);
+    const lease = this.#leases.get(clientId);
+    if (lease) {
+      clearTimeout(lease.timer);
       this.#leases.delete(clientId);
     }
   }

@@ -73,6 +73,8 @@ export const SchedulerConfig = z
     sweepIntervalMs: ms(10_000),
     /** An SSE reader with more than this many bytes unsent is cut off. */
     sseMaxBufferedBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+    /** The unsent bytes of all SSE readers together; past it the readers furthest behind are cut off. */
+    sseMaxBufferedBytesTotal: z.coerce.number().int().min(64 * 1024).default(256 * 1024 * 1024),
     sseHeartbeatMs: ms(15_000),
     /** How long SIGTERM waits for running tasks before closing (ms). */
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
@@ -93,8 +95,14 @@ export const SchedulerConfig = z
     maxResultBytes: z.coerce.number().int().min(16).default(16 * 1024 * 1024),
     /** Deepest nesting of arrays and objects in args and kwargs. */
     maxArgDepth: z.coerce.number().int().min(1).max(10_000).default(64),
-    /** Open SSE streams per client session (or per token when there is none). */
+    /** Open SSE streams per client session. */
     maxSsePerClient: z.coerce.number().int().min(1).default(32),
+    /** Open SSE streams per token, sessions included (per address when insecure). */
+    maxSsePerToken: z.coerce.number().int().min(1).default(4096),
+    /** Open SSE streams in all. */
+    maxSse: z.coerce.number().int().min(1).default(10_000),
+    /** Live client sessions per token (all callers together when insecure). */
+    maxSessionsPerToken: z.coerce.number().int().min(1).default(10_000),
     /** Largest WebSocket message from a worker. */
     wsMaxMessageBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
     /** Event-loop delay beyond which requests get 503 with Retry-After. */

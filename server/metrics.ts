@@ -114,9 +114,25 @@ export class Metrics {
         for (const [kind, n] of sseStats().open) this.set({ kind }, n);
       },
     });
+    new Gauge({
+      name: 'sluice_sse_buffered_bytes',
+      help: 'Bytes written to SSE streams and not yet sent, all streams together',
+      registers,
+      collect() {
+        this.set(scheduler.streams.backlog.measure());
+      },
+    });
+    new Gauge({
+      name: 'sluice_client_sessions',
+      help: 'Live client sessions',
+      registers,
+      collect() {
+        this.set(scheduler.sessions.size);
+      },
+    });
     new Counter({
       name: 'sluice_sse_cut_off_total',
-      help: 'SSE readers cut off for falling too far behind',
+      help: 'SSE readers cut off for falling too far behind (alone, or among the furthest behind when all together passed their budget)',
       registers,
       collect() {
         this.reset();

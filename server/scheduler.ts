@@ -8,19 +8,23 @@ import type { RunTask, TaskReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
+import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
 import { hasHolder, listHolders } from './state/holders.ts';
 import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
+import { SessionStore } from './store/session-store.ts';
 import type { TaskStore } from './store/task-store.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
 export interface SchedulerOptions {
   /** Kept this long after the last holder lets go (ms). */
   retentionMs: number;
-  /** A client whose stream has been gone this long loses its holds (ms). */
+  /** A client session with no stream and no request for this long ends, and loses its holds (ms). */
   clientLeaseMs: number;
+  /** Live client sessions per token. */
+  maxSessionsPerToken: number;
   /** Worker deaths a task survives before it is lost. */
   allowedFailures: number;
   /** How often workers send heartbeats (ms). */
@@ -35,8 +39,14 @@ export interface SchedulerOptions {
   sweepIntervalMs: number;
   /** An SSE reader with more than this many bytes unsent is cut off. */
   sseMaxBufferedBytes: number;
-  /** Open SSE streams per caller. */
+  /** All unsent SSE bytes together; past it the readers furthest behind are cut off. */
+  sseMaxBufferedBytesTotal: number;
+  /** Open SSE streams per client session. */
   maxSsePerClient: number;
+  /** Open SSE streams per token (per address without authentication). */
+  maxSsePerToken: number;
+  /** Open SSE streams in all. */
+  maxSse: number;
   /** Pending tasks accepted before submissions get 503. */
   maxPending: number;
   /** Largest result a task may return (JSON characters). */
@@ -71,7 +81,7 @@ export interface SchedulerEvents {
   'task:ended': [EndedEvent];
   'worker:joined': [WorkerState];
   'worker:left': [WorkerState];
-  /** A client session ended: closed, or gone longer than its lease. */
+  /** A client session ended: closed, or idle longer than its lease. */
   'client:ended': [clientId: string];
 }
 
@@ -88,7 +98,9 @@ export class Scheduler {
   readonly core: TaskScheduler;
   readonly workers = new WorkerHub();
   readonly clients: ClientSessions;
-  /** Opens SSE streams within the per-caller limit. */
+  /** Issues and checks client session credentials. */
+  readonly sessions: SessionCredentials;
+  /** Opens SSE streams within the per-caller limits. */
   readonly streams: StreamLimits;
   readonly events = new EventEmitter<SchedulerEvents>();
   readonly options: SchedulerOptions;
@@ -107,19 +119,27 @@ export class Scheduler {
     this.options = options;
     this.#log = log;
     this.core = new TaskScheduler(this.#effects, store, { allowedFailures: options.allowedFailures });
+    this.sessions = new SessionCredentials(new SessionStore(store.db, store.tx), { maxPerIdentity: options.maxSessionsPerToken });
     this.clients = new ClientSessions(options.clientLeaseMs, (clientId) => {
-      this.#log.info({ clientId }, 'client lease expired, releasing its futures');
-      this.releaseClient(clientId);
+      this.#log.info({ clientId }, 'client session idle longer than its lease: ending it, releasing its futures');
+      this.endClient(clientId);
     });
     this.events.setMaxListeners(0);
-    this.streams = new StreamLimits({ maxPerCaller: options.maxSsePerClient, maxBufferedBytes: options.sseMaxBufferedBytes });
+    this.streams = new StreamLimits({
+      maxPerSession: options.maxSsePerClient,
+      maxPerToken: options.maxSsePerToken,
+      maxTotal: options.maxSse,
+      maxBufferedBytes: options.sseMaxBufferedBytes,
+      maxBufferedBytesTotal: options.sseMaxBufferedBytesTotal,
+    });
   }
 
   /** Bring back what a previous run left pending, and start the periodic chores. */
   start(): void {
     const pending = this.store.pending();
     this.core.restore(pending);
-    for (const clientId of this.store.clientIds()) this.clients.touch(clientId);
+    // Sessions of a previous run (and holders from before sessions were credentials) get a lease from now.
+    for (const clientId of new Set([...this.sessions.ids(), ...this.store.clientIds()])) this.clients.touch(clientId);
     if (pending.length > 0) this.#log.info({ tasks: pending.length }, 'restored pending tasks');
     let sweeping = false;
     const sweep = setInterval(() => {
@@ -361,7 +381,14 @@ export class Scheduler {
     );
   }
 
-  /** The client is gone (closed, or its lease expired): release everything it held. */
+  /** End a client session (its owner said goodbye, an admin ended it, or it was idle past its lease): its streams close, its credential stops working, its holds go. */
+  endClient(clientId: string): void {
+    this.clients.end(clientId);
+    this.sessions.end(clientId);
+    this.releaseClient(clientId);
+  }
+
+  /** Release everything the client session held. */
   releaseClient(clientId: string): void {
     const holder = clientHolder(clientId);
     // Active tasks may need cancelling, one by one; the ended ones, often
@@ -454,6 +481,7 @@ export class Scheduler {
   /** Stop the timers, commit and close the store. Call after drain() and closeConnections(). */
   close(): void {
     this.#closing = true;
+    this.streams.backlog.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const timer of this.#timeouts.values()) clearTimeout(timer);
     this.#timeouts.clear();

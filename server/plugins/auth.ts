@@ -15,7 +15,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What the caller's token (or session cookie) grants; admin when running --insecure. */
     scope?: Scope;
-    /** Who is calling, for rate limits and per-caller limits: a token fingerprint, or the address. */
+    /**
+     * Who is calling, for rate limits, per-caller limits and binding client
+     * sessions: a token's fingerprint, a browser session's scope, or the
+     * address. Derived from what authenticated, never from what the caller
+     * says of itself.
+     */
     principal: string;
     /** The browser session the request was authenticated by, if it was by the cookie. */
     browserSession?: BrowserSession;
@@ -149,7 +154,8 @@ export default fp<AuthOptions>(
       if (!session || session.expiresAt < Date.now() || browserSessions.isRevoked(session.id)) return;
       request.scope = session.scope;
       request.browserSession = session;
-      request.principal = `session:${value.slice(-12)}`;
+      // Per scope, not per cookie: a token can be traded for any number of cookies, each a budget of its own.
+      request.principal = `cookie:${session.scope}`;
     }
   },
   { name: 'sluice-auth', dependencies: ['sluice-store'] },

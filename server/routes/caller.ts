@@ -1,23 +1,40 @@
 import type { FastifyRequest } from 'fastify';
-import { CLIENT_HEADER, CLIENT_ID_PATTERN } from '../../schemas/common.ts';
+import { CLIENT_HEADER } from '../../schemas/common.ts';
 import { SluiceError } from '../errors.ts';
 import type { Caller } from '../scheduler.ts';
 
-/** The client session named by the sluice-client header, if any. */
+/**
+ * Who the request says it acts for: the client session whose credential is
+ * in the sluice-client header, checked against the token the session was
+ * started with, or nobody. A bad credential is a 401 or 403 that says what is
+ * wrong. Acting as a session counts as seeing it: its lease runs from now.
+ */
 export function callerOf(request: FastifyRequest): Caller {
   const header = request.headers[CLIENT_HEADER];
   if (header === undefined) return {};
-  if (typeof header !== 'string' || !CLIENT_ID_PATTERN.test(header)) {
-    throw new SluiceError('SLUICE_ERR_VALIDATION', `header ${CLIENT_HEADER}: a client id is 8 to 64 characters from A-Z a-z 0-9 _ -`);
+  if (typeof header !== 'string') {
+    throw new SluiceError('SLUICE_ERR_SESSION_INVALID', `header ${CLIENT_HEADER}: one session credential, not several`);
   }
-  return { clientId: header };
+  const { scheduler } = request.server;
+  const clientId = scheduler.sessions.verify(header, identityOf(request));
+  scheduler.clients.touch(clientId);
+  return { clientId };
 }
 
 /** Like callerOf, for calls that only make sense for a client session. */
 export function clientOf(request: FastifyRequest): string {
   const { clientId } = callerOf(request);
   if (!clientId) {
-    throw new SluiceError('SLUICE_ERR_CLIENT_REQUIRED', `this call needs a client session: send the ${CLIENT_HEADER} header`);
+    throw new SluiceError('SLUICE_ERR_CLIENT_REQUIRED', `this call needs a client session: start one with POST /clients and send its credential in the ${CLIENT_HEADER} header`);
   }
   return clientId;
+}
+
+/**
+ * The identity a session is bound to: the token (or browser session) that
+ * authenticated the request, as auth derived it; without authentication
+ * (--insecure), one constant, so sessions still need their credential.
+ */
+export function identityOf(request: FastifyRequest): string {
+  return request.server.authenticator ? request.principal : 'insecure';
 }

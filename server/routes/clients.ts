@@ -1,15 +1,36 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ClientId } from '../../schemas/common.ts';
+import { CLIENT_HEADER, ClientId, ClientSession } from '../../schemas/common.ts';
+import { ErrorBody } from '../../schemas/errors.ts';
 import { SluiceError } from '../errors.ts';
 import { sseFrame } from '../sse/sse-stream.ts';
-import { callerOf } from './caller.ts';
+import { callerOf, identityOf } from './caller.ts';
 
 const ClientParams = z.object({ id: ClientId });
+const NoContent = z.null().describe('No content');
 
-/** Client sessions: the one SSE stream each client reads, and goodbye. */
+/** Client sessions: start one, the one SSE stream each reads, and goodbye. */
 const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
+
+  app.post(
+    '/clients',
+    {
+      schema: {
+        summary: 'Start a client session: a public id and the credential that acts as it',
+        description: `Answers 201 { id, session } once the session is committed. Send session (the credential) as the ${CLIENT_HEADER} header on every request that acts as the session, with the token that started it; id is what others see (lease holders, the firehose) and does not act as the session. The session lives while its stream (GET /clients/:id/events) is open or it makes requests; with neither for longer than the client lease it ends, and its credential with it.`,
+        response: { 201: ClientSession, 429: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      scheduler.assertOpen();
+      const issued = scheduler.sessions.issue(identityOf(request));
+      scheduler.clients.touch(issued.id);
+      await app.store.committed();
+      reply.code(201);
+      return issued;
+    },
+  );
 
   app.get(
     '/clients/:id/events',
@@ -17,29 +38,40 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       sse: 'only',
       schema: {
         summary: "SSE: the client's futures as they end (event: status)",
-        description:
-          'A client reads one stream. Each future it holds that finishes, errs, is cancelled or lost is announced here, with the result inline up to a size limit (larger ones carry resultOmitted: true). While the stream is open the session keeps its futures; once it has been closed longer than the lease, they are released.',
+        description: `Needs the session's credential in the ${CLIENT_HEADER} header. A client reads one stream. Each future it holds that finishes, errs, is cancelled or lost is announced here, with the result inline up to a size limit (larger ones carry resultOmitted: true). While the stream is open the session lives and keeps its futures; once it has been closed (and the session unused) longer than the lease, the session ends and its futures are released.`,
         params: ClientParams,
       },
     },
     async (request, reply) => {
-      const stream = app.scheduler.streams.open(request, reply, 'client');
-      scheduler.clients.attach(request.params.id, stream);
-      stream.write(sseFrame('ready', JSON.stringify({ clientId: request.params.id, startedAt: scheduler.startedAt })));
+      const { id } = request.params;
+      const { clientId } = callerOf(request);
+      if (clientId === undefined) {
+        throw new SluiceError('SLUICE_ERR_CLIENT_REQUIRED', `this is client session ${id}'s stream: send its credential in the ${CLIENT_HEADER} header`);
+      }
+      if (clientId !== id) throw new SluiceError('SLUICE_ERR_FORBIDDEN', `this is client session ${id}'s stream; only that session reads it`);
+      const stream = scheduler.streams.open(request, reply, 'client');
+      scheduler.clients.attach(id, stream);
+      stream.write(sseFrame('ready', JSON.stringify({ clientId: id, startedAt: scheduler.startedAt })));
     },
   );
 
   app.delete(
     '/clients/:id',
     {
-      schema: { summary: 'End a client session: its streams close and its futures are released', params: ClientParams },
+      schema: {
+        summary: 'End a client session: its streams close, its futures and leases are released, its credential stops working',
+        description: `Needs the session's own credential (${CLIENT_HEADER} header) or an admin token.`,
+        params: ClientParams,
+        response: { 204: NoContent, 401: ErrorBody, 403: ErrorBody },
+      },
     },
     async (request, reply) => {
-      if (request.scope !== 'admin' && callerOf(request).clientId !== request.params.id) {
-        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `only client ${request.params.id} itself (its sluice-client header) or an admin token may end its session`);
+      const { id } = request.params;
+      const { clientId } = callerOf(request);
+      if (clientId !== id && request.scope !== 'admin') {
+        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `only the session itself (its credential in the ${CLIENT_HEADER} header) or an admin token may end client session ${id}`);
       }
-      scheduler.clients.end(request.params.id);
-      scheduler.releaseClient(request.params.id);
+      scheduler.endClient(id);
       await app.store.committed();
       return reply.code(204).send(null);
     },

@@ -61,13 +61,14 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Cancel a pending task and the tasks that depend on it',
-        description: 'A client token cancels only tasks its session holds (sluice-client header); an admin token cancels any.',
+        description: 'A client token cancels only tasks its session holds (its credential in the sluice-client header); an admin token cancels any.',
         params: KeyParams,
         response: { 200: CancelReply, 403: ErrorBody, 404: ErrorBody },
       },
     },
     async (request) => {
-      if (request.scope !== 'admin' && !scheduler.isHeldBy(request.params.key, callerOf(request).clientId)) {
+      const { clientId } = callerOf(request);
+      if (request.scope !== 'admin' && !scheduler.isHeldBy(request.params.key, clientId)) {
         throw new SluiceError('SLUICE_ERR_FORBIDDEN', `task ${request.params.key} is not held by this client session: cancelling it needs an admin token`);
       }
       const status = scheduler.cancel(request.params.key);
@@ -81,7 +82,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: "Release the calling client's hold on a key",
-        description: 'With the sluice-client header, that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
+        description: 'With a session credential in the sluice-client header (POST /clients), that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
         params: KeyParams,
         response: { 204: NoContent, 404: ErrorBody },
       },

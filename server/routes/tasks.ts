@@ -11,7 +11,7 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Submit one task or a batch',
-        description: `Answers 201 once the tasks are committed to the database. With the ${CLIENT_HEADER} header the client session holds the futures; without it, the task is fire-and-forget and its result is kept for the retention period.`,
+        description: `Answers 201 once the tasks are committed to the database. With a client session credential in the ${CLIENT_HEADER} header (POST /clients) the session holds the futures; without it, the task is fire-and-forget and its result is kept for the retention period.`,
         body: SubmitBody,
         response: { 201: SubmitOneReply.or(SubmitBatchReply), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
       },

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import type { BackloggedStream, SseBacklog } from './sse-backlog.ts';
 
 /**
  * One SSE frame. Data is JSON text (never contains a raw newline), formatted
@@ -31,6 +32,8 @@ export interface SseStreamOptions {
   maxBufferedBytes: number;
   /** What the stream serves (client, channel, futures, events, ...), for the metrics. */
   kind: string;
+  /** The budget of unsent bytes shared by every stream. */
+  backlog?: SseBacklog;
 }
 
 const open = new Map<string, number>();
@@ -47,10 +50,11 @@ export function sseStats(): { open: ReadonlyMap<string, number>; cutOffs: number
  * needs: writing preformatted frames and cutting off a reader that cannot
  * keep up instead of buffering for it without bound.
  */
-export class SseStream {
+export class SseStream implements BackloggedStream {
   readonly #reply: FastifyReply;
   readonly #maxBuffered: number;
   readonly #kind: string;
+  readonly #backlog: SseBacklog | undefined;
   #open = true;
   #checkedTurn = -1;
   readonly #onClose: Array<() => void> = [];
@@ -59,7 +63,9 @@ export class SseStream {
     this.#reply = reply;
     this.#maxBuffered = options.maxBufferedBytes;
     this.#kind = options.kind;
+    this.#backlog = options.backlog;
     open.set(this.#kind, (open.get(this.#kind) ?? 0) + 1);
+    this.#backlog?.add(this);
     reply.sse.keepAlive();
     reply.sse.sendHeaders();
     // Send the head now: a reader of a quiet stream learns at once that it is connected.
@@ -76,21 +82,33 @@ export class SseStream {
     return this.#open;
   }
 
+  /** Bytes written and not yet taken by the socket. */
+  get buffered(): number {
+    return this.#open ? this.#reply.raw.writableLength : 0;
+  }
+
   /** Write a frame; returns false if the stream is closed or was just cut off for being slow. */
   write(frame: string): boolean {
     if (!this.#open) return false;
     const raw = this.#reply.raw;
     const now = currentTurn();
     if (now !== this.#checkedTurn && raw.writableLength > this.#maxBuffered) {
-      this.#reply.log.warn({ buffered: raw.writableLength }, 'SSE reader too slow, cutting it off; it resumes from its last id');
-      cutOffs++;
-      raw.destroy();
-      this.#closed();
+      this.cutOff(`more than ${this.#maxBuffered} bytes unsent`);
       return false;
     }
     this.#checkedTurn = now;
     raw.write(frame);
-    return true;
+    this.#backlog?.charge(frame.length);
+    return this.#open;
+  }
+
+  /** Close the stream for falling behind (the reader resumes from its last id). */
+  cutOff(reason: string): void {
+    if (!this.#open) return;
+    this.#reply.log.warn({ buffered: this.#reply.raw.writableLength, kind: this.#kind, reason }, 'SSE reader too slow, cutting it off; it resumes from its last id');
+    cutOffs++;
+    this.#reply.raw.destroy();
+    this.#closed();
   }
 
   /** Resolves once the socket can take more (at once if it can, or if the stream closed). */
@@ -124,6 +142,7 @@ export class SseStream {
     if (!this.#open) return;
     this.#open = false;
     open.set(this.#kind, (open.get(this.#kind) ?? 1) - 1);
+    this.#backlog?.remove(this);
     for (const fn of this.#onClose.splice(0)) fn();
   }
 }

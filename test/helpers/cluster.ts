@@ -107,6 +107,22 @@ export function api(base: string, headers: Record<string, string> = {}) {
   };
 }
 
+export interface Session {
+  /** The public session id: what observers see (GET /locks, the firehose). */
+  id: string;
+  /** The credential only the session's owner holds; sent as the sluice-client header. */
+  session: string;
+  /** The headers given, with sluice-client set to the credential. */
+  headers: Record<string, string>;
+}
+
+/** Start a client session (POST /clients) with these headers (a token, say); its headers act as it. */
+export async function createSession(base: string, headers: Record<string, string> = {}): Promise<Session> {
+  const answer = await api(base, headers).post<{ id: string; session: string }>('/clients');
+  if (answer.status !== 201) throw new Error(`POST /clients answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return { ...answer.body, headers: { ...headers, 'sluice-client': answer.body.session } };
+}
+
 export interface SseReader {
   events: EventSourceMessage[];
   /** Resolves with the events so far once pred holds for them (rejects after timeoutMs). */
@@ -115,6 +131,9 @@ export interface SseReader {
   ended: Promise<void>;
   close(): void;
   status: number;
+  /** A refused stream's answer ({ error: { code, message } }), and its headers. */
+  body?: any;
+  headers: Headers;
 }
 
 /** Read an SSE stream as a browser would, keeping every event (unless onEvent takes them). */
@@ -126,6 +145,15 @@ export async function readSse(
 ): Promise<SseReader> {
   const controller = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  let body: unknown;
+  if (response.status !== 200) {
+    const text = await response.text();
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
   const events: EventSourceMessage[] = [];
   const listeners = new Set<() => void>();
   const parser = createParser({
@@ -136,7 +164,7 @@ export async function readSse(
     },
   });
   const ended = (async () => {
-    if (!response.body) return;
+    if (!response.body || body !== undefined) return;
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
     try {
@@ -154,6 +182,8 @@ export async function readSse(
   const reader: SseReader = {
     events,
     status: response.status,
+    body,
+    headers: response.headers,
     ended,
     close: () => controller.abort(),
     until(pred, timeoutMs = 15_000) {

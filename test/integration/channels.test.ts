@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { openEventStream } from '../../client/event-stream.ts';
 import { Client } from '../../client/index.ts';
-import { api, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { api, createSession, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
 import { sleep, waitFor } from '../helpers/processes.ts';
 
 /** The promise, or a rejection naming what did not come within ms. */
@@ -144,7 +144,7 @@ t.test('maxlen: the oldest entries fall off and let go of their futures', async 
   t.equal((await curl.get(`/futures/${pendingKey}`)).body.status, 'pending', 'an anonymous caller’s task is fire-and-forget');
   const onlyChannel = await curl.post('/channels/only-held-here/append', { tasks: [{ fn: 'sleep', args: [10_000], pure: false }] });
   await curl.put('/channels/only-held-here', { maxlen: 1 });
-  const session = api(scheduler.url, { 'sluice-client': 'bounded-test-client' });
+  const session = api(scheduler.url, (await createSession(scheduler.url)).headers);
   const mine = await session.post('/channels/only-held-here/append', { tasks: [{ fn: 'sleep', args: [10_000], pure: false }] });
   await session.post('/channels/only-held-here/append', { key: values[0] });
   await session.post('/futures/release', { keys: mine.body.keys });

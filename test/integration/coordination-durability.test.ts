@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { Client } from '../../client/index.ts';
-import { api, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { api, createSession, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 // A short retention, so that only holds can explain a result still being there after a while.
@@ -19,7 +19,7 @@ t.test('kill -9: every acknowledged write of every primitive is there after the 
   await worker.stop('SIGKILL');
 
   // A pending task that only the queue holds: its submitter's session lets go of it.
-  const session = api(first.url, { 'sluice-client': 'durability-session-1' });
+  const session = api(first.url, (await createSession(first.url)).headers);
   await session.post('/tasks', { fn: 'inc', args: [99], key: 'durable-pending' });
   t.equal((await session.put('/queues/durable', { maxsize: 10 })).status, 200);
   t.same((await session.post('/queues/durable/put', { items: ['taken before the kill', { n: 1 }, { $future: 'durable-done' }, { $future: 'durable-pending' }, 'last'] })).body, { size: 5 });

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { Client, Future } from '../../client/index.ts';
-import { api, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { api, createSession, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
 import { sleep, waitFor } from '../helpers/processes.ts';
 
 t.test('kill -9 then restart: pending tasks complete, held results are readable, clients carry on', async (t) => {
@@ -122,11 +122,11 @@ t.test('retention: an unheld result is forgotten after the retention period, and
 });
 
 t.test('a client whose stream is gone longer than its lease loses its holds', async (t) => {
-  const scheduler = await startScheduler(t, { args: ['--client-lease-ms', '300'] });
+  const scheduler = await startScheduler(t, { args: ['--client-lease-ms', '1000'] });
   const http = api(scheduler.url);
-  const clientId = 'vanishing-client-1';
-  const session = api(scheduler.url, { 'sluice-client': clientId });
-  const stream = await readSse(`${scheduler.url}/clients/${clientId}/events`);
+  const { id, headers } = await createSession(scheduler.url);
+  const session = api(scheduler.url, headers);
+  const stream = await readSse(`${scheduler.url}/clients/${id}/events`, headers);
   await stream.until((events) => events.some((e) => e.event === 'ready'));
   const submitted = await session.post('/tasks', { fn: 'inc', args: [1], key: 'leased-task' });
   t.equal(submitted.status, 201);

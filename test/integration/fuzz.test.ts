@@ -6,13 +6,14 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import t from 'tap';
 import WebSocket from 'ws';
-import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 // A long client lease: a session that expired mid-run would let go of its leases at a random moment.
 const scheduler = await startScheduler(t, { args: ['--max-batch', '200', '--body-limit', '65536', '--client-lease-ms', '3600000'] });
 await startWorker(t, scheduler.url);
-const http = api(scheduler.url, { 'sluice-client': 'fuzz-client-0001' });
+const session = await createSession(scheduler.url);
+const http = api(scheduler.url, session.headers);
 
 // Some real things for requests to refer to.
 const seeded = await http.post('/tasks', { tasks: [{ fn: 'inc', args: [1], key: 'known-a' }, { fn: 'sleep', args: [60_000], key: 'known-slow' }] });
@@ -227,7 +228,7 @@ t.test('random and malformed HTTP requests: never a 500, and a refused request c
       try {
         response = await fetch(scheduler.url + path, {
           method,
-          headers: { ...(json ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }), 'sluice-client': 'fuzz-client-0001' },
+          headers: { ...(json ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }), 'sluice-client': session.session },
           body: method === 'GET' || method === 'DELETE' ? undefined : text,
           signal: controller.signal,
         });

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { Client } from '../../client/index.ts';
-import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { Proc, waitFor } from '../helpers/processes.ts';
 
 const CLIENT = 'client-token-aaaaaaaaaaaaaaaa';
@@ -35,8 +35,9 @@ t.test('starting: tokens, or --insecure on loopback only', async (t) => {
 t.test('scopes: client, worker, admin', async (t) => {
   const scheduler = await startScheduler(t, { insecure: false, args: TOKENS });
   const anonymous = api(scheduler.url);
-  const client = api(scheduler.url, { ...bearer(CLIENT), 'sluice-client': 'scoped-client-1' });
-  const other = api(scheduler.url, { ...bearer(CLIENT), 'sluice-client': 'scoped-client-2' });
+  const mine = await createSession(scheduler.url, bearer(CLIENT));
+  const client = api(scheduler.url, mine.headers);
+  const other = api(scheduler.url, (await createSession(scheduler.url, bearer(CLIENT))).headers);
   const admin = api(scheduler.url, bearer(ADMIN));
 
   t.equal((await anonymous.get('/health')).status, 200, '/health is public');
@@ -70,7 +71,7 @@ t.test('scopes: client, worker, admin', async (t) => {
   t.equal((await client.delete('/queues/guarded')).status, 403, 'deleting a queue other clients use needs an admin token');
   t.match((await client.get('/queues')).body, [{ name: 'guarded', size: 2 }], 'the refused delete changed nothing');
   t.equal((await admin.delete('/queues/guarded')).status, 204);
-  t.equal((await other.delete('/clients/scoped-client-1')).status, 403, 'a session cannot end another');
+  t.equal((await other.delete(`/clients/${mine.id}`)).status, 403, 'a session cannot end another');
 
   // The worker socket needs a worker token.
   const socketStatus = (token?: string) =>
@@ -162,11 +163,11 @@ t.test('limits: each answers with its status and a message naming the limit', as
   const big = await http.post('/tasks', { fn: 'echo', args: ['y'.repeat(200)] });
   t.match((await http.get(`/futures/${big.body.key}/result?timeout=10`)).body.error, { name: 'ResultTooLarge', message: /over the limit of 100/ });
 
-  const session = { 'sluice-client': 'stream-hungry-client' };
-  const streams = [await readSse(`${scheduler.url}/clients/stream-hungry-client/events`, session, t), await readSse(`${scheduler.url}/events`, session, t)];
-  const third = await api(scheduler.url, session).get('/events');
+  const { id, headers: session } = await createSession(scheduler.url);
+  const streams = [await readSse(`${scheduler.url}/clients/${id}/events`, session, t), await readSse(`${scheduler.url}/events`, session, t)];
+  const third = await readSse(`${scheduler.url}/events`, session, t);
   t.equal(third.status, 429);
-  t.match(third.body.error.message, /too many open streams: 2 are open for this caller, the limit is 2/);
+  t.match(third.body.error.message, /too many open streams: 2 are open for this client session, the limit is 2/);
   for (const stream of streams) stream.close();
 
   const pending = await http.post('/tasks', { tasks: Array.from({ length: 10 }, (_, i) => ({ fn: 'nobodyRunsThis', args: [i] })) });

@@ -1,7 +1,7 @@
 // Tasks and futures over plain HTTP, as a curl user or a Lambda sees them.
 import { request } from 'node:http';
 import t from 'tap';
-import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 
 const scheduler = await startScheduler(t);
 await startWorker(t, scheduler.url, { concurrency: 4 });
@@ -179,7 +179,7 @@ t.test('bad input: 400 naming the field, 404 naming the key, 409, 413; nothing s
 });
 
 t.test('DELETE /futures/:key releases the calling session’s hold', async (t) => {
-  const session = api(scheduler.url, { 'sluice-client': 'release-test-client' });
+  const session = api(scheduler.url, (await createSession(scheduler.url)).headers);
   const { body } = await session.post('/tasks', { fn: 'hang', pure: false });
   t.equal((await http.get(`/futures/${body.key}`)).body.status, 'pending');
   t.equal((await session.delete(`/futures/${body.key}`)).status, 204);
