@@ -208,13 +208,22 @@ async function lineEmpty(line: string): Promise<void> {
   }, `the callers cut short to leave the line of ${line}`, 15_000, 20);
 }
 
+/** The session header a request carries: mostly the fuzzer's own credential; else none, or one that must be refused (a bare id, a forged signature, noise). */
+const credential = fc.oneof(
+  { arbitrary: fc.constant<string | undefined>(session.session), weight: 12 },
+  { arbitrary: fc.constant<string | undefined>(undefined), weight: 1 },
+  { arbitrary: fc.constant<string | undefined>(session.id), weight: 1 },
+  { arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }).map((signature) => `${session.id}.${signature}`), weight: 1 },
+  { arbitrary: fc.string({ maxLength: 80 }).filter((text) => /^[\x20-\x7e]*$/.test(text)), weight: 1 },
+);
+
 t.test('random and malformed HTTP requests: never a 500, and a refused request changes nothing', async (t) => {
   let requests = 0;
   let refused = 0;
   let cutShort = 0;
   const coordination = new Map<string, number>();
   await fc.assert(
-    fc.asyncProperty(route, body, fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }), async (call, randomBody, json) => {
+    fc.asyncProperty(route, body, fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }), credential, async (call, randomBody, json, sessionHeader) => {
       const { method, path, waits, line } = call;
       const text = call.body ?? randomBody;
       const before = await fingerprint();
@@ -228,7 +237,7 @@ t.test('random and malformed HTTP requests: never a 500, and a refused request c
       try {
         response = await fetch(scheduler.url + path, {
           method,
-          headers: { ...(json ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }), 'sluice-client': session.session },
+          headers: { ...(json ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain' }), ...(sessionHeader === undefined ? {} : { 'sluice-client': sessionHeader }) },
           body: method === 'GET' || method === 'DELETE' ? undefined : text,
           signal: controller.signal,
         });
