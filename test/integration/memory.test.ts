@@ -110,11 +110,12 @@ t.test('heap: by default the scheduler sheds load before its heap runs out, and 
   for (let i = 0; i < 150 && !shed; i++) {
     const answer = await http.post('/tasks', { fn: 'echo', args: [arg, i], pure: false }).catch((error: unknown) => ({ status: 0, body: String(error), headers: new Headers() }));
     if (answer.status === 201) accepted++;
+    else if (answer.status === 503 && /event loop/.test(JSON.stringify(answer.body))) await sleep(1000); // a busy machine's collector can stall the loop too: that shedding passes
     else shed = answer;
     await sleep(150); // the heap is sampled once a second: let it see each step
   }
   t.ok(shed, `a submission was refused after ${accepted} accepted`);
-  t.equal(shed?.status, 503, 'with 503, not a dead process');
+  t.equal(shed?.status, 503, `with 503, not a dead process (${JSON.stringify(shed?.body).slice(0, 300)})`);
   t.match(shed?.body, { error: { code: 'SLUICE_ERR_OVERLOADED', message: /heap .*--max-heap-used-mb/ } });
   t.equal(shed?.headers.get('retry-after'), '1');
   t.ok(scheduler.proc.running, 'the scheduler is running');
