@@ -17,6 +17,26 @@ function rssMB(pid: number): number {
   return round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024, 1);
 }
 
+/** The V8 heap in use, from the scheduler's own metrics. */
+async function heapMB(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('sluice_nodejs_heap_size_used_bytes '));
+  return round(Number(line?.split(' ')[1] ?? 0) / 1024 / 1024, 1);
+}
+
+/** The heap in use beyond which the scheduler sheds load, as it logged at start. */
+function sheddingMB(scheduler: Proc): number | undefined {
+  for (const line of scheduler.lines) {
+    try {
+      const entry = JSON.parse(line) as { maxHeapUsedMb?: number };
+      if (entry.maxHeapUsedMb !== undefined) return entry.maxHeapUsedMb;
+    } catch {
+      // not a log line
+    }
+  }
+  return undefined;
+}
+
 try {
   const entries = quick ? 100_000 : 1_000_000;
   const pending = quick ? 10_000 : 100_000;
@@ -64,6 +84,12 @@ try {
     results.push({ workload: 'restart: scheduler listening', value: round(listening, 0), unit: 'ms', params });
     results.push({ workload: 'restart: serving requests', value: round(served, 0), unit: 'ms', params });
     results.push({ workload: 'memory: scheduler RSS after restoring the unfinished tasks', value: rssMB(scheduler.pid), unit: 'MB', params });
+    results.push({
+      workload: 'memory: V8 heap in use after restoring the unfinished tasks',
+      value: await heapMB(url),
+      unit: 'MB',
+      params: { ...params, sheddingAtMB: sheddingMB(scheduler) },
+    });
   } finally {
     await scheduler.stop('SIGKILL');
   }
@@ -74,14 +100,23 @@ try {
     const ready = await fresh.waitForLog((e) => e.msg === 'sluice scheduler ready', 60_000);
     const url = ready.url as string;
     const before = rssMB(fresh.pid);
+    let peakHeap = 0;
     for (let i = 0; i < pending; i += 10_000) {
       await postJson(`${url}/tasks`, { tasks: Array.from({ length: 10_000 }, (_, j) => ({ fn: 'nobodyRunsThis', args: [i + j], pure: false })) });
+      peakHeap = Math.max(peakHeap, await heapMB(url));
     }
     // Right after the burst the heap still holds the garbage of the submissions
     // (request bodies, parsed and validated copies), until V8's memory reducer
     // collects it once the process is quiet. Both figures are reported.
     await new Promise((r) => setTimeout(r, 2000));
     const afterBurst = rssMB(fresh.pid);
+    peakHeap = Math.max(peakHeap, await heapMB(url));
+    results.push({
+      workload: `memory: V8 heap in use at its highest while ${pending / 1000}k tasks are submitted`,
+      value: peakHeap,
+      unit: 'MB',
+      params: { queuedTasks: pending, sheddingAtMB: sheddingMB(fresh), note: 'sampled after each request of 10k tasks; load is shed beyond sheddingAtMB' },
+    });
     const settleSeconds = quick ? 5 : 45;
     const series: number[] = [];
     for (let s = 0; s < settleSeconds; s++) {

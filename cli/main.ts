@@ -42,12 +42,25 @@ function schedulerOptions(command: Command): Command {
     .option('--max-sse <n>', 'open SSE streams in all (env SLUICE_MAX_SSE)')
     .option('--sse-max-buffered-bytes-total <bytes>', 'unsent bytes of all SSE readers together; past it the furthest behind are cut off (env SLUICE_SSE_MAX_BUFFERED_BYTES_TOTAL)')
     .option('--max-sessions-per-token <n>', 'live client sessions per token; all callers together when insecure (env SLUICE_MAX_SESSIONS_PER_TOKEN)')
-    .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit (env SLUICE_MAX_HEAP_USED_MB)')
     .option('--auth-failures-per-minute <n>', 'failed authentications a minute from one address before 429, 0 for no limit (env SLUICE_AUTH_FAILURES_PER_MINUTE)')
     .option('--request-timeout-ms <ms>', 'time a request may take to arrive whole, headers and body; not its answer (env SLUICE_REQUEST_TIMEOUT_MS)')
     .option('--headers-timeout-ms <ms>', 'time a request’s headers may take to arrive (env SLUICE_HEADERS_TIMEOUT_MS)')
     .option('--keep-alive-timeout-ms <ms>', 'close a keep-alive connection idle this long (env SLUICE_KEEP_ALIVE_TIMEOUT_MS)')
     .option('--trust-proxy <proxies>', 'believe X-Forwarded-For/-Proto/-Host from these proxies: true, a hop count, or addresses/CIDRs, comma-separated (env SLUICE_TRUST_PROXY)')
+    .option('--max-pending-bytes <n>', 'characters of pending tasks’ keys, names and arguments kept before 503 (env SLUICE_MAX_PENDING_BYTES)')
+    .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit; default 70% of the heap limit (env SLUICE_MAX_HEAP_USED_MB)')
+    .option('--max-topics <n>', 'pub/sub topics kept in memory; idle ones are forgotten first (env SLUICE_MAX_TOPICS)')
+    .option('--topic-replay-bytes <n>', 'characters of each topic’s newest messages kept for replay (env SLUICE_TOPIC_REPLAY_BYTES)')
+    .option('--topic-replay-total-bytes <n>', 'characters kept for replay in all topics; the oldest go first (env SLUICE_TOPIC_REPLAY_TOTAL_BYTES)')
+    .option('--max-message-bytes <n>', 'largest message a publish may carry (env SLUICE_MAX_MESSAGE_BYTES)')
+    .option('--max-waiting-calls <n>', 'callers waiting at once: gets, puts, acquires, waits, results (env SLUICE_MAX_WAITING_CALLS)')
+    .option('--max-waiting-put-bytes <n>', 'characters of items held by puts waiting for room (env SLUICE_MAX_WAITING_PUT_BYTES)')
+    .option('--max-reply-bytes <n>', 'largest reply built from stored values: a gather, a queue get (env SLUICE_MAX_REPLY_BYTES)')
+    .option('--max-leases <n>', 'leases held at once on all locks and semaphores (env SLUICE_MAX_LEASES)')
+    .option('--max-queue-items <n>', 'items waiting in all queues together (env SLUICE_MAX_QUEUE_ITEMS)')
+    .option('--max-queues <n>', 'queues that exist at once (env SLUICE_MAX_QUEUES)')
+    .option('--max-channels <n>', 'channels that exist at once (env SLUICE_MAX_CHANNELS)')
+    .option('--firehose-replay-bytes <n>', 'characters of recent dashboard-stream frames kept for readers that resume (env SLUICE_FIREHOSE_REPLAY_BYTES)')
     .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 }
 
@@ -57,6 +70,8 @@ const CONFIG_FLAGS = [
   'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
   'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
   'maxSsePerToken', 'maxSse', 'sseMaxBufferedBytesTotal', 'maxSessionsPerToken',
+  'maxPendingBytes', 'maxTopics', 'topicReplayBytes', 'topicReplayTotalBytes', 'maxMessageBytes', 'maxWaitingCalls',
+  'maxWaitingPutBytes', 'maxReplyBytes', 'maxLeases', 'maxQueueItems', 'maxQueues', 'maxChannels', 'firehoseReplayBytes',
 ] as const;
 
 async function configOf(flags: Record<string, unknown>) {

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { SchedulerConfig } from './config.ts';
+import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
@@ -121,20 +121,37 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     maxSse: config.maxSse,
     maxSessionsPerToken: config.maxSessionsPerToken,
     maxPending: config.maxPending,
+    maxPendingBytes: config.maxPendingBytes,
+    maxWaitingCalls: config.maxWaitingCalls,
+    maxReplyBytes: config.maxReplyBytes,
     maxResultBytes: config.maxResultBytes,
     maxArgDepth: config.maxArgDepth,
     sessionTtlMs: config.sessionTtlMs,
   });
 
-  await app.register(channelsPlugin);
-  await app.register(coordinationPlugin);
-  await app.register(observabilityPlugin);
+  await app.register(channelsPlugin, { maxChannels: config.maxChannels });
+  await app.register(coordinationPlugin, {
+    topics: {
+      maxTopics: config.maxTopics,
+      replayBytes: config.topicReplayBytes,
+      replayTotalBytes: config.topicReplayTotalBytes,
+      maxMessageBytes: config.maxMessageBytes,
+    },
+    queues: {
+      maxQueues: config.maxQueues,
+      maxItems: config.maxQueueItems,
+      maxWaitingPutBytes: config.maxWaitingPutBytes,
+      maxReplyBytes: config.maxReplyBytes,
+    },
+    maxLeases: config.maxLeases,
+  });
+  await app.register(observabilityPlugin, { firehoseReplayBytes: config.firehoseReplayBytes });
   // After the plugins that load state at start: the event-loop watch should
   // not count the start itself as overload.
   await app.register(protectionPlugin, {
     rateLimitPerMinute: config.rateLimitPerMinute,
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
-    maxHeapUsedMb: config.maxHeapUsedMb,
+    maxHeapUsedMb: config.maxHeapUsedMb ?? defaultMaxHeapUsedMb(),
   });
 
   await app.register(authRoutes);

@@ -70,13 +70,16 @@ export class Channels {
   readonly #log: FastifyBaseLogger;
   readonly #channels = new Map<string, ChannelState>();
   readonly #maxBatch: number;
+  /** Channels that exist at once, at most (--max-channels): each costs memory, and every snapshot lists them. */
+  readonly #maxChannels: number;
   #purgeTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, store: ChannelStore, log: FastifyBaseLogger) {
+  constructor(scheduler: Scheduler, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
     this.#scheduler = scheduler;
     this.#store = store;
     this.#log = log;
     this.#maxBatch = scheduler.options.maxBatch;
+    this.#maxChannels = limits.maxChannels;
   }
 
   /** Load the channels of a previous run and follow task outcomes. */
@@ -137,6 +140,7 @@ export class Channels {
       }
     }
     const existed = existing !== undefined;
+    this.#assertRoom([name]);
     const channel = this.#ensure(name, maxlen ?? null);
     if (maxlen !== undefined && maxlen !== channel.maxlen) {
       channel.maxlen = maxlen;
@@ -175,6 +179,7 @@ export class Channels {
     const byChannel = new Map<string, number>();
     for (const spec of specs) if (spec.channel) byChannel.set(spec.channel, (byChannel.get(spec.channel) ?? 0) + 1);
     for (const [name, count] of byChannel) this.#checkWritable(name, count);
+    this.#assertRoom([...byChannel.keys()]);
     const keys = this.#scheduler.submit(specs, caller, fireAndForget);
     const grouped = new Map<string, string[]>();
     specs.forEach((spec, i) => {
@@ -263,8 +268,21 @@ export class Channels {
     return channel;
   }
 
+  /** Throws 503 if the channels among these that do not exist yet would pass --max-channels. */
+  #assertRoom(names: readonly string[]): void {
+    let created = 0;
+    for (const name of names) if (!this.#channels.has(name)) created++;
+    if (created === 0 || this.#channels.size + created <= this.#maxChannels) return;
+    throw new SluiceError(
+      'SLUICE_ERR_OVERLOADED',
+      `${this.#channels.size} channels exist, the most the scheduler keeps, --max-channels (${this.#maxChannels}): append to an existing channel, or delete one (admin)`,
+      { limit: this.#maxChannels },
+    );
+  }
+
   #checkWritable(name: string, count: number): void {
     if (count > this.#maxBatch) throw tooLarge(`an append of ${count} entries`, this.#maxBatch);
+    this.#assertRoom([name]);
     if (this.#channels.get(name)?.stopped) {
       throw new SluiceError('SLUICE_ERR_CHANNEL_STOPPED', `channel ${name} is stopped: it takes no more appends`, { channel: name });
     }

@@ -1,5 +1,8 @@
 import { isIP } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
+
+const MiB = 1024 * 1024;
 
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -91,6 +94,8 @@ export const SchedulerConfig = z
     rateLimitPerMinute: z.coerce.number().int().min(0).default(120_000),
     /** Pending tasks the scheduler accepts before it answers 503. */
     maxPending: z.coerce.number().int().min(1).default(1_000_000),
+    /** Characters of pending tasks' keys, function names and arguments (JSON) the scheduler keeps before it answers 503. */
+    maxPendingBytes: z.coerce.number().int().min(1024).default(256 * MiB),
     /** Largest task result (JSON characters); a larger one makes the task err. */
     maxResultBytes: z.coerce.number().int().min(16).default(16 * 1024 * 1024),
     /** Deepest nesting of arrays and objects in args and kwargs. */
@@ -107,8 +112,35 @@ export const SchedulerConfig = z
     wsMaxMessageBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
     /** Event-loop delay beyond which requests get 503 with Retry-After. */
     maxEventLoopDelayMs: z.coerce.number().int().min(0).default(2_000),
-    /** V8 heap in use (MB) beyond which requests get 503 with Retry-After; 0 turns it off. */
-    maxHeapUsedMb: z.coerce.number().int().min(0).default(0),
+    /**
+     * V8 heap in use (MB) beyond which requests get 503 with Retry-After; 0
+     * turns it off. Unset: a share of the heap's limit (see defaultMaxHeapUsedMb).
+     */
+    maxHeapUsedMb: z.coerce.number().int().min(0).optional(),
+    /** Pub/sub topics kept in memory; idle ones are forgotten first to make room. */
+    maxTopics: z.coerce.number().int().min(1).default(10_000),
+    /** Characters of a topic's newest messages kept for subscribers that reconnect. */
+    topicReplayBytes: z.coerce.number().int().min(0).default(MiB),
+    /** Characters of messages kept for replay in all topics together; the oldest go first. */
+    topicReplayTotalBytes: z.coerce.number().int().min(0).default(64 * MiB),
+    /** Largest message a publish may carry (JSON characters). */
+    maxMessageBytes: z.coerce.number().int().min(16).default(MiB),
+    /** Callers waiting at once (queue gets and puts, lock and semaphore acquires, variable and flag waits, results); a gather counts each key it waits for. */
+    maxWaitingCalls: z.coerce.number().int().min(1).default(10_000),
+    /** Characters of items held by puts waiting for room in a full queue, all together. */
+    maxWaitingPutBytes: z.coerce.number().int().min(1024).default(64 * MiB),
+    /** Largest reply built from stored values: a gather's results, a queue get's items (a get then takes fewer). */
+    maxReplyBytes: z.coerce.number().int().min(1024).default(64 * MiB),
+    /** Leases held at once on all locks and semaphores. */
+    maxLeases: z.coerce.number().int().min(1).default(100_000),
+    /** Items waiting in all queues together (each costs the scheduler's memory an id). */
+    maxQueueItems: z.coerce.number().int().min(1).default(10_000_000),
+    /** Queues that exist at once. */
+    maxQueues: z.coerce.number().int().min(1).default(100_000),
+    /** Channels that exist at once. */
+    maxChannels: z.coerce.number().int().min(1).default(100_000),
+    /** Characters of the dashboard stream's (GET /events) recent frames kept for readers that resume. */
+    firehoseReplayBytes: z.coerce.number().int().min(0).default(16 * MiB),
     /** How long a browser session cookie (POST /auth/session) lasts. */
     sessionTtlMs: ms(12 * 3600_000),
     /** Failed authentications a minute from one address (an IPv6 /64) before it gets 429; 0 turns it off. */
@@ -150,4 +182,22 @@ export function parseConfig(input: Record<string, unknown>): SchedulerConfig {
     return `${name}: ${issue.message}`;
   });
   throw new Error(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/**
+ * The heap in use beyond which requests are shed when --max-heap-used-mb is
+ * not given: 70% of V8's heap limit, and at least 64 MiB below it. V8 fails
+ * with "heap out of memory" only once a full collection cannot get under its
+ * limit, and slows to a crawl of back-to-back collections just before; the
+ * room left is for what requests already admitted still allocate (a body of
+ * up to --body-limit, parsed) and for the collector to work. Heap in use
+ * counts garbage not yet collected too, so a level much lower would shed
+ * load that a collection would have absorbed. The default limit (about 4 GiB
+ * on a 64-bit machine with enough memory, less with --max-old-space-size or
+ * in a small container) gives ~2.9 GB, far above the ~0.2 GB a scheduler with
+ * 100k queued tasks uses.
+ */
+export function defaultMaxHeapUsedMb(heapSizeLimit = getHeapStatistics().heap_size_limit): number {
+  const bytes = Math.max(heapSizeLimit * 0.5, Math.min(heapSizeLimit * 0.7, heapSizeLimit - 64 * MiB));
+  return Math.floor(bytes / MiB);
 }

@@ -155,7 +155,7 @@ export class CoordinationActivity {
       leaseCount: total,
       topics: topics.list(),
       variables: { count: variables.count },
-      flags: { count: flags.setCount, set: first(flags.setNames(), FLAGS_LISTED) },
+      flags: { count: flags.setCount, set: flags.setNames(FLAGS_LISTED) },
     };
   }
 
@@ -222,15 +222,6 @@ export class CoordinationActivity {
     if (!counts) this.#leases.set(key, (counts = { kind, name, acquired: 0, released: 0, expired: 0 }));
     return counts;
   }
-}
-
-function first<T>(items: Iterable<T>, n: number): T[] {
-  const out: T[] = [];
-  for (const item of items) {
-    if (out.length === n) break;
-    out.push(item);
-  }
-  return out;
 }
 
 /** The names whose last change was true, and those whose last change was false, LISTED of each at most. */

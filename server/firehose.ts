@@ -9,10 +9,15 @@ import { VERSION } from './version.ts';
 
 /** How often task activity is summed up and sent. */
 const TICK_MS = 250;
-/** Frames kept for readers that resume with Last-Event-ID. */
+/** Frames kept for readers that resume with Last-Event-ID, at most (and no more than the bytes given). */
 const RING = 2000;
 /** Ended tasks sent per tick at most; more are counted, not listed. */
 const ENDED_PER_TICK = 500;
+/** Errors sent per tick at most; more are counted, not listed. */
+const ERRORS_PER_TICK = 20;
+/** An error's message and traceback as the stream shows them, at most (characters); the task keeps them whole. */
+const ERROR_MESSAGE_SHOWN = 2048;
+const TRACEBACK_SHOWN = 8192;
 const RECENT_TASKS = 500;
 const RECENT_ERRORS = 20;
 /** Seconds of throughput history a new reader gets. */
@@ -67,12 +72,13 @@ export class Firehose {
   readonly #coordination: CoordinationActivity;
   readonly #maxBuffered: number;
   readonly #readers = new Set<SseStream>();
-  readonly #ring = new Recent<{ n: number; frame: string }>(RING);
+  readonly #ring: FrameLog;
   #n = 0;
   readonly #totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
   #ended: TaskRecord[] = [];
   #endedDropped = 0;
   #errors: ErrorRecord[] = [];
+  #errorsDropped = 0;
   readonly #recentTasks = new Recent<TaskRecord>(RECENT_TASKS);
   readonly #recentErrors = new Recent<ErrorRecord>(RECENT_ERRORS);
   /** [second, finished, errors] for the last HISTORY_S seconds. */
@@ -83,11 +89,12 @@ export class Firehose {
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
-  constructor(scheduler: Scheduler, channels: Channels, coordination: CoordinationActivity, options: { maxBufferedBytes: number }) {
+  constructor(scheduler: Scheduler, channels: Channels, coordination: CoordinationActivity, options: { maxBufferedBytes: number; replayBytes: number }) {
     this.#scheduler = scheduler;
     this.#channels = channels;
     this.#coordination = coordination;
     this.#maxBuffered = options.maxBufferedBytes;
+    this.#ring = new FrameLog(RING, options.replayBytes);
   }
 
   get maxBufferedBytes(): number {
@@ -140,7 +147,7 @@ export class Firehose {
     const last = Number(n);
     const first = this.#ring.first();
     if (epoch === this.epoch && Number.isInteger(last) && first && last >= first.n - 1) {
-      for (const entry of this.#ring.toArray()) if (entry.n > last) stream.write(entry.frame);
+      for (const entry of this.#ring.entries()) if (entry.n > last) stream.write(entry.frame);
       return;
     }
     const snapshot = this.snapshot(lastEventId !== null && epoch !== this.epoch);
@@ -173,8 +180,10 @@ export class Firehose {
     else this.#endedDropped++;
     this.#recentTasks.push(record);
     if (status !== 'finished' && event.outcome.error) {
-      const failed: ErrorRecord = { ...record, error: event.outcome.error };
-      this.#errors.push(failed);
+      // Shown, not kept: a burst of tasks failing with long messages must not make frames of many megabytes.
+      const failed: ErrorRecord = { ...record, error: shown(event.outcome.error) };
+      if (this.#errors.length < ERRORS_PER_TICK) this.#errors.push(failed);
+      else this.#errorsDropped++;
       this.#recentErrors.push(failed);
     }
     const second = Math.floor(event.finishedAt / 1000);
@@ -202,6 +211,7 @@ export class Firehose {
       ended: this.#ended,
       endedDropped: this.#endedDropped,
       errors: this.#errors,
+      errorsDropped: this.#errorsDropped,
       workers: [...this.#scheduler.core.workers()].map((w) => ({ id: w.id, processing: w.tasks.size, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString() })),
     });
     this.#reset();
@@ -210,6 +220,7 @@ export class Firehose {
   #reset(): void {
     this.#ended = [];
     this.#errors = [];
+    this.#errorsDropped = 0;
     this.#endedDropped = 0;
     this.#dirty = false;
   }
@@ -233,6 +244,51 @@ export class Firehose {
     const frame = sseFrame(event, JSON.stringify(data), `${this.epoch}-${n}`);
     this.#ring.push({ n, frame });
     for (const reader of this.#readers) reader.write(frame);
+  }
+}
+
+/** An error as the stream shows it: message and traceback cut to a few kilobytes (GET /futures/:key has them whole). */
+function shown(error: TaskErrorInfo): TaskErrorInfo {
+  if (error.message.length <= ERROR_MESSAGE_SHOWN && error.traceback.length <= TRACEBACK_SHOWN) return error;
+  return { ...error, message: cut(error.message, ERROR_MESSAGE_SHOWN), traceback: cut(error.traceback, TRACEBACK_SHOWN) };
+}
+
+function cut(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}
+
+/** The latest frames, at most `capacity` of them and `maxBytes` characters together, oldest first. */
+class FrameLog {
+  #items: Array<{ n: number; frame: string }> = [];
+  #head = 0;
+  #bytes = 0;
+  readonly #capacity: number;
+  readonly #maxBytes: number;
+
+  constructor(capacity: number, maxBytes: number) {
+    this.#capacity = capacity;
+    this.#maxBytes = maxBytes;
+  }
+
+  push(entry: { n: number; frame: string }): void {
+    this.#items.push(entry);
+    this.#bytes += entry.frame.length;
+    while (this.#head < this.#items.length && (this.#items.length - this.#head > this.#capacity || this.#bytes > this.#maxBytes)) {
+      this.#bytes -= this.#items[this.#head].frame.length;
+      this.#items[this.#head++] = undefined as never; // let the frame go now
+    }
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  first(): { n: number; frame: string } | undefined {
+    return this.#items[this.#head];
+  }
+
+  *entries(): IterableIterator<{ n: number; frame: string }> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i];
   }
 }
 

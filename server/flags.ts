@@ -19,7 +19,8 @@ export class Flags {
   readonly events = new EventEmitter<FlagEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: FlagStore;
-  readonly #set = new Set<string>();
+  /** How many flags are set; which ones, only the store knows (a flag per job must not cost memory for ever). */
+  #setCount = 0;
   readonly #waiting = new Map<string, WaitLine<void>>();
 
   constructor(scheduler: Scheduler, store: FlagStore) {
@@ -28,7 +29,7 @@ export class Flags {
   }
 
   start(): void {
-    for (const name of this.#store.setFlags()) this.#set.add(name);
+    this.#setCount = this.#store.count();
     this.#scheduler.onClosing(() => this.closeWaiters());
   }
 
@@ -37,24 +38,23 @@ export class Flags {
   }
 
   isSet(name: string): boolean {
-    return this.#set.has(name);
+    return this.#store.isSet(name);
   }
 
   /** How many flags are set. */
   get setCount(): number {
-    return this.#set.size;
+    return this.#setCount;
   }
 
-  /** The flags that are set, in the order they were set. */
-  setNames(): IterableIterator<string> {
-    return this.#set.values();
+  /** Up to `limit` of the flags that are set, in name order. */
+  setNames(limit: number): string[] {
+    return this.#store.names(limit);
   }
 
   set(name: string): void {
     this.#scheduler.assertOpen();
-    if (this.#set.has(name)) return;
-    this.#set.add(name);
-    this.#store.set(name, Date.now());
+    if (!this.#store.set(name, Date.now())) return;
+    this.#setCount++;
     this.events.emit('flag:set', name);
     const line = this.#waiting.get(name);
     // As in asyncio.Event, everyone waiting when it is set wakes, even if it is cleared right after.
@@ -65,17 +65,17 @@ export class Flags {
 
   clear(name: string): void {
     this.#scheduler.assertOpen();
-    if (!this.#set.delete(name)) return;
-    this.#store.clear(name);
+    if (!this.#store.clear(name)) return;
+    this.#setCount--;
     this.events.emit('flag:cleared', name);
   }
 
   /** Resolves once the flag is set (at once if it is); 408 after timeoutMs. */
   async wait(name: string, options: WaitOptions): Promise<void> {
-    if (this.#set.has(name)) return;
+    if (this.#store.isSet(name)) return;
     this.#scheduler.assertOpen();
     let line = this.#waiting.get(name);
-    if (!line) this.#waiting.set(name, (line = new WaitLine()));
+    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#scheduler.waiting)));
     try {
       await line.wait(undefined, options);
     } finally {

@@ -21,6 +21,11 @@ export class FutureRefs {
     return keys;
   }
 
+  /** Throws 404 naming the first of these keys that is unknown or forgotten. */
+  checkKeys(keys: readonly string[]): void {
+    for (const key of keys) this.#scheduler.assertKnown(key);
+  }
+
   hold(keys: readonly string[], holder: string): void {
     if (keys.length > 0) this.#scheduler.core.hold(keys, holder);
   }

@@ -5,7 +5,7 @@ import { randomId } from '../schemas/keys.ts';
 import type { Fence } from '../schemas/variables.ts';
 import { shuttingDown, SluiceError } from './errors.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
-import type { LeaseKind, LeaseStore } from './store/lease-store.ts';
+import type { LeaseKind, LeaseStore, SemaphoreRow } from './store/lease-store.ts';
 import { callerGone, WaitLine, type WaitOptions } from './wait-line.ts';
 
 export interface AcquireRequest {
@@ -100,22 +100,26 @@ export class Leases {
   readonly #scheduler: Scheduler;
   readonly #store: LeaseStore;
   readonly #log: FastifyBaseLogger;
+  /**
+   * The locks and semaphores held or waited on. The others live in the store
+   * only (their maxLeases and last fencing token), so that a lock per job
+   * costs memory while it is in use, not for ever.
+   */
   readonly #semaphores = new Map<string, SemaphoreState>();
   /** Every lease held, by id, with its semaphore. */
   readonly #byId = new Map<string, { semaphore: SemaphoreState; lease: LeaseState }>();
+  /** Leases held at once, at most (--max-leases). */
+  readonly #maxLeases: number;
 
-  constructor(scheduler: Scheduler, store: LeaseStore, log: FastifyBaseLogger) {
+  constructor(scheduler: Scheduler, store: LeaseStore, log: FastifyBaseLogger, limits: { maxLeases: number }) {
     this.#scheduler = scheduler;
     this.#store = store;
     this.#log = log;
+    this.#maxLeases = limits.maxLeases;
   }
 
-  /** Load the locks, semaphores and leases of a previous run; each lease gets a full ttl from now. */
+  /** Load the leases of a previous run, with their locks and semaphores; each lease gets a full ttl from now. */
   start(): void {
-    for (const row of this.#store.semaphores()) {
-      const semaphore = this.#state(row.kind, row.name, row.max_leases);
-      semaphore.lastToken = row.last_token;
-    }
     const now = Date.now();
     for (const row of this.#store.leases()) {
       const semaphore = this.#state(row.kind, row.name, 1);
@@ -138,7 +142,10 @@ export class Leases {
 
   info(kind: LeaseKind, name: string): LeasesInfo {
     const semaphore = this.#semaphores.get(id(kind, name));
-    if (!semaphore) return { name, maxLeases: 1, leases: [], waiting: 0, lastToken: 0 };
+    if (!semaphore) {
+      const row = this.#store.semaphore(kind, name);
+      return { name, maxLeases: row?.max_leases ?? 1, leases: [], waiting: 0, lastToken: row?.last_token ?? 0 };
+    }
     return {
       name,
       maxLeases: semaphore.maxLeases,
@@ -160,20 +167,23 @@ export class Leases {
    * fencing tokens must never go back; a lock per job would be a long list.)
    */
   overview(idle: number): { leases: LeaseSummary[]; total: number } {
-    const leases: LeaseSummary[] = [];
+    const leases = [...this.#semaphores.values()].map(summary);
     let idleShown = 0;
-    for (const semaphore of this.#semaphores.values()) {
-      const busy = semaphore.leases.size > 0 || semaphore.line.size > 0;
-      if (!busy && idleShown++ >= idle) continue;
-      leases.push(summary(semaphore));
+    for (const row of this.#store.someSemaphores(idle + leases.length)) {
+      if (idleShown === idle) break;
+      if (this.#semaphores.has(id(row.kind, row.name))) continue;
+      leases.push(idleSummary(row));
+      idleShown++;
     }
-    return { leases, total: this.#semaphores.size };
+    return { leases, total: this.#store.semaphoreCount() };
   }
 
   /** One lock or semaphore at a glance; undefined if it is not known. */
   summary(kind: LeaseKind, name: string): LeaseSummary | undefined {
     const semaphore = this.#semaphores.get(id(kind, name));
-    return semaphore && summary(semaphore);
+    if (semaphore) return summary(semaphore);
+    const row = this.#store.semaphore(kind, name);
+    return row && idleSummary(row);
   }
 
   /** Leases held now, and callers waiting, by kind. */
@@ -194,7 +204,9 @@ export class Leases {
     this.#store.saveSemaphore('semaphore', name, maxLeases, semaphore.lastToken);
     this.events.emit('lease:changed', 'semaphore', name);
     this.#admit(semaphore);
-    return this.info('semaphore', name);
+    const answer = this.info('semaphore', name);
+    this.#forgetIfIdle(semaphore);
+    return answer;
   }
 
   /**
@@ -206,6 +218,16 @@ export class Leases {
     this.#scheduler.assertOpen();
     const maxLeases = kind === 'lock' ? 1 : request.maxLeases;
     const semaphore = this.#state(kind, name, maxLeases ?? 1);
+    try {
+      return await this.#acquire(semaphore, request, caller, wait);
+    } finally {
+      this.#forgetIfIdle(semaphore);
+    }
+  }
+
+  async #acquire(semaphore: SemaphoreState, request: AcquireRequest, caller: Caller, wait: Omit<WaitOptions, 'what'>): Promise<GrantedLease> {
+    const { kind, name } = semaphore;
+    const maxLeases = kind === 'lock' ? 1 : request.maxLeases;
     if (maxLeases !== undefined && maxLeases !== semaphore.maxLeases) {
       throw new SluiceError(
         'SLUICE_ERR_MAX_LEASES_CONFLICT',
@@ -221,7 +243,10 @@ export class Leases {
       for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(callerGone());
     }
     const grant: Grant = { id: request.leaseId ?? randomId(), ttlMs: request.ttlMs, holder: request.holder ?? null, clientId: caller.clientId ?? null };
-    if (semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases) return this.#answer(semaphore, this.#grant(semaphore, grant));
+    if (semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases) {
+      this.#assertRoom();
+      return this.#answer(semaphore, this.#grant(semaphore, grant));
+    }
     const waiting = semaphore.line.wait(grant, { ...wait, what: `a lease on ${kind} ${name}` });
     this.events.emit('lease:changed', kind, name);
     try {
@@ -268,13 +293,38 @@ export class Leases {
 
   // ── internals ──────────────────────────────────────────────────────────
 
+  /** The lock or semaphore, brought into memory (from the store if it was used before); `maxLeases` if it is new. */
   #state(kind: LeaseKind, name: string, maxLeases: number): SemaphoreState {
     let semaphore = this.#semaphores.get(id(kind, name));
     if (!semaphore) {
-      semaphore = { kind, name, maxLeases, lastToken: 0, leases: new Map(), line: new WaitLine() };
+      const row = this.#store.semaphore(kind, name);
+      semaphore = {
+        kind,
+        name,
+        maxLeases: row?.max_leases ?? maxLeases,
+        lastToken: row?.last_token ?? 0,
+        leases: new Map(),
+        line: new WaitLine(this.#scheduler.waiting),
+      };
       this.#semaphores.set(id(kind, name), semaphore);
     }
     return semaphore;
+  }
+
+  /** Neither held nor waited on: it leaves memory (the store keeps its maxLeases and last token). */
+  #forgetIfIdle(semaphore: SemaphoreState): void {
+    if (semaphore.leases.size > 0 || semaphore.line.size > 0) return;
+    if (this.#semaphores.get(id(semaphore.kind, semaphore.name)) === semaphore) this.#semaphores.delete(id(semaphore.kind, semaphore.name));
+  }
+
+  /** Throws 503 while --max-leases leases are held. */
+  #assertRoom(): void {
+    if (this.#byId.size < this.#maxLeases) return;
+    throw new SluiceError(
+      'SLUICE_ERR_OVERLOADED',
+      `${this.#byId.size} leases are held, the most the scheduler grants at once, --max-leases (${this.#maxLeases}): retry once some are released`,
+      { limit: this.#maxLeases },
+    );
   }
 
   #grant(semaphore: SemaphoreState, grant: Grant): LeaseState {
@@ -340,11 +390,18 @@ export class Leases {
     this.#store.deleteLease(lease.id);
     this.events.emit(event, semaphore.kind, semaphore.name, lease.token);
     this.#admit(semaphore);
+    this.#forgetIfIdle(semaphore);
   }
 
-  /** Grant free leases to the callers in line, in order. */
+  /** Grant free leases to the callers in line, in order (refusing them while --max-leases are held). */
   #admit(semaphore: SemaphoreState): void {
     for (let waiter = semaphore.line.first(); waiter && semaphore.leases.size < semaphore.maxLeases; waiter = semaphore.line.first()) {
+      try {
+        this.#assertRoom();
+      } catch (error) {
+        waiter.reject(error as Error);
+        continue;
+      }
       waiter.resolve(this.#grant(semaphore, waiter.data));
     }
   }
@@ -381,4 +438,9 @@ function summary(semaphore: SemaphoreState): LeaseSummary {
     holders,
   };
 }
+/** A lock or semaphore that is neither held nor waited on, as the store has it. */
+function idleSummary(row: SemaphoreRow): LeaseSummary {
+  return { kind: row.kind, name: row.name, maxLeases: row.max_leases, held: 0, waiting: 0, lastToken: row.last_token, holders: [] };
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -134,6 +134,14 @@ export function registerCoordinationMetrics(registry: Registry, services: Coordi
   });
 
   new Gauge({
+    name: 'sluice_topic_replay_bytes',
+    help: 'Characters of messages kept for replay, in all topics',
+    registers,
+    collect() {
+      this.set(topics.replayBytes);
+    },
+  });
+  new Gauge({
     name: 'sluice_topics',
     help: 'Pub/sub topics in memory (with subscribers, or messages in the last minutes)',
     registers,

@@ -36,8 +36,23 @@ export interface WaitingCall {
   presence?: Presence;
 }
 
+export interface QueueLimits {
+  /** Queues that exist at once (--max-queues). */
+  maxQueues: number;
+  /** Items waiting in all queues together (--max-queue-items). */
+  maxItems: number;
+  /** Characters of items held by puts waiting for room, all together (--max-waiting-put-bytes). */
+  maxWaitingPutBytes: number;
+  /** Largest reply a get builds; it takes fewer items, at least one (--max-reply-bytes). */
+  maxReplyBytes: number;
+}
+
+/** A put, its items already JSON text (as they are stored), with the futures each refers to. */
 interface PendingPut {
-  readonly values: readonly unknown[];
+  readonly items: readonly string[];
+  readonly refs: ReadonlyArray<readonly string[]>;
+  /** Characters of its items: what it holds while it waits. */
+  readonly bytes: number;
   readonly caller: Caller;
   readonly idempotencyKey: string | undefined;
 }
@@ -95,14 +110,22 @@ export class Queues {
   readonly #log: FastifyBaseLogger;
   readonly #queues = new Map<string, QueueState>();
   readonly #maxBatch: number;
+  readonly #limits: QueueLimits;
+  /** Queues with a row in the store. */
+  #storedCount = 0;
+  /** Items in the store, in every queue (waiting, or handed to a getter whose reply is not written yet). */
+  #itemCount = 0;
+  /** Characters of the items of the puts waiting for room. */
+  #waitingPutBytes = 0;
   #purgeTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger) {
+  constructor(scheduler: Scheduler, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger, limits: QueueLimits) {
     this.#scheduler = scheduler;
     this.#store = store;
     this.#refs = refs;
     this.#log = log;
     this.#maxBatch = scheduler.options.maxBatch;
+    this.#limits = limits;
   }
 
   /** Load the queues and items of a previous run, items delivered but not removed included. */
@@ -111,8 +134,12 @@ export class Queues {
       const queue = this.#state(row.name);
       queue.stored = true;
       queue.maxsize = row.maxsize;
+      this.#storedCount++;
     }
-    for (const { id, queue } of this.#store.itemIds()) this.#state(queue).ready.push(id);
+    for (const { id, queue } of this.#store.itemIds()) {
+      this.#state(queue).ready.push(id);
+      this.#itemCount++;
+    }
     this.#scheduler.onClosing(() => this.closeWaiters());
     this.#purgeTimer = setInterval(() => this.#store.purgePuts(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
     this.#purgeTimer.unref();
@@ -168,13 +195,14 @@ export class Queues {
   /** Create the queue, or change its maxsize (undefined: leave it as it is). */
   configure(name: string, maxsize: number | null | undefined): QueueInfo {
     this.#scheduler.assertOpen();
+    this.#assertRoomFor(name);
     const queue = this.#state(name);
     if (maxsize !== undefined) queue.maxsize = maxsize;
     this.#store.saveQueue(name, queue.maxsize, Date.now());
-    queue.stored = true;
+    this.#markStored(queue);
     if (queue.maxsize !== null) {
       for (const putter of [...queue.putters]) {
-        if (putter.data.values.length > queue.maxsize) putter.reject(neverFits(queue, putter.data.values.length));
+        if (putter.data.items.length > queue.maxsize) putter.reject(neverFits(queue, putter.data.items.length));
       }
     }
     this.#admit(queue);
@@ -195,15 +223,30 @@ export class Queues {
       if (previous) return previous;
     }
     const refs = values.map((value) => this.#refs.check(value)); // 404 naming the key, before any write
+    this.#assertRoomFor(name);
+    this.#assertItemRoom(values.length);
     const queue = this.#state(name);
-    if (queue.maxsize !== null && values.length > queue.maxsize) throw neverFits(queue, values.length);
-    const pending: PendingPut = { values, caller, idempotencyKey: call.idempotencyKey };
-    if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending, refs) };
-    const waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, presence: call.presence });
+    if (queue.maxsize !== null && values.length > queue.maxsize) {
+      this.#forgetIfIdle(queue);
+      throw neverFits(queue, values.length);
+    }
+    // As stored: JSON text, encoded once here, kept (and counted) as such while the put waits.
+    const items = values.map((value) => JSON.stringify(value));
+    const pending: PendingPut = { items, refs, bytes: items.reduce((n, item) => n + item.length, 0), caller, idempotencyKey: call.idempotencyKey };
+    if (queue.putters.size === 0 && fits(queue, values.length)) return { size: this.#insert(queue, pending, false) };
+    let waiting: Promise<number>;
+    try {
+      this.#holdWaitingPut(pending.bytes);
+      waiting = queue.putters.wait(pending, { timeoutMs: call.timeoutMs, what: `room for ${values.length} in queue ${name}`, presence: call.presence });
+    } catch (error) {
+      this.#forgetIfIdle(queue);
+      throw error;
+    }
     this.events.emit('queue:changed', name);
     try {
       return { size: await waiting };
     } finally {
+      this.#waitingPutBytes -= pending.bytes;
       this.events.emit('queue:changed', name);
       this.#forgetIfIdle(queue);
     }
@@ -234,7 +277,10 @@ export class Queues {
     this.#scheduler.assertOpen();
     const queue = this.#queues.get(name);
     if (!queue?.stored) throw unknownQueue(name);
-    for (const item of this.#store.deleteQueue(name)) this.#refs.release(item.refs, itemHolder(name, item.id));
+    const items = this.#store.deleteQueue(name);
+    for (const item of items) this.#refs.release(item.refs, itemHolder(name, item.id));
+    this.#itemCount -= items.length;
+    this.#storedCount--;
     queue.stored = false;
     queue.maxsize = null;
     queue.ready = new IdDeque();
@@ -249,10 +295,52 @@ export class Queues {
   #state(name: string): QueueState {
     let queue = this.#queues.get(name);
     if (!queue) {
-      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, getters: new WaitLine(), putters: new WaitLine() };
+      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, getters: new WaitLine(this.#scheduler.waiting), putters: new WaitLine(this.#scheduler.waiting) };
       this.#queues.set(name, queue);
     }
     return queue;
+  }
+
+  /** Throws 503 if the queue does not exist and --max-queues do. */
+  #assertRoomFor(name: string): void {
+    if (this.#queues.get(name)?.stored || this.#storedCount < this.#limits.maxQueues) return;
+    throw new SluiceError(
+      'SLUICE_ERR_OVERLOADED',
+      `${this.#storedCount} queues exist, the most the scheduler keeps, --max-queues (${this.#limits.maxQueues}): put to an existing queue, or delete one (admin)`,
+      { limit: this.#limits.maxQueues },
+    );
+  }
+
+  /** Throws 503 if `count` more items would pass --max-queue-items. */
+  #assertItemRoom(count: number): void {
+    if (this.#itemCount + count <= this.#limits.maxItems) return;
+    throw new SluiceError(
+      'SLUICE_ERR_OVERLOADED',
+      `the queues hold ${this.#itemCount} items, and ${count} more would pass --max-queue-items (${this.#limits.maxItems}): retry once some are taken`,
+      { items: this.#itemCount, limit: this.#limits.maxItems },
+    );
+  }
+
+  /** A put is about to wait: its items count against --max-waiting-put-bytes (413 if they alone pass it, 503 if with the others). */
+  #holdWaitingPut(bytes: number): void {
+    const limit = this.#limits.maxWaitingPutBytes;
+    if (bytes > limit) {
+      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a put of ${bytes} characters cannot wait for room: puts waiting hold at most --max-waiting-put-bytes (${limit})`, { limit });
+    }
+    if (this.#waitingPutBytes + bytes > limit) {
+      throw new SluiceError(
+        'SLUICE_ERR_OVERLOADED',
+        `puts waiting for room hold ${this.#waitingPutBytes} characters, and this one's ${bytes} more would pass --max-waiting-put-bytes (${limit}): retry later`,
+        { waitingPutBytes: this.#waitingPutBytes, limit },
+      );
+    }
+    this.#waitingPutBytes += bytes;
+  }
+
+  #markStored(queue: QueueState): void {
+    if (queue.stored) return;
+    queue.stored = true;
+    this.#storedCount++;
   }
 
   /** A queue that exists only because somebody waited on it is dropped when nobody does. */
@@ -264,25 +352,31 @@ export class Queues {
   /**
    * Store the items, hold their futures, hand them to waiting getters.
    * Answers the size after. Every future is checked before anything is
-   * written: `refs` are those of a put checked in this turn; a put that
-   * waited is checked again (one may have been forgotten since).
+   * written: those of a put that waited are checked again (one may have
+   * been forgotten since), as are the limits.
    */
-  #insert(queue: QueueState, put: PendingPut, refs = put.values.map((value) => this.#refs.check(value))): number {
+  #insert(queue: QueueState, put: PendingPut, waited = true): number {
+    if (waited) {
+      for (const keys of put.refs) this.#refs.checkKeys(keys);
+      this.#assertRoomFor(queue.name);
+      this.#assertItemRoom(put.items.length);
+    }
     const now = Date.now();
     if (!queue.stored) {
       this.#store.saveQueue(queue.name, queue.maxsize, now);
-      queue.stored = true;
+      this.#markStored(queue);
     }
     // Getters waiting now take these very items (they wait only while none are ready): they take them from here, not back from the store.
     const fresh = queue.getters.size > 0 ? new Map<number, ItemRow>() : undefined;
-    for (const [i, value] of put.values.entries()) {
-      const json = JSON.stringify(value);
-      const id = this.#store.insertItem(queue.name, json, refs[i], now);
-      this.#refs.hold(refs[i], itemHolder(queue.name, id));
+    for (const [i, json] of put.items.entries()) {
+      const refs = put.refs[i];
+      const id = this.#store.insertItem(queue.name, json, refs, now);
+      this.#refs.hold(refs, itemHolder(queue.name, id));
       queue.ready.push(id);
-      fresh?.set(id, { id, value: json, refs: refs[i] });
+      fresh?.set(id, { id, value: json, refs });
     }
-    this.events.emit('queue:put', queue.name, put.values.length);
+    this.#itemCount += put.items.length;
+    this.events.emit('queue:put', queue.name, put.items.length);
     this.#serve(queue, fresh);
     const size = queue.ready.length;
     if (put.idempotencyKey !== undefined) this.#store.recordPut(queue.name, put.idempotencyKey, { size }, now);
@@ -291,11 +385,11 @@ export class Queues {
 
   /** Waiting putters whose items now fit go in, in the order they came. */
   #admit(queue: QueueState): void {
-    for (let putter = queue.putters.first(); putter && fits(queue, putter.data.values.length); putter = queue.putters.first()) {
+    for (let putter = queue.putters.first(); putter && fits(queue, putter.data.items.length); putter = queue.putters.first()) {
       try {
         putter.resolve(this.#insert(queue, putter.data));
       } catch (error) {
-        // A future it refers to was forgotten while it waited.
+        // A future it refers to was forgotten while it waited, or the queues are full.
         putter.reject(error as Error);
       }
     }
@@ -308,13 +402,21 @@ export class Queues {
     }
   }
 
+  /** Up to `batch` items from the front, as many as fit in the largest reply (at least one). */
   #take(queue: QueueState, batch: number, caller: Caller, fresh?: ReadonlyMap<number, ItemRow>): Delivery {
     const rows: ItemRow[] = [];
+    let bytes = 0;
     while (rows.length < batch && queue.ready.length > 0) {
-      const id = queue.ready.shift() as number;
+      const id = queue.ready.peek() as number;
       const row = fresh?.get(id) ?? this.#store.item(id);
-      if (row) rows.push(row);
-      else this.#log.error({ queue: queue.name, id }, 'queue item missing from the store; skipping it');
+      if (row && rows.length > 0 && bytes + row.value.length + 1 > this.#limits.maxReplyBytes) break;
+      queue.ready.shift();
+      if (!row) {
+        this.#log.error({ queue: queue.name, id }, 'queue item missing from the store; skipping it');
+        continue;
+      }
+      rows.push(row);
+      bytes += row.value.length + 1;
     }
     queue.inflight += rows.length;
     const generation = queue.generation;
@@ -326,6 +428,7 @@ export class Queues {
         if (settled) return;
         settled = true;
         queue.inflight -= rows.length;
+        if (generation === queue.generation) this.#itemCount -= rows.length; // else delete counted them
         for (const row of rows) {
           this.#store.deleteItem(row.id);
           this.#refs.handOver(row.refs, itemHolder(queue.name, row.id), caller);

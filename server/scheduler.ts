@@ -12,10 +12,12 @@ import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
 import { hasHolder, listHolders } from './state/holders.ts';
-import { FIRE_AND_FORGET, TaskScheduler } from './state/task-scheduler.ts';
+import { FIRE_AND_FORGET, pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import { SessionStore } from './store/session-store.ts';
 import type { TaskStore } from './store/task-store.ts';
+import { callerGone, WaitingCalls } from './wait-line.ts';
+import type { Presence } from './reply-delivery.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
 export interface SchedulerOptions {
@@ -49,6 +51,12 @@ export interface SchedulerOptions {
   maxSse: number;
   /** Pending tasks accepted before submissions get 503. */
   maxPending: number;
+  /** Characters of pending tasks' keys, names and arguments kept before submissions get 503. */
+  maxPendingBytes: number;
+  /** Callers waiting at once (a gather counts each key it waits for). */
+  maxWaitingCalls: number;
+  /** Largest reply built from stored values (a gather's results). */
+  maxReplyBytes: number;
   /** Largest result a task may return (JSON characters). */
   maxResultBytes: number;
   /** Deepest nesting of arrays and objects in arguments. */
@@ -103,6 +111,8 @@ export class Scheduler {
   /** Opens SSE streams within the per-caller limits. */
   readonly streams: StreamLimits;
   readonly events = new EventEmitter<SchedulerEvents>();
+  /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
+  readonly waiting: WaitingCalls;
   readonly options: SchedulerOptions;
   readonly startedAt = Date.now();
   readonly #log: FastifyBaseLogger;
@@ -125,6 +135,7 @@ export class Scheduler {
       this.endClient(clientId);
     });
     this.events.setMaxListeners(0);
+    this.waiting = new WaitingCalls(options.maxWaitingCalls);
     this.streams = new StreamLimits({
       maxPerSession: options.maxSsePerClient,
       maxPerToken: options.maxSsePerToken,
@@ -200,6 +211,7 @@ export class Scheduler {
       retries: spec.retries,
       timeoutMs: spec.timeoutMs ?? null,
     }));
+    this.#checkPendingBytes(batch);
     const known = this.#checkBatch(batch);
     const holders: string[] = [];
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
@@ -313,35 +325,65 @@ export class Scheduler {
     return ended.status;
   }
 
-  /** Wait until the task ends, up to timeoutMs. */
-  waitForOutcome(key: string, timeoutMs: number): Promise<OutcomeRecord> {
+  /** Wait until the task ends, up to timeoutMs (or until the caller leaves); a pending task holds one waiting call meanwhile. */
+  async waitForOutcome(key: string, timeoutMs: number, presence?: Presence): Promise<OutcomeRecord> {
     const now = this.outcome(key);
-    if (now) return Promise.resolve(now);
-    if (timeoutMs <= 0) return Promise.reject(timedOut(`task ${key}`, 0));
+    if (now) return now;
+    const ended = await this.#waitEnded([key], timeoutMs, presence, `task ${key}`, true);
+    return ended.get(key) ?? (this.outcome(key) as OutcomeRecord);
+  }
+
+  /**
+   * Wait until every one of the keys has ended, up to timeoutMs (or until the
+   * caller leaves). Throws 404 for an unknown key first. Each key still
+   * pending holds a waiting call meanwhile; the outcomes are not kept (read
+   * them afterwards, one at a time).
+   */
+  async waitUntilEnded(keys: readonly string[], timeoutMs: number, presence?: Presence): Promise<void> {
+    const pending = new Set<string>();
+    for (const key of keys) if (this.knownStatus(key) === undefined) pending.add(key);
+    if (pending.size > 0) await this.#waitEnded([...pending], timeoutMs, presence, `${keys.length} keys`, false);
+  }
+
+  /** Wait for pending keys to end; answers the outcomes (when `keep`) of those that ended meanwhile. */
+  #waitEnded(keys: readonly string[], timeoutMs: number, presence: Presence | undefined, what: string, keep: boolean): Promise<Map<string, OutcomeRecord>> {
+    if (timeoutMs <= 0) return Promise.reject(timedOut(what, 0));
+    if (presence?.gone) return Promise.reject(callerGone());
     this.assertOpen();
+    const giveBack = this.waiting.take(keys.length);
     return new Promise((resolve, reject) => {
-      let set = this.#waiters.get(key);
-      if (!set) this.#waiters.set(key, (set = new Set()));
-      const waiters = set;
-      const done = (outcome: OutcomeRecord): void => {
-        cleanup();
-        resolve(outcome);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(timedOut(`task ${key}`, timeoutMs / 1000));
-      }, timeoutMs);
-      const unsubscribe = this.onClosing(() => {
-        cleanup();
-        reject(shuttingDown());
-      });
-      const cleanup = (): void => {
+      const ended = new Map<string, OutcomeRecord>();
+      const stops: Array<() => void> = [];
+      let settled = false;
+      const finish = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        giveBack();
         clearTimeout(timer);
-        unsubscribe();
-        waiters.delete(done);
-        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+        for (const stop of stops) stop();
+        if (error) reject(error);
+        else resolve(ended);
       };
-      waiters.add(done);
+      let left = keys.length;
+      for (const key of keys) {
+        let set = this.#waiters.get(key);
+        if (!set) this.#waiters.set(key, (set = new Set()));
+        const waiters = set;
+        const done = (outcome: OutcomeRecord): void => {
+          if (keep) ended.set(key, outcome);
+          waiters.delete(done);
+          if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+          if (--left === 0) finish();
+        };
+        waiters.add(done);
+        stops.push(() => {
+          waiters.delete(done);
+          if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+        });
+      }
+      const timer = setTimeout(() => finish(timedOut(what, timeoutMs / 1000)), timeoutMs);
+      stops.push(this.onClosing(() => finish(shuttingDown())));
+      if (presence) stops.push(presence.onGone(() => finish(callerGone())));
     });
   }
 
@@ -361,6 +403,7 @@ export class Scheduler {
   /** A client holds these keys (Dask: a Future object for a known key). Answers their outcomes so far. */
   hold(keys: readonly string[], clientId: string): OutcomeRecord[] {
     this.assertOpen();
+    this.#assertBatch(keys.length);
     const outcomes = keys.map((key) => (this.core.get(key) ? { key, status: 'pending' as const } : this.outcome(key) as OutcomeRecord));
     this.core.hold(keys, clientHolder(clientId));
     this.clients.touch(clientId);
@@ -369,6 +412,7 @@ export class Scheduler {
 
   /** A client lets go of these keys. */
   release(keys: readonly string[], clientId: string): void {
+    this.#assertBatch(keys.length);
     this.core.release(keys, clientHolder(clientId));
   }
 
@@ -496,6 +540,11 @@ export class Scheduler {
     return n;
   }
 
+  /** Throws 413 for more keys in one request than --max-batch. */
+  #assertBatch(count: number): void {
+    if (count > this.options.maxBatch) throw tooLarge(`a request with ${count} keys`, this.options.maxBatch);
+  }
+
   /** Throws 503 once shutdown has begun. */
   assertOpen(): void {
     if (this.#closing) throw shuttingDown();
@@ -503,6 +552,31 @@ export class Scheduler {
 
   #missing(key: string): SluiceError {
     return this.store.isForgotten(key) ? forgottenKey(key) : unknownKey(key);
+  }
+
+  /**
+   * The batch's keys, names and arguments fit in what pending tasks may keep
+   * (--max-pending-bytes). Counted as submitted, so a key already pending
+   * counts again here: the check errs on the side of refusing.
+   */
+  #checkPendingBytes(batch: readonly NewTask[]): void {
+    const limit = this.options.maxPendingBytes;
+    let bytes = 0;
+    for (const task of batch) bytes += pendingBytesOf(task);
+    if (bytes > limit) {
+      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a batch of ${bytes} characters of keys and arguments can never fit in what pending tasks may hold, --max-pending-bytes (${limit})`, {
+        bytes,
+        limit,
+      });
+    }
+    const held = this.core.pendingBytes;
+    if (held + bytes > limit) {
+      throw new SluiceError(
+        'SLUICE_ERR_OVERLOADED',
+        `pending tasks hold ${held} characters of keys and arguments, and this batch's ${bytes} more would pass --max-pending-bytes (${limit}): retry once some have ended`,
+        { pendingBytes: held, bytes, limit },
+      );
+    }
   }
 
   /** Dependencies exist, keys do not name other functions' tasks, no cycles. */

@@ -1,15 +1,29 @@
 import { EventEmitter } from 'node:events';
+import { SluiceError } from './errors.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { Scheduler } from './scheduler.ts';
 
-/** The newest messages of a topic are kept, up to this many bytes, for subscribers that reconnect. */
-const REPLAY_BYTES = 1024 * 1024;
 /** A topic with no subscriber and no message for this long is dropped from memory. */
 const IDLE_MS = 5 * 60_000;
 
+export interface TopicLimits {
+  /** Topics kept in memory; idle ones are forgotten first to make room (--max-topics). */
+  maxTopics: number;
+  /** Characters of a topic's newest messages kept for subscribers that reconnect (--topic-replay-bytes). */
+  replayBytes: number;
+  /** Characters kept for replay in all topics together; the oldest messages go first (--topic-replay-total-bytes). */
+  replayTotalBytes: number;
+  /** Largest message a publish may carry, as JSON characters (--max-message-bytes). */
+  maxMessageBytes: number;
+}
+
 interface Sent {
   readonly seq: number;
-  readonly frame: string;
+  /** The formatted event; emptied once dropped, so that the list of all messages does not keep it. */
+  frame: string;
+  readonly topic: TopicState;
+  /** No longer in its topic's replay (trimmed, or the topic forgotten). */
+  dropped: boolean;
 }
 
 interface TopicState {
@@ -48,21 +62,41 @@ export interface TopicInfo {
  * Event ids are `<incarnation>-<seq>`, the incarnation naming this run and
  * this topic's life in memory (an idle topic is forgotten). A subscriber that reconnects with
  * Last-Event-ID (a network blip, or cut off for reading too slowly) gets what
- * it missed from the last megabyte of messages; if it missed more, or the
+ * it missed from the topic's newest messages kept for replay; if it missed more, or the
  * scheduler restarted in between, it is told so with an `event: gap` before
  * the stream carries on.
+ *
+ * What topics keep is bounded (TopicLimits): their number, each message,
+ * each topic's replay and all replays together. Replay is best effort, so
+ * going over a replay budget drops the oldest messages kept rather than
+ * refusing a publish; going over the number of topics forgets the topic idle
+ * the longest, and only when every topic has a subscriber is a new one refused.
  */
 export class Topics {
   readonly events = new EventEmitter<TopicEvents>();
   readonly #scheduler: Scheduler;
+  /** In order of last activity (a publish, a subscriber coming), the least recent first. */
   readonly #topics = new Map<string, TopicState>();
+  readonly #limits: TopicLimits;
+  /** Every message kept for replay, in publish order, across topics (dropped ones are skipped). */
+  #replay: Sent[] = [];
+  #replayHead = 0;
+  /** Messages still kept, of those in #replay from #replayHead on. */
+  #replayLive = 0;
+  #replayBytes = 0;
   /** Tells this run's event ids from a previous run's. */
   readonly #run = Date.now().toString(36);
   #incarnations = 0;
   #sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler) {
+  constructor(scheduler: Scheduler, limits: TopicLimits) {
     this.#scheduler = scheduler;
+    this.#limits = limits;
+  }
+
+  /** Characters of messages kept for replay, in all topics. */
+  get replayBytes(): number {
+    return this.#replayBytes;
   }
 
   start(): void {
@@ -99,17 +133,27 @@ export class Topics {
   /** Send the message to every subscriber; answers how many it was written to. */
   publish(name: string, message: unknown): number {
     this.#scheduler.assertOpen();
+    const json = JSON.stringify(message);
+    if (json.length > this.#limits.maxMessageBytes) {
+      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a message of ${json.length} characters of JSON is over the largest a publish may carry, --max-message-bytes (${this.#limits.maxMessageBytes})`, {
+        limit: this.#limits.maxMessageBytes,
+      });
+    }
     const topic = this.#state(name);
     const seq = ++topic.seq;
-    const frame = sseFrame('message', JSON.stringify(message), `${topic.incarnation}-${seq}`);
-    topic.replay.push({ seq, frame });
-    topic.replayBytes += frame.length;
-    while (topic.replayBytes > REPLAY_BYTES && topic.replay.length > 1) topic.replayBytes -= (topic.replay.shift() as Sent).frame.length;
+    const frame = sseFrame('message', json, `${topic.incarnation}-${seq}`);
+    this.#keep(topic, seq, frame);
     topic.lastPublishAt = Date.now();
     let delivered = 0;
     for (const stream of topic.subscribers) if (stream.write(frame)) delivered++;
     this.events.emit('topic:published', name, delivered);
     return delivered;
+  }
+
+  /** Throws 503 unless the topic is in memory, or there is room for it (an idle topic can make room). */
+  assertRoom(name: string): void {
+    if (this.#topics.has(name) || this.#topics.size < this.#limits.maxTopics || this.#leastActiveIdle()) return;
+    throw this.#full();
   }
 
   /** Follow the topic from now on, or, with the last event id seen, from just after it. */
@@ -140,22 +184,85 @@ export class Topics {
     for (const sent of topic.replay) if (sent.seq > last) stream.write(sent.frame);
   }
 
+  /** The topic, made the most recently active; created if there is room (503 otherwise). */
   #state(name: string): TopicState {
     let topic = this.#topics.get(name);
-    if (!topic) {
+    if (topic) {
+      this.#topics.delete(name);
+    } else {
+      if (this.#topics.size >= this.#limits.maxTopics) {
+        const idle = this.#leastActiveIdle();
+        if (!idle) throw this.#full();
+        this.#forget(idle);
+      }
       topic = { name, incarnation: `${this.#run}.${++this.#incarnations}`, seq: 0, replay: [], replayBytes: 0, lastPublishAt: Date.now(), subscribers: new Set() };
-      this.#topics.set(name, topic);
     }
+    this.#topics.set(name, topic);
     return topic;
+  }
+
+  #full(): SluiceError {
+    return new SluiceError(
+      'SLUICE_ERR_OVERLOADED',
+      `the scheduler keeps ${this.#topics.size} topics in memory, each with a subscriber, and takes no more than --max-topics (${this.#limits.maxTopics}): retry once one is idle`,
+      { limit: this.#limits.maxTopics },
+    );
+  }
+
+  /** The topic without subscribers that has been idle the longest. */
+  #leastActiveIdle(): TopicState | undefined {
+    for (const topic of this.#topics.values()) if (topic.subscribers.size === 0) return topic;
+    return undefined;
+  }
+
+  /** Keep a message for replay, within the topic's budget and the budget of all topics. */
+  #keep(topic: TopicState, seq: number, frame: string): void {
+    const sent: Sent = { seq, frame, topic, dropped: false };
+    topic.replay.push(sent);
+    topic.replayBytes += frame.length;
+    this.#replay.push(sent);
+    this.#replayLive++;
+    this.#replayBytes += frame.length;
+    while (topic.replayBytes > this.#limits.replayBytes && topic.replay.length > 1) this.#drop(topic.replay.shift() as Sent);
+    while (this.#replayBytes > this.#limits.replayTotalBytes && this.#replayHead < this.#replay.length) {
+      const oldest = this.#replay[this.#replayHead++];
+      if (oldest.dropped) continue;
+      // Per topic and across topics, messages go oldest first: one still kept is its topic's oldest.
+      oldest.topic.replay.shift();
+      this.#drop(oldest);
+    }
+    this.#compact();
+  }
+
+  /** The message leaves its topic's replay (the caller took it out of topic.replay). */
+  #drop(sent: Sent): void {
+    sent.dropped = true;
+    sent.topic.replayBytes -= sent.frame.length;
+    this.#replayBytes -= sent.frame.length;
+    sent.frame = '';
+    this.#replayLive--;
+  }
+
+  /** Once most of the list of all messages is dropped ones, rebuild it: its length follows what is kept. */
+  #compact(): void {
+    const dead = this.#replay.length - this.#replayHead - this.#replayLive;
+    if (this.#replayHead + dead < 1024 || this.#replayHead + dead < this.#replayLive) return;
+    this.#replay = this.#replay.slice(this.#replayHead).filter((sent) => !sent.dropped);
+    this.#replayHead = 0;
+  }
+
+  #forget(topic: TopicState): void {
+    for (const sent of topic.replay) this.#drop(sent);
+    topic.replay.length = 0;
+    this.#topics.delete(topic.name);
+    this.events.emit('topic:forgotten', topic.name);
+    this.#compact();
   }
 
   #sweep(): void {
     const idleSince = Date.now() - IDLE_MS;
-    for (const topic of this.#topics.values()) {
-      if (topic.subscribers.size === 0 && topic.lastPublishAt < idleSince) {
-        this.#topics.delete(topic.name);
-        this.events.emit('topic:forgotten', topic.name);
-      }
+    for (const topic of [...this.#topics.values()]) {
+      if (topic.subscribers.size === 0 && topic.lastPublishAt < idleSince) this.#forget(topic);
     }
   }
 }

@@ -35,8 +35,8 @@ export class Variables {
   readonly #leases: Leases;
   /** Readers waiting for a variable to be set, by name. */
   readonly #waiting = new Map<string, WaitLine<void>>();
-  /** The names of the variables that are set (values stay in the store). */
-  readonly #names = new Set<string>();
+  /** How many variables are set; their names and values stay in the store. */
+  #count = 0;
 
   constructor(scheduler: Scheduler, store: VariableStore, refs: FutureRefs, leases: Leases) {
     this.#scheduler = scheduler;
@@ -46,13 +46,13 @@ export class Variables {
   }
 
   start(): void {
-    for (const name of this.#store.names()) this.#names.add(name);
+    this.#count = this.#store.count();
     this.#scheduler.onClosing(() => this.closeWaiters());
   }
 
   /** How many variables are set. */
   get count(): number {
-    return this.#names.size;
+    return this.#count;
   }
 
   closeWaiters(): void {
@@ -69,6 +69,7 @@ export class Variables {
     if (fence) this.#leases.assertHeld(fence);
     const keys = this.#refs.check(value);
     const before = this.#store.refs(name);
+    const wasSet = this.#store.isSet(name);
     const json = JSON.stringify(value);
     this.#store.setVariable(name, json, keys, Date.now());
     // Hold the new futures before letting go of the old ones: a key in both stays held throughout.
@@ -77,7 +78,7 @@ export class Variables {
       before.filter((key) => !keys.includes(key)),
       variableHolder(name),
     );
-    this.#names.add(name);
+    if (!wasSet) this.#count++;
     this.events.emit('variable:set', name);
     const line = this.#waiting.get(name);
     if (line) this.#scheduler.store.afterCommit(() => this.#wake(name, line));
@@ -104,14 +105,17 @@ export class Variables {
   delete(name: string): void {
     this.#scheduler.assertOpen();
     const keys = this.#store.refs(name);
-    this.#store.deleteVariable(name);
+    const wasSet = this.#store.deleteVariable(name);
     this.#refs.release(keys, variableHolder(name));
-    if (this.#names.delete(name)) this.events.emit('variable:deleted', name);
+    if (wasSet) {
+      this.#count--;
+      this.events.emit('variable:deleted', name);
+    }
   }
 
   async #wait(name: string, options: WaitOptions): Promise<void> {
     let line = this.#waiting.get(name);
-    if (!line) this.#waiting.set(name, (line = new WaitLine()));
+    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#scheduler.waiting)));
     try {
       await line.wait(undefined, options);
     } finally {

@@ -19,6 +19,43 @@ export interface WaitOptions {
   presence?: Presence;
 }
 
+/**
+ * How many callers wait at once, across every line and every kind of wait:
+ * each holds a connection and what it asked with, so their number is
+ * bounded (--max-waiting-calls). A call answered at once takes no place.
+ */
+export class WaitingCalls {
+  readonly limit: number;
+  #count = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Callers waiting now. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Take n places, or throw 503 naming the limit. Answers what gives them back (once). */
+  take(n = 1): () => void {
+    if (this.#count + n > this.limit) {
+      throw new SluiceError(
+        'SLUICE_ERR_OVERLOADED',
+        `${this.#count} callers are waiting, and the scheduler lets at most --max-waiting-calls (${this.limit}) wait at once: retry later`,
+        { waiting: this.#count, limit: this.limit },
+      );
+    }
+    this.#count += n;
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.#count -= n;
+    };
+  }
+}
+
 /** The caller closed its connection while waiting; nobody reads this answer. */
 export const callerGone = (): SluiceError => new SluiceError('SLUICE_ERR_TIMEOUT', 'the caller closed its connection while waiting');
 
@@ -32,6 +69,12 @@ export const callerGone = (): SluiceError => new SluiceError('SLUICE_ERR_TIMEOUT
 export class WaitLine<T, D = void> {
   // A Set keeps insertion order and removes in O(1) from anywhere in the line.
   readonly #line = new Set<Waiter<T, D>>();
+  readonly #calls: WaitingCalls;
+
+  /** `calls`: the places every line shares; a waiter holds one. */
+  constructor(calls: WaitingCalls) {
+    this.#calls = calls;
+  }
 
   get size(): number {
     return this.#line.size;
@@ -50,8 +93,15 @@ export class WaitLine<T, D = void> {
   wait(data: D, options: WaitOptions): Promise<T> {
     if (options.timeoutMs <= 0) return Promise.reject(timedOut(options.what, 0));
     if (options.presence?.gone) return Promise.reject(callerGone());
+    let giveBack: () => void;
+    try {
+      giveBack = this.#calls.take();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return new Promise<T>((resolve, reject) => {
       const leave = (): void => {
+        giveBack();
         clearTimeout(timer);
         stopWatching?.();
         this.#line.delete(waiter);

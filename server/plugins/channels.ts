@@ -9,9 +9,9 @@ declare module 'fastify' {
 }
 
 /** Channels over the scheduler, writing through the same group commit as tasks. */
-export default fp(
-  async (app) => {
-    const channels = new Channels(app.scheduler, new ChannelStore(app.store.db, app.store.tx), app.log);
+export default fp<{ maxChannels: number }>(
+  async (app, options) => {
+    const channels = new Channels(app.scheduler, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels });
     channels.start();
     app.decorate('channels', channels);
     app.addHook('preClose', async () => channels.closeReaders());

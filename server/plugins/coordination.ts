@@ -2,12 +2,12 @@ import fp from 'fastify-plugin';
 import { Flags } from '../flags.ts';
 import { FutureRefs } from '../future-refs.ts';
 import { Leases } from '../leases.ts';
-import { Queues } from '../queues.ts';
+import { type QueueLimits, Queues } from '../queues.ts';
 import { FlagStore } from '../store/flag-store.ts';
 import { LeaseStore } from '../store/lease-store.ts';
 import { QueueStore } from '../store/queue-store.ts';
 import { VariableStore } from '../store/variable-store.ts';
-import { Topics } from '../topics.ts';
+import { type TopicLimits, Topics } from '../topics.ts';
 import { Variables } from '../variables.ts';
 
 declare module 'fastify' {
@@ -20,20 +20,27 @@ declare module 'fastify' {
   }
 }
 
+export interface CoordinationOptions {
+  topics: TopicLimits;
+  queues: QueueLimits;
+  /** Leases held at once on all locks and semaphores. */
+  maxLeases: number;
+}
+
 /**
  * The coordination primitives (Dask's Queue, Variable, Pub/Sub, Event, Lock
  * and Semaphore) over the scheduler, writing through the same group commit
  * as tasks and channels.
  */
-export default fp(
-  async (app) => {
+export default fp<CoordinationOptions>(
+  async (app, options) => {
     const { db, tx } = app.store;
     const refs = new FutureRefs(app.scheduler);
-    const leases = new Leases(app.scheduler, new LeaseStore(db, tx), app.log);
-    const queues = new Queues(app.scheduler, new QueueStore(db, tx), refs, app.log);
+    const leases = new Leases(app.scheduler, new LeaseStore(db, tx), app.log, { maxLeases: options.maxLeases });
+    const queues = new Queues(app.scheduler, new QueueStore(db, tx), refs, app.log, options.queues);
     const variables = new Variables(app.scheduler, new VariableStore(db, tx), refs, leases);
     const flags = new Flags(app.scheduler, new FlagStore(db, tx));
-    const topics = new Topics(app.scheduler);
+    const topics = new Topics(app.scheduler, options.topics);
     for (const service of [leases, queues, variables, flags, topics]) service.start();
     app.decorate('queues', queues);
     app.decorate('variables', variables);

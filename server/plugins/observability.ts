@@ -12,12 +12,12 @@ declare module 'fastify' {
 }
 
 /** The /events firehose and the Prometheus metrics, fed by the events of the scheduler, the channels and the coordination primitives. */
-export default fp(
-  async (app) => {
+export default fp<{ firehoseReplayBytes: number }>(
+  async (app, options) => {
     const services = { queues: app.queues, variables: app.variables, flags: app.flags, leases: app.leases, topics: app.topics };
     const coordination = new CoordinationActivity(services);
     coordination.start();
-    const firehose = new Firehose(app.scheduler, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes });
+    const firehose = new Firehose(app.scheduler, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
     firehose.start();
     const metrics = new Metrics(app.scheduler, app.channels, firehose);
     registerCoordinationMetrics(metrics.registry, services, coordination.totals);

@@ -8,7 +8,7 @@ export interface ProtectionOptions {
   rateLimitPerMinute: number;
   /** Event-loop delay beyond which requests get 503; 0 turns it off. */
   maxEventLoopDelayMs: number;
-  /** V8 heap in use (MB) beyond which requests get 503; 0 turns it off. */
+  /** V8 heap in use (MB) beyond which requests get 503; 0 turns it off (the config's default is resolved already). */
   maxHeapUsedMb: number;
 }
 
@@ -37,6 +37,7 @@ export default fp<ProtectionOptions>(
       });
     }
     if (options.maxEventLoopDelayMs > 0 || options.maxHeapUsedMb > 0) {
+      app.log.info({ maxHeapUsedMb: options.maxHeapUsedMb, maxEventLoopDelayMs: options.maxEventLoopDelayMs }, 'requests get 503 while the heap in use or the event-loop delay is over these');
       await app.register(underPressure, {
         maxEventLoopDelay: options.maxEventLoopDelayMs,
         maxHeapUsedBytes: options.maxHeapUsedMb * 1024 * 1024,
@@ -47,7 +48,13 @@ export default fp<ProtectionOptions>(
         pressureHandler: async (request, reply, type, value) => {
           if (request.routeOptions.url === '/health') return;
           void reply.header('retry-after', '1');
-          throw new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded (${type}: ${Math.round(Number(value))}); retry shortly`);
+          const why =
+            type === 'heapUsedBytes'
+              ? `its V8 heap holds ${Math.round(Number(value) / 1024 / 1024)} MB, over --max-heap-used-mb (${options.maxHeapUsedMb})`
+              : type === 'eventLoopDelay'
+                ? `its event loop lags ${Math.round(Number(value))} ms, over SLUICE_MAX_EVENT_LOOP_DELAY_MS (${options.maxEventLoopDelayMs})`
+                : `${type}: ${Math.round(Number(value))}`;
+          throw new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded: ${why}; retry shortly`, { pressure: type });
         },
       });
     }

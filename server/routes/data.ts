@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
-import { SluiceError, timedOut } from '../errors.ts';
+import { SluiceError } from '../errors.ts';
+import type { OutcomeRecord } from '../outcomes.ts';
+import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf } from './caller.ts';
 
@@ -15,9 +17,9 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Results of several keys, in the order given',
         description:
-          'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`.',
+          'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`. Results over --max-reply-bytes together answer 413: gather fewer at a time.',
         body: GatherBody,
-        response: { 200: GatherReply, 404: ErrorBody, 408: ErrorBody, 422: ErrorBody },
+        response: { 200: GatherReply, 404: ErrorBody, 408: ErrorBody, 413: ErrorBody, 422: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -26,16 +28,30 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a gather of ${keys.length} keys is over the limit of ${scheduler.options.maxBatch}`);
       }
       const ms = (timeout ?? 24 * 3600) * 1000;
-      for (const key of keys) scheduler.assertKnown(key); // 404 before waiting
-      const outcomes = await Promise.all(keys.map((key) => scheduler.waitForOutcome(key, ms))).catch((error: unknown) => {
-        if (error instanceof SluiceError && error.code === 'SLUICE_ERR_TIMEOUT') throw timedOut(`${keys.length} keys`, ms / 1000);
-        throw error;
-      });
+      await scheduler.waitUntilEnded(keys, ms, presenceOf(reply)); // 404 for an unknown key before waiting
+      // Read one key at a time, each once (a key may be asked for many times), and stop at the reply's limit.
+      const limit = scheduler.options.maxReplyBytes;
+      const read = new Map<string, OutcomeRecord>();
       const results: string[] = [];
       const skipped: string[] = [];
-      for (const outcome of outcomes) {
+      let bytes = 0;
+      for (const key of keys) {
+        let outcome = read.get(key);
+        if (!outcome) {
+          outcome = scheduler.outcome(key) ?? { key, status: 'pending' };
+          read.set(key, outcome);
+        }
         if (outcome.status === 'finished') {
-          results.push(outcome.result ?? 'null');
+          const result = outcome.result ?? 'null';
+          bytes += result.length + 1;
+          if (bytes > limit) {
+            throw new SluiceError(
+              'SLUICE_ERR_TOO_LARGE',
+              `the results of these ${keys.length} keys are over the largest reply, --max-reply-bytes (${limit} characters): gather fewer at a time`,
+              { limit },
+            );
+          }
+          results.push(result);
           continue;
         }
         if (errors === 'raise') {

@@ -11,10 +11,11 @@ import {
   Outcome,
   ResultQuery,
 } from '../../schemas/tasks.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError, tooLarge } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
 import type { EndedEvent } from '../scheduler.ts';
 import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
+import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf, clientOf } from './caller.ts';
 
@@ -51,7 +52,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const seconds = request.query.timeout ?? FOREVER_S;
-      const outcome = await scheduler.waitForOutcome(request.params.key, seconds * 1000);
+      const outcome = await scheduler.waitForOutcome(request.params.key, seconds * 1000, presenceOf(reply));
       return sendJson(reply, outcomeJson(outcome));
     },
   );
@@ -108,7 +109,14 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const outcomes = scheduler.hold(request.body.keys, clientOf(request));
       await app.store.committed();
-      return sendJson(reply, `{"futures":[${outcomes.map((o) => outcomeJson(o, inline)).join(',')}]}`);
+      // Results ride along up to the reply's limit; past it they are left out (resultOmitted), to be read one by one.
+      let room = scheduler.options.maxReplyBytes;
+      const parts = outcomes.map((o) => {
+        const json = outcomeJson(o, Math.min(inline, room));
+        room = Math.max(0, room - json.length);
+        return json;
+      });
+      return sendJson(reply, `{"futures":[${parts.join(',')}]}`);
     },
   );
 
@@ -134,6 +142,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      if (request.body.keys.length > scheduler.options.maxBatch) throw tooLarge(`a request with ${request.body.keys.length} keys`, scheduler.options.maxBatch);
       scheduler.fireAndForget(request.body.keys);
       await app.store.committed();
       return reply.code(204).send(null);

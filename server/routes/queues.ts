@@ -45,11 +45,11 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Put one item ({item}) or several ({items}) at the back of the queue',
         description:
-          'Answers 201 once the items are committed. A {"$future": key} inside an item is held while the item is in the queue (404 if the key is unknown, and nothing is stored). On a full queue the put waits, first come first served, up to ?timeout= seconds for room for all its items, then 408 with nothing stored. The queue is created if it does not exist.',
+          'Answers 201 once the items are committed. A {"$future": key} inside an item is held while the item is in the queue (404 if the key is unknown, and nothing is stored). On a full queue the put waits, first come first served, up to ?timeout= seconds for room for all its items, then 408 with nothing stored. The queue is created if it does not exist. Past --max-queues, --max-queue-items or --max-waiting-put-bytes: 503, nothing stored.',
         params: QueueParams,
         querystring: PutQuery,
         body: PutBody,
-        response: { 201: PutReply, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody, 413: ErrorBody },
+        response: { 201: PutReply, 400: ErrorBody, 404: ErrorBody, 408: ErrorBody, 413: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -72,7 +72,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Take items from the front of the queue',
         description:
-          'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget.',
+          'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1), as many as fit in --max-reply-bytes (at least one); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget.',
         params: QueueParams,
         querystring: GetQuery,
         response: { 200: GetReply, 400: ErrorBody, 408: ErrorBody, 413: ErrorBody },

@@ -11,10 +11,10 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Publish a message to every subscriber of the topic',
-        description: 'Not persisted: subscribers connected now get it, in publish order; answers how many.',
+        description: 'Not persisted: subscribers connected now get it, in publish order; answers how many. A message over --max-message-bytes is a 413; a new topic when --max-topics topics are in memory, each with a subscriber, a 503.',
         params: TopicParams,
         body: PublishBody,
-        response: { 200: PublishReply, 400: ErrorBody },
+        response: { 200: PublishReply, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => ({ delivered: topics.publish(request.params.name, request.body.message) }),
@@ -33,11 +33,12 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'SSE: the messages published from now on (event: message)',
         description:
-          'event: message, data the message as published, id <incarnation>-<seq>. Reconnecting with Last-Event-ID replays what was missed from the last megabyte of messages; if more was missed, or the scheduler restarted, an event: gap {missed, reason} comes first.',
+          'event: message, data the message as published, id <incarnation>-<seq>. Reconnecting with Last-Event-ID replays what was missed from the newest messages of the topic (--topic-replay-bytes, and --topic-replay-total-bytes for all topics); if more was missed, or the scheduler restarted, an event: gap {missed, reason} comes first.',
         params: TopicParams,
       },
     },
     async (request, reply) => {
+      topics.assertRoom(request.params.name); // 503 before the stream opens
       const stream = app.scheduler.streams.open(request, reply, 'topic');
       const lastEventId = request.headers['last-event-id'];
       topics.subscribe(request.params.name, stream, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined);

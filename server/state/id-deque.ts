@@ -15,6 +15,11 @@ export class IdDeque {
     this.#items.push(id);
   }
 
+  /** The id at the front, left in place. */
+  peek(): number | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
+  }
+
   shift(): number | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const id = this.#items[this.#head++];

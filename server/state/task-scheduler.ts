@@ -50,6 +50,7 @@ export class TaskScheduler {
   readonly #allowedFailures: number;
   readonly #now: () => number;
   #seq = 0;
+  #pendingBytes = 0;
 
   constructor(effects: SchedulerEffects, lookup: StoreLookup, options: TaskSchedulerOptions) {
     this.#effects = effects;
@@ -66,6 +67,11 @@ export class TaskScheduler {
 
   get size(): number {
     return this.#tasks.size;
+  }
+
+  /** Characters of the active tasks' keys, function names and arguments (JSON text): what they keep in memory of the caller's. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   workers(): IterableIterator<WorkerState> {
@@ -319,6 +325,7 @@ export class TaskScheduler {
     };
     this.#tasks.set(task.key, task);
     this.#counts.waiting++;
+    this.#pendingBytes += pendingBytesOf(task);
     return task;
   }
 
@@ -472,6 +479,7 @@ export class TaskScheduler {
       task.ended = true;
       this.#counts[task.state]--;
       this.#tasks.delete(task.key);
+      this.#pendingBytes -= pendingBytesOf(task);
       this.#removeHolder(task, FIRE_AND_FORGET);
       this.#effects.taskEnded(task, outcome);
       this.#leaveWorker(task);
@@ -497,6 +505,11 @@ export class TaskScheduler {
       }
     }
   }
+}
+
+/** What a pending task keeps of its submission: its key, function name and arguments, as characters (no encoding: they are JSON text already). */
+export function pendingBytesOf(task: Pick<NewTask, 'key' | 'fn' | 'args' | 'kwargs'>): number {
+  return task.key.length + task.fn.length + task.args.length + (task.kwargs?.length ?? 0);
 }
 
 function isQueued(task: ActiveTask | undefined): boolean {

@@ -24,7 +24,9 @@ export interface LeaseRow {
 /** SQLite persistence for locks, semaphores and the leases held on them. */
 export class LeaseStore {
   readonly #tx: GroupCommit;
-  readonly #selectSemaphores;
+  readonly #selectSemaphore;
+  readonly #selectSomeSemaphores;
+  readonly #countSemaphores;
   readonly #selectLeases;
   readonly #upsertSemaphore;
   readonly #insertLease;
@@ -32,7 +34,9 @@ export class LeaseStore {
 
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
-    this.#selectSemaphores = db.prepare('SELECT kind, name, max_leases, last_token FROM semaphores');
+    this.#selectSemaphore = db.prepare('SELECT kind, name, max_leases, last_token FROM semaphores WHERE kind = ? AND name = ?');
+    this.#selectSomeSemaphores = db.prepare('SELECT kind, name, max_leases, last_token FROM semaphores LIMIT ?');
+    this.#countSemaphores = db.prepare('SELECT count(*) FROM semaphores').pluck();
     this.#selectLeases = db.prepare('SELECT * FROM leases ORDER BY kind, name, token');
     this.#upsertSemaphore = db.prepare(
       `INSERT INTO semaphores (kind, name, max_leases, last_token) VALUES (?, ?, ?, ?)
@@ -45,8 +49,19 @@ export class LeaseStore {
     this.#deleteLease = db.prepare('DELETE FROM leases WHERE id = ?');
   }
 
-  semaphores(): SemaphoreRow[] {
-    return this.#selectSemaphores.all() as SemaphoreRow[];
+  /** The lock or semaphore as stored, if it was ever configured or acquired. */
+  semaphore(kind: LeaseKind, name: string): SemaphoreRow | undefined {
+    return this.#selectSemaphore.get(kind, name) as SemaphoreRow | undefined;
+  }
+
+  /** Up to `limit` locks and semaphores, in no particular order. */
+  someSemaphores(limit: number): SemaphoreRow[] {
+    return this.#selectSomeSemaphores.all(limit) as SemaphoreRow[];
+  }
+
+  /** How many locks and semaphores were ever configured or acquired (they are never deleted). */
+  semaphoreCount(): number {
+    return this.#countSemaphores.get() as number;
   }
 
   leases(): LeaseRow[] {

@@ -9,7 +9,8 @@ export class VariableStore {
   readonly #selectRefs;
   readonly #upsertVariable;
   readonly #deleteVariable;
-  readonly #selectNames;
+  readonly #countVariables;
+  readonly #selectExists;
 
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
@@ -20,12 +21,17 @@ export class VariableStore {
        ON CONFLICT (name) DO UPDATE SET value = excluded.value, refs = excluded.refs, updated_at = excluded.updated_at`,
     );
     this.#deleteVariable = db.prepare('DELETE FROM variables WHERE name = ?');
-    this.#selectNames = db.prepare('SELECT name FROM variables').pluck();
+    this.#countVariables = db.prepare('SELECT count(*) FROM variables').pluck();
+    this.#selectExists = db.prepare('SELECT 1 FROM variables WHERE name = ?').pluck();
   }
 
-  /** The names of the variables that are set (read once, at start). */
-  names(): string[] {
-    return this.#selectNames.all() as string[];
+  /** How many variables are set (counted once, at start). */
+  count(): number {
+    return this.#countVariables.get() as number;
+  }
+
+  isSet(name: string): boolean {
+    return this.#selectExists.get(name) !== undefined;
   }
 
   /** The variable's value as JSON text, if it is set. */
@@ -44,8 +50,9 @@ export class VariableStore {
     this.#upsertVariable.run(name, value, refs.length > 0 ? JSON.stringify(refs) : null, now);
   }
 
-  deleteVariable(name: string): void {
+  /** Answers whether it was set. */
+  deleteVariable(name: string): boolean {
     this.#tx.write();
-    this.#deleteVariable.run(name);
+    return this.#deleteVariable.run(name).changes > 0;
   }
 }
