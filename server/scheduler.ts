@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { FutureStatus } from '../schemas/common.ts';
 import { findDependencies, pureKey, randomId, randomKey, replaceDependencies } from '../schemas/keys.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
-import type { RunTask, TaskReport } from '../schemas/worker-protocol.ts';
+import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
@@ -71,11 +71,22 @@ export interface SchedulerEvents {
   'task:ended': [EndedEvent];
   'worker:joined': [WorkerState];
   'worker:left': [WorkerState];
+  /** A heartbeat brought new figures (RSS, event-loop utilisation). */
+  'worker:stats': [WorkerState];
   /** A client session ended: closed, or gone longer than its lease. */
   'client:ended': [clientId: string];
 }
 
 export const clientHolder = (clientId: string): string => `client:${clientId}`;
+
+/**
+ * How long the tasks of a supervised worker whose connection closed wait for
+ * its supervisor to say how the process ended, before they are rescheduled
+ * without knowing (the supervisor's report comes within milliseconds).
+ */
+const EXIT_REPORT_WAIT_MS = 2_000;
+/** Workers that left recently, by name and pid, so that a late exit report still names their tasks. */
+const RECENTLY_LEFT = 256;
 
 /**
  * The scheduler service: it owns the pure scheduling core, the store and the
@@ -99,6 +110,9 @@ export class Scheduler {
   readonly #timers: NodeJS.Timeout[] = [];
   #ended: Array<{ task: ActiveTask; outcome: TaskOutcome; worker: string | null; startedAt: number | null; finishedAt: number }> = [];
   #submitted = 0;
+  /** Supervised workers whose connection closed with tasks on them, waiting for the exit report (or the timer). */
+  readonly #awaitingExit = new Map<string, NodeJS.Timeout>();
+  readonly #recentlyLeft = new Map<string, string[]>();
   #closing = false;
   #onClosing: Array<() => void> = [];
 
@@ -389,24 +403,100 @@ export class Scheduler {
 
   // ── workers ────────────────────────────────────────────────────────────
 
-  workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number }): WorkerState {
+  workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number; pid?: number }): WorkerState {
     const id = `w-${randomId().slice(0, 12)}`;
     this.workers.add(id, socket);
-    this.workers.send(id, { type: 'welcome', workerId: id, heartbeatMs: this.options.heartbeatMs, maxResultBytes: this.options.maxResultBytes });
+    this.workers.send(id, {
+      type: 'welcome',
+      workerId: id,
+      heartbeatMs: this.options.heartbeatMs,
+      maxResultBytes: this.options.maxResultBytes,
+      workerStats: true,
+    });
     const worker = this.core.workerJoined({ id, ...hello });
     if (this.#closing) this.core.draining(id);
-    this.#log.info({ workerId: id, name: hello.name, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
+    this.#log.info({ workerId: id, name: hello.name, pid: hello.pid, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
     this.events.emit('worker:joined', worker);
     return worker;
   }
 
-  workerLeft(workerId: string, reason: string): void {
+  /** `cause`, if known, says how it went; a task lost now says it. */
+  workerLeft(workerId: string, reason: string, cause?: string): void {
+    const worker = this.core.worker(workerId);
+    this.workers.remove(workerId);
+    const waiting = this.#awaitingExit.get(workerId);
+    if (waiting) clearTimeout(waiting);
+    this.#awaitingExit.delete(workerId);
+    if (!worker) return;
+    if (worker.pid !== null) {
+      this.#recentlyLeft.set(`${worker.name}\0${worker.pid}`, [...worker.tasks.keys()]);
+      for (const key of this.#recentlyLeft.keys()) {
+        if (this.#recentlyLeft.size <= RECENTLY_LEFT) break;
+        this.#recentlyLeft.delete(key);
+      }
+    }
+    this.core.workerLeft(workerId, cause);
+    this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
+    this.events.emit('worker:left', worker);
+  }
+
+  /**
+   * The worker's connection closed. A supervised worker that was running
+   * tasks has probably died: its supervisor will say how (workerExited), and
+   * its tasks wait for that, briefly, so that a task lost now can say why.
+   */
+  workerDisconnected(workerId: string): void {
     const worker = this.core.worker(workerId);
     this.workers.remove(workerId);
     if (!worker) return;
-    this.core.workerLeft(workerId);
-    this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
-    this.events.emit('worker:left', worker);
+    if (!worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
+      this.workerLeft(workerId, 'connection closed');
+      return;
+    }
+    this.core.draining(workerId);
+    const timer = setTimeout(() => this.workerLeft(workerId, 'connection closed; no word from its supervisor'), EXIT_REPORT_WAIT_MS);
+    timer.unref();
+    this.#awaitingExit.set(workerId, timer);
+  }
+
+  /**
+   * A supervisor says how a worker process ended (POST /workers/exited). The
+   * scheduler logs it with the tasks it was running; if the worker is still
+   * listed, it leaves now, and a task lost with it says how it died.
+   */
+  workerExited(report: WorkerExitReport): { workerId: string | null; tasks: string[] } {
+    const how = report.signal ? `was killed by ${report.signal}` : `exited with code ${report.code}`;
+    const cause = `worker ${report.name} (pid ${report.pid}) ${how}${report.reason ? ` (${report.reason})` : ''}`;
+    let worker: WorkerState | undefined;
+    for (const candidate of this.core.workers()) if (candidate.name === report.name && candidate.pid === report.pid) worker = candidate;
+    const tasks = worker ? [...worker.tasks.keys()] : (this.#recentlyLeft.get(`${report.name}\0${report.pid}`) ?? []);
+    const log = tasks.length > 0 && !report.reason ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
+    log({ workerId: worker?.id, name: report.name, pid: report.pid, code: report.code, signal: report.signal, reason: report.reason, tasks }, 'worker exited');
+    if (worker) {
+      this.workers.close(worker.id, 4001, 'the worker process exited');
+      this.workerLeft(worker.id, 'its process exited', cause);
+    }
+    return { workerId: worker?.id ?? null, tasks };
+  }
+
+  heartbeat(workerId: string, message: HeartbeatMessage): void {
+    const { type: _, ...stats } = message;
+    const withStats = stats.rssBytes !== undefined || stats.eventLoopUtilization !== undefined;
+    this.core.heartbeat(workerId, withStats ? stats : undefined);
+    if (!withStats) return;
+    const worker = this.core.worker(workerId);
+    if (worker) this.events.emit('worker:stats', worker);
+  }
+
+  /** The worker takes no new tasks; the log says why, and what it still runs. */
+  workerDraining(workerId: string, reason?: string): void {
+    const worker = this.core.worker(workerId);
+    if (!worker) return;
+    if (!worker.draining || reason) {
+      const rssBytes = worker.stats?.rssBytes;
+      this.#log.info({ workerId, name: worker.name, reason: reason ?? 'stopping', tasks: [...worker.tasks.keys()], rssBytes }, 'worker draining');
+    }
+    this.core.draining(workerId);
   }
 
   /** Results from a worker. What they make ready goes out before their writes run (TaskStore.holdingWrites). */

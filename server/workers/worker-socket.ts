@@ -68,13 +68,13 @@ const workerSocket: FastifyPluginAsync = async (app) => {
           scheduler.report(workerId, message.items);
           break;
         case 'heartbeat':
-          scheduler.core.heartbeat(workerId);
+          scheduler.heartbeat(workerId, message);
           break;
         case 'secede':
           scheduler.core.secede(workerId, message.key, message.attempt);
           break;
         case 'draining':
-          scheduler.core.draining(workerId);
+          scheduler.workerDraining(workerId, message.reason);
           break;
         case 'hello':
           return reject('hello was already received');
@@ -83,7 +83,7 @@ const workerSocket: FastifyPluginAsync = async (app) => {
 
     socket.on('close', () => {
       clearTimeout(helloTimer);
-      if (workerId) scheduler.workerLeft(workerId, 'connection closed');
+      if (workerId) scheduler.workerDisconnected(workerId);
     });
     socket.on('error', (error) => log.warn({ err: error, workerId }, 'worker socket error'));
   });
