@@ -1,6 +1,6 @@
 import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
 import { CancelledError, LostError, TaskError, TimeoutError } from './errors.ts';
-import { kAttach, kCancel, kDetach, kValue } from './symbols.ts';
+import { kAttach, kCancel, kDetach, kSubmission, kValue } from './symbols.ts';
 
 /** What a status event or a hold answer says about a key. */
 export interface OutcomeMessage {
@@ -25,6 +25,8 @@ export class FutureState {
   error: Error | undefined;
   refs = 0;
   #waiters: Array<() => void> = [];
+  /** This client's submissions of the key not answered yet, and what resolves when they are. */
+  #submission: { count: number; answered: Promise<void>; resolve: () => void } | undefined;
 
   constructor(key: string) {
     this.key = key;
@@ -32,6 +34,28 @@ export class FutureState {
 
   get done(): boolean {
     return this.status !== 'pending';
+  }
+
+  /** A submission of the key is queued to be sent. */
+  submitting(): void {
+    if (!this.#submission) {
+      let resolve!: () => void;
+      const answered = new Promise<void>((r) => (resolve = r));
+      this.#submission = { count: 0, answered, resolve };
+    }
+    this.#submission.count++;
+  }
+
+  /** The scheduler answered a submission (accepted or refused), or it will never be sent. */
+  submitted(): void {
+    if (!this.#submission || --this.#submission.count > 0) return;
+    this.#submission.resolve();
+    this.#submission = undefined;
+  }
+
+  /** Resolves once every submission of the key by this client is answered; undefined if none is outstanding. */
+  get submission(): Promise<void> | undefined {
+    return this.#submission?.answered;
   }
 
   /** Apply an outcome from the scheduler; the first terminal one wins. */
@@ -55,6 +79,11 @@ export class FutureState {
 
   /** The client could not get the task accepted (bad input, unknown dependency, closed client). */
   fail(error: Error): void {
+    // A future that failed on this side will not be submitted any more.
+    if (this.#submission) {
+      this.#submission.resolve();
+      this.#submission = undefined;
+    }
     if (this.done) return;
     this.error = error;
     this.status = 'error';
@@ -154,6 +183,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.#released) return;
     this.#released = true;
     this.client[kDetach](this as Future);
+  }
+
+  /**
+   * Resolves once the client that made this future has had its submission
+   * answered by the scheduler; undefined if nothing is outstanding. Another
+   * client waits for it before it refers to the key (an append).
+   */
+  [kSubmission](): Promise<void> | undefined {
+    return this.#state.submission;
   }
 
   /** Call fn(this) once the future is done (at once, asynchronously, if it is). */

@@ -6,3 +6,4 @@ export const kCancel = Symbol('sluice.cancel');
 export const kAppend = Symbol('sluice.append');
 export const kConfigure = Symbol('sluice.configure');
 export const kCall = Symbol('sluice.call');
+export const kSubmission = Symbol('sluice.submission');
