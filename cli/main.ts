@@ -101,7 +101,7 @@ schedulerOptions(program.command('scheduler').description('Start a scheduler alo
 
 program
   .command('worker')
-  .description('Start a worker that runs the functions a tasks module exports')
+  .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
   .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
   .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)

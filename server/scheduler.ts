@@ -441,15 +441,16 @@ export class Scheduler {
   }
 
   /**
-   * The worker's connection closed. A supervised worker that was running
+   * The worker's connection closed (WebSocket close `code`). A supervised
+   * worker whose connection ended without a close frame (1006) while it ran
    * tasks has probably died: its supervisor will say how (workerExited), and
    * its tasks wait for that, briefly, so that a task lost now can say why.
    */
-  workerDisconnected(workerId: string): void {
+  workerDisconnected(workerId: string, code: number): void {
     const worker = this.core.worker(workerId);
     this.workers.remove(workerId);
     if (!worker) return;
-    if (!worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
+    if (code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
       this.workerLeft(workerId, 'connection closed');
       return;
     }

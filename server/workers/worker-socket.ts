@@ -81,9 +81,9 @@ const workerSocket: FastifyPluginAsync = async (app) => {
       }
     });
 
-    socket.on('close', () => {
+    socket.on('close', (code: number) => {
       clearTimeout(helloTimer);
-      if (workerId) scheduler.workerDisconnected(workerId);
+      if (workerId) scheduler.workerDisconnected(workerId, code);
     });
     socket.on('error', (error) => log.warn({ err: error, workerId }, 'worker socket error'));
   });
