@@ -96,33 +96,17 @@ async function runWorkerProcess(options: WorkerCommandOptions): Promise<void> {
   if (options.memoryLimitBytes !== undefined && !supervised) {
     throw new Error('--memory-limit needs the supervisor that restarts the worker process: leave out --no-nanny');
   }
-  const functions = await loadTasks(options.tasks);
   const tell = (message: SupervisedMessage): Promise<void> =>
     new Promise((resolve) => (process.connected ? process.send?.(message, undefined, {}, () => resolve()) : resolve()));
+  let worker: Worker | undefined;
   let stopping = false;
   const stop = (fields: object): void => {
     if (stopping) return;
     stopping = true;
+    if (!worker) process.exit(0); // asked before it started: nothing runs yet
     logger.info({ ...fields, running: worker.running }, 'stopping: finishing running tasks');
     void worker.stop().then(() => process.exit(0));
   };
-  const worker = new Worker({
-    scheduler: options.scheduler,
-    functions,
-    concurrency: options.concurrency,
-    name: options.name,
-    token: options.token,
-    logger,
-    supervised,
-    memoryLimitBytes: options.memoryLimitBytes,
-    restart: (reason) => {
-      logger.warn({ reason }, 'restarting the worker process');
-      stopping = true;
-      void tell({ type: 'restart', reason })
-        .then(() => worker.stop(0))
-        .then(() => process.exit(0));
-    },
-  });
   // A second signal exits at once. (A stop asked by the supervisor is no signal: Ctrl-C in a
   // terminal reaches both processes, and the supervisor passes it on as well.)
   let signalled = false;
@@ -143,7 +127,27 @@ async function runWorkerProcess(options: WorkerCommandOptions): Promise<void> {
       process.exit(1);
     });
   }
+
+  const functions = await loadTasks(options.tasks);
+  const running = new Worker({
+    scheduler: options.scheduler,
+    functions,
+    concurrency: options.concurrency,
+    name: options.name,
+    token: options.token,
+    logger,
+    supervised,
+    memoryLimitBytes: options.memoryLimitBytes,
+    restart: (reason) => {
+      logger.warn({ reason }, 'restarting the worker process');
+      stopping = true;
+      void tell({ type: 'restart', reason })
+        .then(() => running.stop(0))
+        .then(() => process.exit(0));
+    },
+  });
+  worker = running;
   logger.info({ scheduler: options.scheduler, functions: [...functions.keys()], supervised, memoryLimitBytes: options.memoryLimitBytes }, 'worker starting');
   if (supervised) void tell({ type: 'started' });
-  await worker.start();
+  await running.start();
 }

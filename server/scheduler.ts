@@ -88,6 +88,16 @@ const EXIT_REPORT_WAIT_MS = 2_000;
 /** Workers that left recently, by name and pid, so that a late exit report still names their tasks. */
 const RECENTLY_LEFT = 256;
 
+/** Set key in a map kept to RECENTLY_LEFT entries, the oldest going first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= RECENTLY_LEFT) break;
+    map.delete(oldest);
+  }
+}
+
 /**
  * The scheduler service: it owns the pure scheduling core, the store and the
  * connections, and offers the operations that routes and the worker socket
@@ -113,6 +123,8 @@ export class Scheduler {
   /** Supervised workers whose connection closed with tasks on them, waiting for the exit report (or the timer). */
   readonly #awaitingExit = new Map<string, NodeJS.Timeout>();
   readonly #recentlyLeft = new Map<string, string[]>();
+  /** Exit reports that came while the worker's connection was still open (name\0pid → how it ended). */
+  readonly #reportedExits = new Map<string, string>();
   #closing = false;
   #onClosing: Array<() => void> = [];
 
@@ -429,11 +441,10 @@ export class Scheduler {
     this.#awaitingExit.delete(workerId);
     if (!worker) return;
     if (worker.pid !== null) {
-      this.#recentlyLeft.set(`${worker.name}\0${worker.pid}`, [...worker.tasks.keys()]);
-      for (const key of this.#recentlyLeft.keys()) {
-        if (this.#recentlyLeft.size <= RECENTLY_LEFT) break;
-        this.#recentlyLeft.delete(key);
-      }
+      const id = `${worker.name}\0${worker.pid}`;
+      cause ??= this.#reportedExits.get(id);
+      this.#reportedExits.delete(id);
+      remember(this.#recentlyLeft, id, [...worker.tasks.keys()]);
     }
     this.core.workerLeft(workerId, cause);
     this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
@@ -450,8 +461,9 @@ export class Scheduler {
     const worker = this.core.worker(workerId);
     this.workers.remove(workerId);
     if (!worker) return;
-    if (code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
-      this.workerLeft(workerId, 'connection closed');
+    const reported = worker.pid !== null && this.#reportedExits.has(`${worker.name}\0${worker.pid}`);
+    if (reported || code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
+      this.workerLeft(workerId, reported ? 'its process exited' : 'connection closed');
       return;
     }
     this.core.draining(workerId);
@@ -462,8 +474,11 @@ export class Scheduler {
 
   /**
    * A supervisor says how a worker process ended (POST /workers/exited). The
-   * scheduler logs it with the tasks it was running; if the worker is still
-   * listed, it leaves now, and a task lost with it says how it died.
+   * scheduler logs it with the tasks it was running, and a task lost with it
+   * says how it died. A report does not end a connection: a worker whose
+   * connection is still open leaves when it closes (it does when a process
+   * dies), so a mistaken or hostile report cannot take tasks from a live
+   * worker.
    */
   workerExited(report: WorkerExitReport): { workerId: string | null; tasks: string[] } {
     const how = report.signal ? `was killed by ${report.signal}` : `exited with code ${report.code}`;
@@ -473,10 +488,8 @@ export class Scheduler {
     const tasks = worker ? [...worker.tasks.keys()] : (this.#recentlyLeft.get(`${report.name}\0${report.pid}`) ?? []);
     const log = tasks.length > 0 && !report.reason ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
     log({ workerId: worker?.id, name: report.name, pid: report.pid, code: report.code, signal: report.signal, reason: report.reason, tasks }, 'worker exited');
-    if (worker) {
-      this.workers.close(worker.id, 4001, 'the worker process exited');
-      this.workerLeft(worker.id, 'its process exited', cause);
-    }
+    if (worker && this.#awaitingExit.has(worker.id)) this.workerLeft(worker.id, 'its process exited', cause);
+    else if (worker) remember(this.#reportedExits, `${report.name}\0${report.pid}`, cause);
     return { workerId: worker?.id ?? null, tasks };
   }
 

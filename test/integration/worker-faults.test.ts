@@ -153,3 +153,20 @@ t.test('--memory-limit takes bytes or units, and says what is wrong with a bad o
   t.not(exit.code, 0);
   t.match(bad.lines.join('\n'), /--memory-limit takes a number of bytes, or one with a unit/);
 });
+
+t.test('an exit report cannot take a live worker’s tasks; a malformed one is a 400 naming the field', async (t) => {
+  const scheduler = await startScheduler(t);
+  const http = api(scheduler.url);
+  const worker = await startWorker(t, scheduler.url, { tasks: FAULTY, concurrency: 1, name: 'alive' });
+  const pid = await workerPid(http, worker.name);
+  await http.post('/tasks', { fn: 'workerPid', args: [1500], key: 'while-reported-dead' });
+  await waitFor(async () => (await http.get('/futures/while-reported-dead')).body.state === 'processing', 'the task to start');
+  const answer = await http.post('/workers/exited', { name: 'alive', pid, code: 1, signal: null });
+  t.equal(answer.status, 200);
+  t.same(answer.body.tasks, ['while-reported-dead'], 'the report is logged with the tasks the worker runs');
+  t.same((await http.get('/futures/while-reported-dead/result?timeout=20')).body.result, pid, 'the live worker kept its task and finished it');
+  t.ok(((await http.get('/workers')).body as WorkerRow[]).some((w) => w.pid === pid), 'and is still listed');
+  const bad = await http.post('/workers/exited', { name: 'alive', pid: 'twelve', code: 1, signal: null });
+  t.equal(bad.status, 400);
+  t.match(bad.body.error.message, /body\.pid/);
+});
