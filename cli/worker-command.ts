@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
-import { loadTasks } from '../worker/load-tasks.ts';
-import { Worker } from '../worker/runtime.ts';
+import type { Worker } from '../worker/runtime.ts';
 import type { SupervisedMessage, SupervisorMessage, WorkerExit } from './worker-supervisor.ts';
+
+// The worker's modules load in the worker process only: the supervisor, which
+// runs beside every worker, stays small and starts fast.
 
 export interface WorkerCommandOptions {
   scheduler: string;
@@ -128,6 +130,7 @@ async function runWorkerProcess(options: WorkerCommandOptions): Promise<void> {
     });
   }
 
+  const [{ loadTasks }, { Worker }] = await Promise.all([import('../worker/load-tasks.ts'), import('../worker/runtime.ts')]);
   const functions = await loadTasks(options.tasks);
   const running = new Worker({
     scheduler: options.scheduler,
