@@ -170,3 +170,18 @@ t.test('an exit report cannot take a live worker’s tasks; a malformed one is a
   t.equal(bad.status, 400);
   t.match(bad.body.error.message, /body\.pid/);
 });
+
+t.test('with tokens: the supervisor reports with the worker token; a client token may not report', async (t) => {
+  const client = 'client-token-aaaaaaaaaaaaaaaa';
+  const workerToken = 'worker-token-bbbbbbbbbbbbbbbb';
+  const scheduler = await startScheduler(t, { insecure: false, args: ['--client-token', client, '--worker-token', workerToken, '--admin-token', 'admin-token-cccccccccccccccccc'] });
+  const http = api(scheduler.url, { authorization: `Bearer ${client}` });
+  await startWorker(t, scheduler.url, { tasks: FAULTY, name: 'tokened', env: { SLUICE_TOKEN: workerToken } });
+  const pid = await workerPid(http, 'tokened');
+  process.kill(pid, 'SIGKILL');
+  await scheduler.proc.waitForLog((e) => e.msg === 'worker exited' && e.pid === pid && e.signal === 'SIGKILL');
+  await workerPid(http, 'tokened', pid);
+  const refused = await http.post('/workers/exited', { name: 'tokened', pid, code: 0, signal: null });
+  t.equal(refused.status, 403);
+  t.equal(refused.body.error.code, 'SLUICE_ERR_FORBIDDEN');
+});
