@@ -25,8 +25,10 @@ export class FutureState {
   error: Error | undefined;
   refs = 0;
   #waiters: Array<() => void> = [];
-  /** This client's submissions of the key not answered yet, and what resolves when they are. */
-  #submission: { count: number; answered: Promise<void>; resolve: () => void } | undefined;
+  /** This client's submissions of the key not answered yet. */
+  #unanswered = 0;
+  /** Resolves when they are; made only when someone asks (submitting is a hot path). */
+  #answered: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(key: string) {
     this.key = key;
@@ -38,24 +40,29 @@ export class FutureState {
 
   /** A submission of the key is queued to be sent. */
   submitting(): void {
-    if (!this.#submission) {
-      let resolve!: () => void;
-      const answered = new Promise<void>((r) => (resolve = r));
-      this.#submission = { count: 0, answered, resolve };
-    }
-    this.#submission.count++;
+    this.#unanswered++;
   }
 
-  /** The scheduler answered a submission (accepted or refused), or it will never be sent. */
+  /** The scheduler answered a submission (accepted or refused). */
   submitted(): void {
-    if (!this.#submission || --this.#submission.count > 0) return;
-    this.#submission.resolve();
-    this.#submission = undefined;
+    if (this.#unanswered > 0 && --this.#unanswered === 0) this.#allAnswered();
   }
 
   /** Resolves once every submission of the key by this client is answered; undefined if none is outstanding. */
   get submission(): Promise<void> | undefined {
-    return this.#submission?.answered;
+    if (this.#unanswered === 0) return undefined;
+    if (!this.#answered) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#answered = { promise, resolve };
+    }
+    return this.#answered.promise;
+  }
+
+  #allAnswered(): void {
+    this.#unanswered = 0;
+    this.#answered?.resolve();
+    this.#answered = undefined;
   }
 
   /** Apply an outcome from the scheduler; the first terminal one wins. */
@@ -80,10 +87,7 @@ export class FutureState {
   /** The client could not get the task accepted (bad input, unknown dependency, closed client). */
   fail(error: Error): void {
     // A future that failed on this side will not be submitted any more.
-    if (this.#submission) {
-      this.#submission.resolve();
-      this.#submission = undefined;
-    }
+    this.#allAnswered();
     if (this.done) return;
     this.error = error;
     this.status = 'error';
