@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import bytes from 'bytes-iec';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../server/version.ts';
 
@@ -6,6 +7,15 @@ import { VERSION } from '../server/version.ts';
 // pay for the scheduler's (and --help for neither).
 
 const DEFAULT_SCHEDULER = process.env.SLUICE_SCHEDULER ?? 'http://127.0.0.1:8786';
+
+/** Bytes, or a number with a unit as Dask's memory_limit takes it: 2GB (2·10⁹), 1.5GiB (1.5·2³⁰), 800MB. */
+const byteSize = (name: string) => (value: string): number => {
+  const n = bytes.parse(value.trim());
+  if (n === null || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`${name} takes a number of bytes, or one with a unit (800MB, 2GB, 1.5GiB); got ${JSON.stringify(value)}`);
+  }
+  return Math.floor(n);
+};
 
 const int = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -97,10 +107,11 @@ schedulerOptions(
     .description('Start a scheduler and local workers (a LocalCluster)')
     .option('--workers <n>', 'local worker processes', int('--workers'), availableParallelism())
     .option('--tasks <module>', 'tasks module the local workers load (each exported function is a task)')
-    .option('--concurrency <n>', 'tasks each local worker runs at once', int('--concurrency'), 8),
+    .option('--concurrency <n>', 'tasks each local worker runs at once', int('--concurrency'), 8)
+    .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) a local worker takes no more tasks and restarts once they end', byteSize('--memory-limit')),
 ).action(async (flags) => {
   const { runUp } = await import('./up-command.ts');
-  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency });
+  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit });
 });
 
 schedulerOptions(program.command('scheduler').description('Start a scheduler alone')).action(async (flags) => {
@@ -110,12 +121,14 @@ schedulerOptions(program.command('scheduler').description('Start a scheduler alo
 
 program
   .command('worker')
-  .description('Start a worker that runs the functions a tasks module exports')
+  .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
   .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
   .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
   .option('--name <name>', 'worker name shown in /workers (default host-pid)')
   .option('--token <token>', 'a worker token (env SLUICE_TOKEN)')
+  .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) the worker takes no more tasks and its process restarts once they end', byteSize('--memory-limit'))
+  .option('--no-nanny', 'run the worker in this process, without the supervisor that restarts it when it dies')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .action(async (flags) => {
     const { runWorker } = await import('./worker-command.ts');
@@ -126,6 +139,8 @@ program
       name: flags.name,
       logLevel: flags.logLevel,
       token: flags.token ?? process.env.SLUICE_TOKEN,
+      memoryLimitBytes: flags.memoryLimit,
+      nanny: flags.nanny,
     });
   });
 

@@ -28,17 +28,27 @@ export async function startScheduler(config: SchedulerConfig): Promise<{ app: Fa
 /**
  * Shutdown on SIGTERM / SIGINT: the first signal drains (new requests get 503,
  * running tasks finish, streams end, SQLite is checkpointed and closed); a
- * second signal exits at once.
+ * second signal exits at once (after onSecond). Returns the shutdown, for a
+ * stop asked another way.
  */
-export function onSignals(log: FastifyInstance['log'], shutdown: () => Promise<void>): void {
+export function onSignals(log: FastifyInstance['log'], shutdown: () => Promise<void>, onSecond?: () => void): (why: Record<string, unknown>) => void {
   let stopping = false;
+  let signalled = false;
   const handle = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (signalled) {
       log.warn({ signal }, 'second signal: exiting now');
+      onSecond?.();
       process.exit(1);
     }
+    signalled = true;
+    begin({ signal });
+  };
+  // The first signal's shutdown, also for a stop that comes another way (a
+  // local worker signalled); a signal after that is still the first one.
+  const begin = (why: Record<string, unknown>): void => {
+    if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info(why, 'shutting down');
     shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -49,6 +59,7 @@ export function onSignals(log: FastifyInstance['log'], shutdown: () => Promise<v
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
+  return begin;
 }
 
 /** Drain (503 to new requests, running tasks finish up to the grace period), then close. */

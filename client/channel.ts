@@ -2,7 +2,7 @@ import type { ChannelInfo } from '../schemas/channels.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future } from './future.ts';
-import { kAppend, kConfigure } from './symbols.ts';
+import { kAppend, kConfigure, kSubmission } from './symbols.ts';
 
 export interface ChannelOptions {
   /** Beyond this many entries the oldest fall off (deque semantics); null: unbounded. Absent: left as it is. */
@@ -35,6 +35,8 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
   #closed = false;
   /** Every open iteration and the `futures` mirror, to end them on close(). */
   readonly #streams = new Set<EventStream>();
+  /** Wakes each iteration waiting for an entry, so that close() ends it. */
+  readonly #iterations = new Set<() => void>();
   #mirror: Array<ChannelEntry<T>> | undefined;
   #mirrorSeq = 0;
   #mirrorStopped = false;
@@ -65,12 +67,17 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
     return `/channels/${encodeURIComponent(this.name)}`;
   }
 
-  /** Append futures (or keys). Returns at once; errors surface at flush(). */
+  /**
+   * Append futures (or keys). Returns at once; errors surface at flush(). A
+   * future another client made is sent once that client's submission of it
+   * has been answered, so the scheduler knows its key.
+   */
   append(futures: Future | string | ReadonlyArray<Future | string>): void {
     const list = (Array.isArray(futures) ? futures : [futures]) as Array<Future | string>;
     for (const item of list) {
       const key = typeof item === 'string' ? item : item.key;
-      this.client[kAppend](this.name, key, (error) => this.#errors.push(error));
+      const after = typeof item === 'string' || item.client === this.client ? undefined : item[kSubmission]();
+      this.client[kAppend](this.name, key, (error) => this.#errors.push(error), after);
     }
   }
 
@@ -128,12 +135,13 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
     await this.client.request('POST', `${this.#path}/stop`);
   }
 
-  /** Stop following the channel in this client; the futures held for `futures` are let go. */
+  /** Stop following the channel in this client: every iteration ends, and the futures held for `futures` are let go. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const stream of this.#streams) stream.close();
     this.#streams.clear();
+    for (const wake of [...this.#iterations]) wake();
     for (const entry of this.#mirror ?? []) entry.future.release();
     this.#mirror = [];
     for (const wake of this.#mirrorWake.splice(0)) wake();
@@ -168,6 +176,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
       wake?.();
       wake = undefined;
     };
+    this.#iterations.add(notify);
     const stream = this.#follow(options.from ?? 1, {
       onEntry: (seq, key) => {
         buffer.push({ seq, key });
@@ -177,6 +186,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
         ended = true;
         failure = error;
         notify();
+        this.#iterations.delete(notify);
       },
       pause: () => (buffer.length >= READ_AHEAD ? new Promise<void>((r) => (resume = r)) : undefined),
     });
@@ -197,6 +207,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
         ended = true;
         stream.close();
         this.#streams.delete(stream);
+        this.#iterations.delete(notify);
         resume?.();
         return { done: true, value: undefined };
       },

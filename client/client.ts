@@ -25,11 +25,18 @@ export interface ClientOptions {
   token?: string;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
-  /** How long to keep retrying a request while the scheduler is unreachable or restarting (ms). */
+  /**
+   * How long to keep retrying a request while the scheduler is unreachable
+   * or restarting (ms, default 60 s): a call gives up with
+   * SLUICE_ERR_UNREACHABLE once this long has passed since its first try.
+   * Submissions, appends and the like queued before the client ever
+   * connected fail the same way after this long. Unless connectTimeoutMs is
+   * given, it is also how long Client.connect waits.
+   */
   retryForMs?: number;
   /** The most items sent in one request. */
   batchSize?: number;
-  /** Client.connect gives up after this long (ms). */
+  /** Client.connect gives up after this long (ms); default: retryForMs if given, else 10 s. */
   connectTimeoutMs?: number;
 }
 
@@ -53,9 +60,11 @@ type Command =
   | { kind: 'hold'; state: FutureState; cancelled?: boolean }
   | { kind: 'release'; key: string }
   | { kind: 'forget'; key: string }
-  | { kind: 'append'; channel: string; key: string; fail: (error: Error) => void }
+  | { kind: 'append'; channel: string; key: string; fail: (error: Error) => void; after?: Promise<void> }
   | { kind: 'configure'; channel: string; maxlen: number | null | undefined; done: (info: ChannelInfo) => void; fail: (error: Error) => void }
   | { kind: 'barrier'; done: () => void };
+
+const closedError = (): SluiceError => new SluiceError('SLUICE_ERR_CLOSED', 'the client was closed before this was sent');
 
 /**
  * A connection to a sluice scheduler (Dask's Client). Submitting returns a
@@ -93,12 +102,14 @@ export class Client implements FutureOwner {
   #pumping = false;
   #opened = false;
   #closed = false;
+  /** Aborted on close: ends the waits between retries. */
+  readonly #closer = new AbortController();
   #fatal: Error | undefined;
 
   /** Connect and wait until the status stream is open. */
   static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
     const client = new this(url, options);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timeoutMs = options.connectTimeoutMs ?? options.retryForMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
@@ -156,6 +167,7 @@ export class Client implements FutureOwner {
       fresh.refs = state?.refs ?? 0;
       this.#states.set(key, (state = fresh));
     }
+    state.submitting();
     this.#send({ kind: 'submit', spec: { fn, args, kwargs, key, ...rest }, state });
     return new Future<T>(key, this);
   }
@@ -259,6 +271,7 @@ export class Client implements FutureOwner {
       clearTimeout(timer);
     }
     this.#closed = true;
+    this.#closer.abort();
     this.#stream?.close();
     for (const channel of this.#channels) channel.close();
     for (const object of this.#coordination) object.close();
@@ -317,9 +330,10 @@ export class Client implements FutureOwner {
     return state.value;
   }
 
-  [kAppend](channel: string, key: string, fail: (error: Error) => void): void {
+  /** `after`: the submission (by another client) that must be answered before the key is sent. */
+  [kAppend](channel: string, key: string, fail: (error: Error) => void, after?: Promise<void>): void {
     this.#assertOpen();
-    this.#send({ kind: 'append', channel, key, fail });
+    this.#send({ kind: 'append', channel, key, fail, after });
   }
 
   [kConfigure](channel: string, maxlen: number | null | undefined, callbacks: { done: (info: ChannelInfo) => void; fail: (error: Error) => void }): void {
@@ -355,23 +369,46 @@ export class Client implements FutureOwner {
     }
   }
 
-  /** Send queued commands in order, runs of the same kind as one request. */
+  /**
+   * Send queued commands in order, runs of the same kind as one request.
+   * Before the client has ever connected, it waits for that up to
+   * retryForMs; then what is queued fails with SLUICE_ERR_UNREACHABLE.
+   */
   async #pump(): Promise<void> {
-    try {
-      await this.ready;
-    } catch {
+    if (!this.#opened && !(await this.#readyWithin(this.#retryForMs))) {
       this.#pumping = false;
+      this.#dropOutbox(this.#fatal ?? (this.#closed ? closedError() : new SluiceError('SLUICE_ERR_UNREACHABLE', `no answer from a scheduler at ${this.url} within ${this.#retryForMs} ms`)));
       return;
     }
-    while (this.#outboxHead < this.#outbox.length && !this.#fatal) {
+    while (this.#outboxHead < this.#outbox.length && !this.#fatal && !this.#closed) {
       const run = this.#takeRun();
       if (run.length > 0) await this.#deliver(run);
     }
     this.#pumping = false;
+    this.#dropOutbox(this.#fatal ?? closedError());
+  }
+
+  /** True once the status stream is open; false if it is not within ms (or was refused). */
+  async #readyWithin(ms: number): Promise<boolean> {
+    const wait = this.#sleep(ms);
+    try {
+      return await Promise.race([this.ready.then(() => true, () => false), wait.done.then(() => false)]);
+    } finally {
+      wait.cancel();
+    }
+  }
+
+  /** What is still queued will not be sent: barriers are passed, the rest fails with error. */
+  #dropOutbox(error: Error): void {
     const left = this.#outbox.slice(this.#outboxHead);
     this.#outbox = [];
     this.#outboxHead = 0;
-    for (const command of left) if (command.kind === 'barrier') command.done();
+    this.#unsentHolds.clear();
+    for (const command of left) {
+      if (command.kind === 'barrier') command.done();
+      else if (command.kind === 'submit' || (command.kind === 'hold' && !command.cancelled)) command.state.fail(error);
+      else if (command.kind === 'append' || command.kind === 'configure') command.fail(error);
+    }
   }
 
   /** The next run of commands of one kind, up to the batch size, leaving out cancelled holds. */
@@ -413,6 +450,7 @@ export class Client implements FutureOwner {
         if (command.kind === 'append' || command.kind === 'configure') command.fail(error as Error);
       }
     }
+    if (kind === 'submit') for (const command of run) (command as Extract<Command, { kind: 'submit' }>).state.submitted();
   }
 
   async #request(run: Command[]): Promise<void> {
@@ -458,6 +496,9 @@ export class Client implements FutureOwner {
    * key, so it is not appended twice.
    */
   async #appendRun(run: Array<Extract<Command, { kind: 'append' }>>): Promise<void> {
+    // Another client's future: its key exists on the scheduler once that client's submission is answered.
+    const submissions = run.flatMap((command) => (command.after ? [command.after] : []));
+    if (submissions.length > 0) await Promise.all(submissions);
     const byChannel = new Map<string, Array<Extract<Command, { kind: 'append' }>>>();
     for (const command of run) {
       const list = byChannel.get(command.channel);
@@ -480,7 +521,9 @@ export class Client implements FutureOwner {
 
   /**
    * Run fn as this client's session, retrying transient failures (scheduler
-   * restarting or unreachable) for up to retryForMs.
+   * restarting or unreachable) until retryForMs has passed since the first
+   * try; the last wait is cut to end at that moment, and one more try is
+   * made then.
    */
   async #retrying<T>(fn: () => Promise<T>, inSession = true): Promise<T> {
     const deadline = Date.now() + this.#retryForMs;
@@ -489,8 +532,9 @@ export class Client implements FutureOwner {
       try {
         return await (inSession ? this.#inSession(fn) : fn());
       } catch (error) {
-        if (!isTransient(error) || Date.now() + delay > deadline || this.#closed) throw error;
-        await new Promise((r) => setTimeout(r, delay));
+        const left = deadline - Date.now();
+        if (!isTransient(error) || left <= 0 || this.#closed) throw error;
+        await this.#sleep(Math.min(delay, left)).done;
         if (this.#closed) throw error;
         delay = Math.min(delay * 2, 2_000);
       }
@@ -567,6 +611,22 @@ export class Client implements FutureOwner {
     this.#fatal = error;
     this.#rejectReady(error);
     this.#failAll(error);
+  }
+
+  /** Wait ms, or less if the client closes meanwhile (or the wait is cancelled). */
+  #sleep(ms: number): { done: Promise<void>; cancel: () => void } {
+    const signal = this.#closer.signal;
+    let cancel!: () => void;
+    const done = new Promise<void>((resolve) => {
+      cancel = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', cancel);
+        resolve();
+      };
+      const timer = setTimeout(cancel, signal.aborted ? 0 : ms);
+      signal.addEventListener('abort', cancel, { once: true });
+    });
+    return { done, cancel };
   }
 
   // ── internals ──────────────────────────────────────────────────────────

@@ -1,6 +1,6 @@
 import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
 import { CancelledError, LostError, TaskError, TimeoutError } from './errors.ts';
-import { kAttach, kCancel, kDetach, kValue } from './symbols.ts';
+import { kAttach, kCancel, kDetach, kSubmission, kValue } from './symbols.ts';
 
 /** What a status event or a hold answer says about a key. */
 export interface OutcomeMessage {
@@ -25,6 +25,10 @@ export class FutureState {
   error: Error | undefined;
   refs = 0;
   #waiters: Array<() => void> = [];
+  /** This client's submissions of the key not answered yet. */
+  #unanswered = 0;
+  /** Resolves when they are; made only when someone asks (submitting is a hot path). */
+  #answered: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(key: string) {
     this.key = key;
@@ -32,6 +36,33 @@ export class FutureState {
 
   get done(): boolean {
     return this.status !== 'pending';
+  }
+
+  /** A submission of the key is queued to be sent. */
+  submitting(): void {
+    this.#unanswered++;
+  }
+
+  /** The scheduler answered a submission (accepted or refused). */
+  submitted(): void {
+    if (this.#unanswered > 0 && --this.#unanswered === 0) this.#allAnswered();
+  }
+
+  /** Resolves once every submission of the key by this client is answered; undefined if none is outstanding. */
+  get submission(): Promise<void> | undefined {
+    if (this.#unanswered === 0) return undefined;
+    if (!this.#answered) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#answered = { promise, resolve };
+    }
+    return this.#answered.promise;
+  }
+
+  #allAnswered(): void {
+    this.#unanswered = 0;
+    this.#answered?.resolve();
+    this.#answered = undefined;
   }
 
   /** Apply an outcome from the scheduler; the first terminal one wins. */
@@ -55,6 +86,8 @@ export class FutureState {
 
   /** The client could not get the task accepted (bad input, unknown dependency, closed client). */
   fail(error: Error): void {
+    // A future that failed on this side will not be submitted any more.
+    this.#allAnswered();
     if (this.done) return;
     this.error = error;
     this.status = 'error';
@@ -154,6 +187,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.#released) return;
     this.#released = true;
     this.client[kDetach](this as Future);
+  }
+
+  /**
+   * Resolves once the client that made this future has had its submission
+   * answered by the scheduler; undefined if nothing is outstanding. Another
+   * client waits for it before it refers to the key (an append).
+   */
+  [kSubmission](): Promise<void> | undefined {
+    return this.#state.submission;
   }
 
   /** Call fn(this) once the future is done (at once, asynchronously, if it is). */

@@ -7,3 +7,4 @@ export const kAppend = Symbol('sluice.append');
 export const kConfigure = Symbol('sluice.configure');
 export const kCall = Symbol('sluice.call');
 export const kSession = Symbol('sluice.session');
+export const kSubmission = Symbol('sluice.submission');

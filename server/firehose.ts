@@ -38,6 +38,7 @@ export interface ErrorRecord extends TaskRecord {
 
 type Totals = Record<'submitted' | 'finished' | 'error' | 'cancelled' | 'lost', number>;
 
+/** A worker as GET /workers and the firehose show it. The figures are there once its heartbeats carry them. */
 export function workerInfo(w: WorkerState) {
   return {
     id: w.id,
@@ -48,6 +49,18 @@ export function workerInfo(w: WorkerState) {
     draining: w.draining,
     connectedAt: new Date(w.connectedAt).toISOString(),
     lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
+    ...(w.pid === null ? {} : { pid: w.pid }),
+    ...workerStats(w),
+  };
+}
+
+function workerStats(w: WorkerState) {
+  const stats = w.stats;
+  if (!stats) return {};
+  return {
+    ...(stats.rssBytes === undefined ? {} : { rssBytes: stats.rssBytes }),
+    ...(stats.eventLoopUtilization === undefined ? {} : { eventLoopUtilization: stats.eventLoopUtilization }),
+    ...(stats.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: stats.memoryLimitBytes }),
   };
 }
 
@@ -86,6 +99,8 @@ export class Firehose {
   #dirty = false;
   /** Entries appended per channel since the last tick: a busy channel costs a reader one frame a tick, not one per append. */
   readonly #appended = new Map<string, number>();
+  /** Workers whose heartbeats brought figures since the last tick: one frame a tick for all of them. */
+  readonly #workerStats = new Map<string, WorkerState>();
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
@@ -118,7 +133,11 @@ export class Firehose {
     });
     on(events, 'task:ended', (event: EndedEvent) => this.#taskEnded(event));
     on(events, 'worker:joined', (worker: WorkerState) => this.#publish('worker', { type: 'joined', worker: workerInfo(worker) }));
-    on(events, 'worker:left', (worker: WorkerState) => this.#publish('worker', { type: 'left', worker: workerInfo(worker) }));
+    on(events, 'worker:left', (worker: WorkerState) => {
+      this.#workerStats.delete(worker.id);
+      this.#publish('worker', { type: 'left', worker: workerInfo(worker) });
+    });
+    on(events, 'worker:stats', (worker: WorkerState) => this.#workerStats.set(worker.id, worker));
     const channelEvents = this.#channels.events;
     on(channelEvents, 'channel:configured', (channel: ChannelInfo) => this.#publishChannel(channel.name, { type: 'configured', channel }));
     on(channelEvents, 'channel:appended', (name: string, count: number) => {
@@ -203,6 +222,11 @@ export class Firehose {
     const at = Date.now();
     for (const [event, data] of this.#coordination.take(at)) this.#publish(event, data);
     for (const name of this.#appended.keys()) this.#publishAppended(name);
+    if (this.#workerStats.size > 0) {
+      const workers = [...this.#workerStats.values()].map((w) => ({ id: w.id, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(), ...workerStats(w) }));
+      this.#workerStats.clear();
+      this.#publish('worker', { type: 'stats', workers });
+    }
     if (!this.#dirty) return;
     this.#publish('tasks', {
       at,

@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { FutureStatus } from '../schemas/common.ts';
 import { findDependencies, pureKey, randomId, randomKey, replaceDependencies } from '../schemas/keys.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
-import type { RunTask, TaskReport } from '../schemas/worker-protocol.ts';
+import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
@@ -89,11 +89,32 @@ export interface SchedulerEvents {
   'task:ended': [EndedEvent];
   'worker:joined': [WorkerState];
   'worker:left': [WorkerState];
+  /** A heartbeat brought new figures (RSS, event-loop utilisation). */
+  'worker:stats': [WorkerState];
   /** A client session ended: closed, or idle longer than its lease. */
   'client:ended': [clientId: string];
 }
 
 export const clientHolder = (clientId: string): string => `client:${clientId}`;
+
+/**
+ * How long the tasks of a supervised worker whose connection closed wait for
+ * its supervisor to say how the process ended, before they are rescheduled
+ * without knowing (the supervisor's report comes within milliseconds).
+ */
+const EXIT_REPORT_WAIT_MS = 2_000;
+/** Workers that left recently, by name and pid, so that a late exit report still names their tasks. */
+const RECENTLY_LEFT = 256;
+
+/** Set key in a map kept to RECENTLY_LEFT entries, the oldest going first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= RECENTLY_LEFT) break;
+    map.delete(oldest);
+  }
+}
 
 /**
  * The scheduler service: it owns the pure scheduling core, the store and the
@@ -121,6 +142,11 @@ export class Scheduler {
   readonly #timers: NodeJS.Timeout[] = [];
   #ended: Array<{ task: ActiveTask; outcome: TaskOutcome; worker: string | null; startedAt: number | null; finishedAt: number }> = [];
   #submitted = 0;
+  /** Supervised workers whose connection closed with tasks on them, waiting for the exit report (or the timer). */
+  readonly #awaitingExit = new Map<string, NodeJS.Timeout>();
+  readonly #recentlyLeft = new Map<string, string[]>();
+  /** Exit reports that came while the worker's connection was still open (name\0pid → how it ended). */
+  readonly #reportedExits = new Map<string, string>();
   #closing = false;
   #onClosing: Array<() => void> = [];
 
@@ -460,24 +486,102 @@ export class Scheduler {
 
   // ── workers ────────────────────────────────────────────────────────────
 
-  workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number }): WorkerState {
+  workerJoined(socket: WebSocket, hello: { name: string; functions: string[]; concurrency: number; pid?: number }): WorkerState {
     const id = `w-${randomId().slice(0, 12)}`;
     this.workers.add(id, socket);
-    this.workers.send(id, { type: 'welcome', workerId: id, heartbeatMs: this.options.heartbeatMs, maxResultBytes: this.options.maxResultBytes });
+    this.workers.send(id, {
+      type: 'welcome',
+      workerId: id,
+      heartbeatMs: this.options.heartbeatMs,
+      maxResultBytes: this.options.maxResultBytes,
+      workerStats: true,
+    });
     const worker = this.core.workerJoined({ id, ...hello });
     if (this.#closing) this.core.draining(id);
-    this.#log.info({ workerId: id, name: hello.name, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
+    this.#log.info({ workerId: id, name: hello.name, pid: hello.pid, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
     this.events.emit('worker:joined', worker);
     return worker;
   }
 
-  workerLeft(workerId: string, reason: string): void {
+  /** `cause`, if known, says how it went; a task lost now says it. */
+  workerLeft(workerId: string, reason: string, cause?: string): void {
+    const worker = this.core.worker(workerId);
+    this.workers.remove(workerId);
+    const waiting = this.#awaitingExit.get(workerId);
+    if (waiting) clearTimeout(waiting);
+    this.#awaitingExit.delete(workerId);
+    if (!worker) return;
+    if (worker.pid !== null) {
+      const id = `${worker.name}\0${worker.pid}`;
+      cause ??= this.#reportedExits.get(id);
+      this.#reportedExits.delete(id);
+      remember(this.#recentlyLeft, id, [...worker.tasks.keys()]);
+    }
+    this.core.workerLeft(workerId, cause);
+    this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
+    this.events.emit('worker:left', worker);
+  }
+
+  /**
+   * The worker's connection closed (WebSocket close `code`). A supervised
+   * worker whose connection ended without a close frame (1006) while it ran
+   * tasks has probably died: its supervisor will say how (workerExited), and
+   * its tasks wait for that, briefly, so that a task lost now can say why.
+   */
+  workerDisconnected(workerId: string, code: number): void {
     const worker = this.core.worker(workerId);
     this.workers.remove(workerId);
     if (!worker) return;
-    this.core.workerLeft(workerId);
-    this.#log.info({ workerId, name: worker.name, tasks: worker.tasks.size, reason }, 'worker left');
-    this.events.emit('worker:left', worker);
+    const reported = worker.pid !== null && this.#reportedExits.has(`${worker.name}\0${worker.pid}`);
+    if (reported || code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
+      this.workerLeft(workerId, reported ? 'its process exited' : 'connection closed');
+      return;
+    }
+    this.core.draining(workerId);
+    const timer = setTimeout(() => this.workerLeft(workerId, 'connection closed; no word from its supervisor'), EXIT_REPORT_WAIT_MS);
+    timer.unref();
+    this.#awaitingExit.set(workerId, timer);
+  }
+
+  /**
+   * A supervisor says how a worker process ended (POST /workers/exited). The
+   * scheduler logs it with the tasks it was running, and a task lost with it
+   * says how it died. A report does not end a connection: a worker whose
+   * connection is still open leaves when it closes (it does when a process
+   * dies), so a mistaken or hostile report cannot take tasks from a live
+   * worker.
+   */
+  workerExited(report: WorkerExitReport): { workerId: string | null; tasks: string[] } {
+    const how = report.signal ? `was killed by ${report.signal}` : `exited with code ${report.code}`;
+    const cause = `worker ${report.name} (pid ${report.pid}) ${how}${report.reason ? ` (${report.reason})` : ''}`;
+    let worker: WorkerState | undefined;
+    for (const candidate of this.core.workers()) if (candidate.name === report.name && candidate.pid === report.pid) worker = candidate;
+    const tasks = worker ? [...worker.tasks.keys()] : (this.#recentlyLeft.get(`${report.name}\0${report.pid}`) ?? []);
+    const log = tasks.length > 0 && !report.reason ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
+    log({ workerId: worker?.id, name: report.name, pid: report.pid, code: report.code, signal: report.signal, reason: report.reason, tasks }, 'worker exited');
+    if (worker && this.#awaitingExit.has(worker.id)) this.workerLeft(worker.id, 'its process exited', cause);
+    else if (worker) remember(this.#reportedExits, `${report.name}\0${report.pid}`, cause);
+    return { workerId: worker?.id ?? null, tasks };
+  }
+
+  heartbeat(workerId: string, message: HeartbeatMessage): void {
+    const { type: _, ...stats } = message;
+    const withStats = stats.rssBytes !== undefined || stats.eventLoopUtilization !== undefined;
+    this.core.heartbeat(workerId, withStats ? stats : undefined);
+    if (!withStats) return;
+    const worker = this.core.worker(workerId);
+    if (worker) this.events.emit('worker:stats', worker);
+  }
+
+  /** The worker takes no new tasks; the log says why, and what it still runs. */
+  workerDraining(workerId: string, reason?: string): void {
+    const worker = this.core.worker(workerId);
+    if (!worker) return;
+    if (!worker.draining || reason) {
+      const rssBytes = worker.stats?.rssBytes;
+      this.#log.info({ workerId, name: worker.name, reason: reason ?? 'stopping', tasks: [...worker.tasks.keys()], rssBytes }, 'worker draining');
+    }
+    this.core.draining(workerId);
   }
 
   /** Results from a worker. What they make ready goes out before their writes run (TaskStore.holdingWrites). */

@@ -17,6 +17,8 @@ export interface TaskInfo {
 export interface TaskContext extends TaskInfo {
   client(): Client;
   secede(): void;
+  /** An error escaped the task (`what` says how): fail it with that error. False if it had already ended. */
+  fail(error: unknown, what: string): boolean;
 }
 
 export const taskStorage = new AsyncLocalStorage<TaskContext>();

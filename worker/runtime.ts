@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
@@ -13,6 +14,7 @@ import {
   type WorkerMessage,
 } from '../schemas/worker-protocol.ts';
 import { taskStorage, type TaskContext } from './context.ts';
+import { catchEscapedErrors } from './escaped-errors.ts';
 import type { TaskFunction } from './load-tasks.ts';
 
 export interface WorkerOptions {
@@ -32,6 +34,21 @@ export interface WorkerOptions {
   /** Reconnect backoff bounds (ms). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /**
+   * Errors that escape a task (an unhandled rejection, a throw in a timer)
+   * fail that task instead of ending the process (default true; see
+   * escaped-errors.ts). Installs process-wide handlers while the worker runs.
+   */
+  catchEscapedErrors?: boolean;
+  /**
+   * Over this resident set size (bytes) the worker takes no more tasks and,
+   * once those it runs have ended, calls `restart` (Dask's memory_limit).
+   */
+  memoryLimitBytes?: number;
+  /** Called once the worker wants a fresh process (over its memory limit, and idle); needed with memoryLimitBytes. */
+  restart?: (reason: string) => void;
+  /** A supervisor restarts this process when it ends and tells the scheduler how it ended. */
+  supervised?: boolean;
 }
 
 interface Running {
@@ -70,6 +87,17 @@ export class Worker {
   #delay: number;
   #onWelcome: Array<() => void> = [];
   #maxResultBytes = Infinity;
+  /** The scheduler takes figures in heartbeats and reasons with draining. */
+  #workerStats = false;
+  #elu: EventLoopUtilization | undefined;
+  readonly #memoryLimit: number | undefined;
+  readonly #restart: ((reason: string) => void) | undefined;
+  readonly #supervised: boolean;
+  readonly #catchEscapedErrors: boolean;
+  #uncatch: (() => void) | undefined;
+  /** Why this worker drains and wants a fresh process (over its memory limit), once set. */
+  #restartReason: string | undefined;
+  #restartCalled = false;
   /** The id the scheduler gave this worker on its current connection. */
   id: string | undefined;
 
@@ -84,11 +112,17 @@ export class Worker {
     this.#minDelay = options.reconnectMinMs ?? 100;
     this.#maxDelay = options.reconnectMaxMs ?? 5_000;
     this.#delay = this.#minDelay;
+    this.#memoryLimit = options.memoryLimitBytes;
+    this.#restart = options.restart;
+    this.#supervised = options.supervised ?? false;
+    this.#catchEscapedErrors = options.catchEscapedErrors ?? true;
+    if (this.#memoryLimit !== undefined && !this.#restart) throw new TypeError('memoryLimitBytes needs a restart callback: the worker restarts its process when over the limit');
   }
 
   /** Connect; resolves once the scheduler has welcomed this worker (it keeps retrying until then). */
   start(): Promise<void> {
     const welcomed = new Promise<void>((resolve) => this.#onWelcome.push(resolve));
+    if (this.#catchEscapedErrors) this.#uncatch ??= catchEscapedErrors(this.#log);
     this.#connect();
     return welcomed;
   }
@@ -100,7 +134,8 @@ export class Worker {
 
   /** The Client that getClient() returns inside tasks, created on first use. */
   client(): Client {
-    this.#client ??= new Client(this.#schedulerUrl, this.#clientOptions);
+    // Made outside the task that asks first: its streams and timers belong to no task.
+    this.#client ??= taskStorage.exit(() => new Client(this.#schedulerUrl, this.#clientOptions));
     return this.#client;
   }
 
@@ -112,7 +147,7 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#sendMessage({ type: 'draining' });
+    this.#sendDraining();
     const deadline = Date.now() + graceMs;
     while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.#flushReports();
@@ -127,6 +162,8 @@ export class Worker {
       });
     }
     socket?.terminate();
+    this.#uncatch?.();
+    this.#uncatch = undefined;
   }
 
   #connect(): void {
@@ -180,11 +217,14 @@ export class Worker {
       case 'welcome':
         this.id = message.workerId;
         this.#maxResultBytes = message.maxResultBytes ?? Infinity;
+        this.#workerStats = message.workerStats ?? false;
         this.#delay = this.#minDelay;
         clearInterval(this.#heartbeat);
-        this.#heartbeat = setInterval(() => this.#sendMessage({ type: 'heartbeat' }), message.heartbeatMs);
+        this.#heartbeat = setInterval(() => this.#beat(), message.heartbeatMs);
         this.#log.info({ workerId: message.workerId, scheduler: this.#schedulerUrl, functions: this.#functions.size }, 'connected to the scheduler');
-        if (this.#stopping) this.#sendMessage({ type: 'draining' });
+        // The first figures (and whether a supervisor stands behind this process) at once.
+        if (this.#workerStats) this.#beat();
+        if (this.#stopping || this.#restartReason) this.#sendDraining();
         for (const fn of this.#onWelcome.splice(0)) fn();
         break;
       case 'run':
@@ -216,6 +256,14 @@ export class Worker {
         if (running.seceded || this.#running.get(task.key) !== running) return;
         running.seceded = true;
         this.#sendMessage({ type: 'secede', key: task.key, attempt: task.attempt });
+      },
+      fail: (error, what) => {
+        if (this.#running.get(task.key) !== running) return false;
+        this.#log.warn({ key: task.key, attempt: task.attempt, err: error }, `task ${task.key} failed: ${what} escaped it`);
+        this.#erred(running, describeError(error));
+        // Whatever of the task still runs learns that its result is no longer wanted.
+        running.controller.abort(error);
+        return true;
       },
     };
     const call = async (): Promise<unknown> => {
@@ -261,6 +309,7 @@ export class Worker {
   #report(running: Running, report: TaskReport): void {
     if (this.#running.get(running.key) !== running) return; // cancelled, timed out, or from an old connection
     this.#running.delete(running.key);
+    if (this.#restartReason && this.#running.size === 0) queueMicrotask(() => this.#restartIfIdle());
     if (running.connection !== this.#connection) return;
     this.#reports.push(report);
     if (!this.#flushScheduled) {
@@ -283,6 +332,51 @@ export class Worker {
     for (const running of this.#running.values()) running.controller.abort(new Error(reason));
     this.#running.clear();
     this.#reports = [];
+  }
+
+  /** A heartbeat, with the process's figures if the scheduler takes them; and the memory check. */
+  #beat(): void {
+    const rssBytes = process.memoryUsage.rss();
+    this.#checkMemory(rssBytes);
+    if (!this.#workerStats) {
+      this.#sendMessage({ type: 'heartbeat' });
+      return;
+    }
+    const elu = performance.eventLoopUtilization();
+    const recent = this.#elu ? performance.eventLoopUtilization(elu, this.#elu) : elu;
+    this.#elu = elu;
+    this.#sendMessage({
+      type: 'heartbeat',
+      rssBytes,
+      eventLoopUtilization: Math.min(1, Math.max(0, Number(recent.utilization.toFixed(4)) || 0)),
+      memoryLimitBytes: this.#memoryLimit,
+      supervised: this.#supervised || undefined,
+    });
+  }
+
+  #checkMemory(rssBytes: number): void {
+    // Tasks dropped with a lost connection end nothing through #report: check here too.
+    if (this.#restartReason) this.#restartIfIdle();
+    if (this.#memoryLimit === undefined || this.#restartReason || this.#stopping || rssBytes <= this.#memoryLimit) return;
+    this.#restartReason = `over its memory limit: RSS ${rssBytes} bytes, limit ${this.#memoryLimit}`;
+    this.#log.warn(
+      { rssBytes, memoryLimitBytes: this.#memoryLimit, running: [...this.#running.keys()] },
+      'over the memory limit: taking no more tasks, restarting once the running ones end',
+    );
+    this.#sendDraining();
+    this.#restartIfIdle();
+  }
+
+  #restartIfIdle(): void {
+    if (!this.#restartReason || this.#running.size > 0 || this.#restartCalled) return;
+    this.#restartCalled = true;
+    this.#flushReports();
+    this.#restart?.(this.#restartReason);
+  }
+
+  #sendDraining(): void {
+    const reason = this.#restartReason ?? (this.#stopping ? 'stopping' : undefined);
+    this.#sendMessage(this.#workerStats && reason ? { type: 'draining', reason } : { type: 'draining' });
   }
 
   #sendMessage(message: WorkerMessage): void {

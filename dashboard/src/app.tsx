@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ChannelDetail } from './channel-detail.tsx';
 import { Leases, Queues, Topics } from './coordination.tsx';
-import { ago, clock, count } from './format.ts';
+import { ago, bytes, clock, count } from './format.ts';
 import type { Model } from './model.ts';
 import { TaskStream } from './task-stream.tsx';
 import { Throughput } from './throughput.tsx';
@@ -97,6 +97,8 @@ function Workers({ model }: { model: Model }) {
             <th>concurrency</th>
             <th>functions</th>
             <th>last heartbeat</th>
+            <th title="resident set size, and the limit over which the worker restarts">memory</th>
+            <th title="share of time the event loop was busy between the last two heartbeats">event loop</th>
           </tr>
         </thead>
         <tbody>
@@ -111,6 +113,11 @@ function Workers({ model }: { model: Model }) {
                 {w.functions.length > 6 ? ` +${w.functions.length - 6}` : ''}
               </td>
               <td>{w.leftAt === undefined ? ago(w.lastHeartbeatAt) : '—'}</td>
+              <td class="num">
+                {w.rssBytes === undefined ? '—' : bytes(w.rssBytes)}
+                {w.memoryLimitBytes === undefined ? '' : ` / ${bytes(w.memoryLimitBytes)}`}
+              </td>
+              <td class="num">{w.eventLoopUtilization === undefined ? '—' : `${Math.round(w.eventLoopUtilization * 100)} %`}</td>
             </tr>
           ))}
         </tbody>

@@ -16,6 +16,13 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** Bytes in decimal units, as --memory-limit takes them: 123 MB, 2.1 GB. */
+export function bytes(n: number): string {
+  if (n < 1e6) return `${Math.round(n / 1e3)} kB`;
+  if (n < 1e9) return `${Math.round(n / 1e6)} MB`;
+  return `${(n / 1e9).toFixed(1)} GB`;
+}
+
 /** A stable colour per function name. */
 export function colour(name: string): string {
   let hash = 0;

@@ -13,6 +13,12 @@ export interface WorkerView {
   draining: boolean;
   connectedAt: string;
   lastHeartbeatAt: string;
+  /** The worker process, and the figures of its heartbeats (absent from workers that do not send them). */
+  pid?: number;
+  rssBytes?: number;
+  /** Share of time its event loop was busy between its last two heartbeats, 0 to 1. */
+  eventLoopUtilization?: number;
+  memoryLimitBytes?: number;
   /** Set when it disconnected; it stays listed, greyed, for a while. */
   leftAt?: number;
 }
@@ -159,9 +165,17 @@ export class Model {
         }
         break;
       case 'worker': {
+        if (data.type === 'stats') {
+          // Heartbeat figures, summed up per tick: {id, lastHeartbeatAt, rssBytes?, eventLoopUtilization?, memoryLimitBytes?}.
+          for (const w of data.workers as Array<Partial<WorkerView> & { id: string }>) {
+            const worker = this.workers.get(w.id);
+            if (worker && worker.leftAt === undefined) Object.assign(worker, w);
+          }
+          break;
+        }
         const worker = data.worker as WorkerView;
         if (data.type === 'joined') this.workers.set(worker.id, worker);
-        else this.workers.set(worker.id, { ...worker, processing: 0, leftAt: Date.now() });
+        else if (data.type === 'left') this.workers.set(worker.id, { ...worker, processing: 0, leftAt: Date.now() });
         break;
       }
       case 'channel':

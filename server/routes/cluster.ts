@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { WorkerExitReport } from '../../schemas/worker-protocol.ts';
+import { workerInfo } from '../firehose.ts';
 import { VERSION } from '../version.ts';
 
 const Health = z.object({ status: z.enum(['ok', 'shutting-down']), version: z.string(), uptimeS: z.number() });
@@ -12,7 +14,12 @@ const WorkerInfo = z.object({
   draining: z.boolean(),
   connectedAt: z.string(),
   lastHeartbeatAt: z.string(),
+  pid: z.number().optional().describe('The worker process, as its hello gave it.'),
+  rssBytes: z.number().optional().describe('Resident set size at its last heartbeat.'),
+  eventLoopUtilization: z.number().optional().describe('Share of the time its event loop was busy between its last two heartbeats, 0 to 1.'),
+  memoryLimitBytes: z.number().optional().describe('Over this RSS it drains and restarts (--memory-limit).'),
 });
+const ExitAnswer = z.object({ workerId: z.string().nullable(), tasks: z.array(z.string()) });
 
 /** Health and the workers. */
 const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -25,16 +32,23 @@ const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/workers', { schema: { summary: 'Connected workers', response: { 200: z.array(WorkerInfo) } } }, async () =>
-    [...scheduler.core.workers()].map((w) => ({
-      id: w.id,
-      name: w.name,
-      functions: [...w.functions],
-      concurrency: w.concurrency,
-      processing: w.tasks.size,
-      draining: w.draining,
-      connectedAt: new Date(w.connectedAt).toISOString(),
-      lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
-    })),
+    [...scheduler.core.workers()].map(workerInfo),
+  );
+
+  app.post(
+    '/workers/exited',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        summary: 'A supervisor reports how a worker process ended',
+        description:
+          'Sent by `sluice worker` (and `sluice up`) when a worker process it supervises ends. The scheduler logs the exit code or signal ' +
+          'with the tasks the worker was running; a task lost with it says how the worker died.',
+        body: WorkerExitReport,
+        response: { 200: ExitAnswer },
+      },
+    },
+    async (request) => scheduler.workerExited(request.body),
   );
 };
 

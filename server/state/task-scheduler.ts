@@ -10,6 +10,7 @@ import type {
   StoreLookup,
   TaskOutcome,
   WorkerState,
+  WorkerStats,
 } from './types.ts';
 
 export interface TaskSchedulerOptions {
@@ -23,6 +24,7 @@ export interface WorkerAnnouncement {
   name: string;
   functions: readonly string[];
   concurrency: number;
+  pid?: number;
 }
 
 /** The holder a task keeps on each of its dependencies. */
@@ -196,6 +198,8 @@ export class TaskScheduler {
       running: 0,
       tasks: new Map(),
       draining: false,
+      pid: announcement.pid ?? null,
+      stats: null,
     };
     this.#workers.set(worker.id, worker);
     for (const fn of worker.functions) {
@@ -207,8 +211,12 @@ export class TaskScheduler {
     return worker;
   }
 
-  /** The worker is gone: what it was running goes to another worker, or is lost. */
-  workerLeft(id: string): void {
+  /**
+   * The worker is gone: what it was running goes to another worker, or is
+   * lost. `cause` says how it went, if known ("worker w (pid 12) exited with
+   * code 3"); a task lost now says it.
+   */
+  workerLeft(id: string, cause?: string): void {
     const worker = this.#workers.get(id);
     if (!worker) return;
     this.#workers.delete(id);
@@ -229,7 +237,7 @@ export class TaskScheduler {
             name: 'LostError',
             message:
               `task ${task.key} was lost: the workers running it died ${task.failures} times ` +
-              `(allowedFailures is ${this.#allowedFailures})`,
+              `(allowedFailures is ${this.#allowedFailures})${cause ? `; the last: ${cause}` : ''}`,
             traceback: '',
           },
         });
@@ -240,9 +248,11 @@ export class TaskScheduler {
     }
   }
 
-  heartbeat(id: string): void {
+  heartbeat(id: string, stats?: WorkerStats): void {
     const worker = this.#workers.get(id);
-    if (worker) worker.lastHeartbeatAt = this.#now();
+    if (!worker) return;
+    worker.lastHeartbeatAt = this.#now();
+    if (stats) worker.stats = stats;
   }
 
   /** Workers whose last heartbeat is older than ttlMs. */

@@ -51,6 +51,20 @@ export interface WorkerState {
   readonly tasks: Map<string, ActiveTask>;
   /** A draining worker finishes what it has and gets nothing new. */
   draining: boolean;
+  /** The worker process's pid, if its hello gave it. */
+  readonly pid: number | null;
+  /** The figures of its last heartbeat, if it sends them. */
+  stats: WorkerStats | null;
+}
+
+/** What a worker's heartbeats say about its process. */
+export interface WorkerStats {
+  rssBytes?: number;
+  /** The share of time its event loop was busy since the previous heartbeat, 0 to 1. */
+  eventLoopUtilization?: number;
+  memoryLimitBytes?: number;
+  /** A supervisor restarts the process and reports how it ended. */
+  supervised?: boolean;
 }
 
 /** How a task ended. Results stay JSON text. */

@@ -68,22 +68,22 @@ const workerSocket: FastifyPluginAsync = async (app) => {
           scheduler.report(workerId, message.items);
           break;
         case 'heartbeat':
-          scheduler.core.heartbeat(workerId);
+          scheduler.heartbeat(workerId, message);
           break;
         case 'secede':
           scheduler.core.secede(workerId, message.key, message.attempt);
           break;
         case 'draining':
-          scheduler.core.draining(workerId);
+          scheduler.workerDraining(workerId, message.reason);
           break;
         case 'hello':
           return reject('hello was already received');
       }
     });
 
-    socket.on('close', () => {
+    socket.on('close', (code: number) => {
       clearTimeout(helloTimer);
-      if (workerId) scheduler.workerLeft(workerId, 'connection closed');
+      if (workerId) scheduler.workerDisconnected(workerId, code);
     });
     socket.on('error', (error) => log.warn({ err: error, workerId }, 'worker socket error'));
   });

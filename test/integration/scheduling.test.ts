@@ -62,16 +62,25 @@ t.test('a task whose workers keep dying is lost, with an error that says so', as
 t.test('a worker that stops sending heartbeats is dropped and its tasks rescheduled', async (t) => {
   const scheduler = await startScheduler(t, { args: ['--heartbeat-ms', '100', '--worker-ttl-ms', '1000'] });
   const http = api(scheduler.url);
-  const frozen = await startWorker(t, scheduler.url, { concurrency: 1, name: 'frozen' });
+  await startWorker(t, scheduler.url, { concurrency: 1, name: 'frozen' });
   const { body } = await http.post('/tasks', { fn: 'whereAmI', args: [500], key: 'outlives-a-freeze' });
   await waitFor(async () => (await http.get(`/futures/${body.key}`)).body.worker === 'frozen', 'the task to start on the frozen worker');
-  frozen.child.kill('SIGSTOP');
-  t.teardown(() => frozen.child.kill('SIGCONT'));
+  // The worker process itself (`sluice worker` is its supervisor), as /workers lists it.
+  const pid = (await http.get('/workers')).body.find((w: { name: string }) => w.name === 'frozen').pid as number;
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // gone already
+    }
+  };
+  signal('SIGSTOP');
+  t.teardown(() => signal('SIGCONT'));
   await waitFor(async () => (await http.get('/workers')).body.length === 0, 'the silent worker to be dropped', 10_000);
   t.equal((await http.get(`/futures/${body.key}`)).body.state, 'queued', 'its task is queued again');
   await startWorker(t, scheduler.url, { concurrency: 1, name: 'thawed' });
   t.same((await http.get(`/futures/${body.key}/result?timeout=30`)).body.result, 'thawed');
-  frozen.child.kill('SIGCONT');
+  signal('SIGCONT');
   await waitFor(async () => (await http.get('/workers')).body.some((w: { name: string }) => w.name === 'frozen'), 'the frozen worker to reconnect');
   t.same((await http.get(`/futures/${body.key}`)).body.result, 'thawed', 'a late result from the old connection changes nothing');
 });

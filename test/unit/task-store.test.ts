@@ -17,6 +17,8 @@ const worker: WorkerState = {
   running: 0,
   tasks: new Map(),
   draining: false,
+  pid: null,
+  stats: null,
 };
 
 function task(key: string, seq: number): ActiveTask {
