@@ -132,7 +132,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     maxSsePerClient: config.maxSsePerClient,
     maxPending: config.maxPending,
     maxResultBytes: config.maxResultBytes,
-    maxArgDepth: config.maxArgDepth,
+    maxDepth: config.maxDepth,
     sessionTtlMs: config.sessionTtlMs,
   });
 

@@ -2,6 +2,7 @@
 // and the descriptors a process holds.
 import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import WebSocket from 'ws';
 
 /** Open descriptors of a process (Linux). */
 export function openFds(pid: number): number {
@@ -61,3 +62,86 @@ export function upgradeRequest(path: string, headers: Record<string, string> = {
     .join('\r\n')}\r\n\r\n`;
 }
 
+
+export interface RawRun {
+  key: string;
+  fn: string;
+  args: string;
+  kwargs: string | null;
+  attempt: number;
+}
+
+/**
+ * A worker played by hand over the protocol: hello, then whatever the test
+ * sends. It answers nothing by itself (no heartbeats, no reports); it keeps
+ * what the scheduler sends it.
+ */
+export class RawWorker {
+  readonly socket: WebSocket;
+  readonly name: string;
+  readonly runs: RawRun[] = [];
+  readonly cancels: Array<{ key: string; attempt: number; reason: string }> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  id = '';
+  readonly #listeners = new Set<() => void>();
+
+  private constructor(socket: WebSocket, name: string) {
+    this.socket = socket;
+    this.name = name;
+    this.closed = new Promise((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+    socket.on('error', () => undefined);
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { type: string; workerId?: string; tasks?: RawRun[]; items?: RawWorker['cancels'] };
+      if (message.type === 'welcome') this.id = message.workerId ?? '';
+      if (message.type === 'run') this.runs.push(...(message.tasks ?? []));
+      if (message.type === 'cancel') this.cancels.push(...(message.items ?? []));
+      for (const listener of this.#listeners) listener();
+    });
+  }
+
+  /** Connect with a worker token and say hello; resolves once welcomed. */
+  static async connect(url: string, options: { token?: string; name: string; functions: string[]; concurrency?: number; teardown?: { teardown(fn: () => unknown): void } }): Promise<RawWorker> {
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/worker`, { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });
+    const worker = new RawWorker(socket, options.name);
+    options.teardown?.teardown(() => socket.terminate());
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+    });
+    worker.send({ type: 'hello', protocol: 1, name: options.name, functions: options.functions, concurrency: options.concurrency ?? 100 });
+    await worker.#until(() => worker.id !== '', 'the welcome', 10_000);
+    return worker;
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The run message for this key (its latest attempt), waiting for it. */
+  async run(key: string, timeoutMs = 10_000): Promise<RawRun> {
+    await this.#until(() => this.runs.some((r) => r.key === key), `the run of ${key}`, timeoutMs);
+    return this.runs.filter((r) => r.key === key).at(-1) as RawRun;
+  }
+
+  /** Report a finished task with this result text, taken as it is. */
+  finish(run: RawRun, result: string): void {
+    this.send(`{"type":"report","items":[{"key":${JSON.stringify(run.key)},"attempt":${run.attempt},"status":"finished","result":${JSON.stringify(result)}}]}`);
+  }
+
+  #until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!pred()) return;
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#listeners.delete(check);
+        reject(new Error(`raw worker ${this.name}: no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#listeners.add(check);
+      check();
+    });
+  }
+}
