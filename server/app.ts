@@ -10,6 +10,7 @@ import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
 import crossOriginPlugin from './plugins/cross-origin.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
+import jsonBodyPlugin from './plugins/json-body.ts';
 import observabilityPlugin from './plugins/observability.ts';
 import protectionPlugin from './plugins/protection.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
@@ -102,6 +103,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const wsOptions = { maxPayload: config.wsMaxMessageBytes, closeTimeout: WS_CLOSE_TIMEOUT_MS };
   await app.register(websocket, { options: wsOptions });
   await app.register(upgradesPlugin);
+  await app.register(jsonBodyPlugin, { maxDepth: config.maxDepth });
   await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
   await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
   await app.register(authPlugin, {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
 import { SluiceError, timedOut } from '../errors.ts';
+import { checkNesting } from '../plugins/json-body.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf } from './caller.ts';
 
@@ -63,6 +64,8 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = request.body as { data: unknown; key?: string; keys?: string[] };
       const caller = callerOf(request);
       const many = Array.isArray(body.data) && body.key === undefined;
+      if (many) (body.data as unknown[]).forEach((value, i) => checkNesting(request, `body.data[${i}]`, value));
+      else checkNesting(request, 'body.data', body.data);
       const keys = many
         ? scheduler.scatter(body.data as unknown[], body.keys, caller)
         : scheduler.scatter([body.data], body.key === undefined ? undefined : [body.key], caller);
