@@ -166,25 +166,42 @@ function memberName(text: string, i: number): number {
   return skipSpace(text, colon + 1);
 }
 
+/** The next control character, backslash or quote at or after lastIndex. */
+const STRING_STOP = /[\x00-\x1f"\\]/g;
+
 /** A string starting at the quote at i: the index after its closing quote, or -(index of the fault) - 1. */
 function stringToken(text: string, i: number): number {
-  const n = text.length;
-  for (let j = i + 1; j < n; j++) {
+  let j = i + 1;
+  for (;;) {
+    // Where the string stops being plain characters. Short strings (keys,
+    // most values) are read here; past 16 characters the regex engine
+    // takes over, which goes through a long string far faster.
+    const near = Math.min(j + 16, text.length);
+    while (j < near && isPlain(text.charCodeAt(j))) j++;
+    if (j === near) {
+      STRING_STOP.lastIndex = j;
+      const stop = STRING_STOP.exec(text);
+      if (stop === null) return -text.length - 1;
+      j = stop.index;
+    }
     const c = text.charCodeAt(j);
     if (c === QUOTE) return j + 1;
-    if (c < 0x20) return -j - 1;
-    if (c === BACKSLASH) {
-      const e = text.charCodeAt(++j);
-      if (e === 0x75) {
-        // \uXXXX
-        for (let k = 1; k <= 4; k++) if (!isHex(text.charCodeAt(j + k))) return -(j + k) - 1;
-        j += 4;
-      } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
-        return -j - 1;
-      }
+    if (c !== BACKSLASH) return -j - 1; // a control character
+    const e = text.charCodeAt(++j);
+    if (e === 0x75) {
+      // \uXXXX
+      for (let k = 1; k <= 4; k++) if (!isHex(text.charCodeAt(j + k))) return -(j + k) - 1;
+      j += 5;
+    } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      j++;
+    } else {
+      return -j - 1;
     }
   }
-  return -n - 1;
+}
+
+function isPlain(c: number): boolean {
+  return c >= 0x20 && c !== QUOTE && c !== BACKSLASH;
 }
 
 function isHex(c: number): boolean {

@@ -73,8 +73,8 @@ export interface RawRun {
 
 /**
  * A worker played by hand over the protocol: hello, then whatever the test
- * sends. It answers nothing by itself (no heartbeats, no reports); it keeps
- * what the scheduler sends it.
+ * sends. It answers nothing by itself but heartbeats (every second, so that
+ * it outlives the scheduler's worker TTL); it keeps what the scheduler sends.
  */
 export class RawWorker {
   readonly socket: WebSocket;
@@ -90,6 +90,11 @@ export class RawWorker {
     this.name = name;
     this.closed = new Promise((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
     socket.on('error', () => undefined);
+    const heartbeat = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN && this.id !== '') socket.send('{"type":"heartbeat"}');
+    }, 1000);
+    heartbeat.unref();
+    socket.once('close', () => clearInterval(heartbeat));
     socket.on('message', (data: Buffer) => {
       const message = JSON.parse(data.toString()) as { type: string; workerId?: string; tasks?: RawRun[]; items?: RawWorker['cancels'] };
       if (message.type === 'welcome') this.id = message.workerId ?? '';
