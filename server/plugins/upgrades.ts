@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** An upgrade not completed within this long has its socket destroyed. */
@@ -27,3 +28,14 @@ export default fp(
   },
   { name: 'sluice-upgrades' },
 );
+
+/**
+ * For an answer sent where @fastify/websocket's hooks do not run (Fastify's
+ * frameworkErrors: a path that is not a URL, or too long): if the request
+ * was an upgrade, its socket is destroyed once the answer is written, as
+ * the hooks would have.
+ */
+export function closeRefusedUpgrade(request: FastifyRequest, reply: FastifyReply): void {
+  const { upgrade, connection } = request.headers;
+  if (upgrade !== undefined && /\bupgrade\b/i.test(connection ?? '')) reply.raw.once('finish', () => request.raw.socket.destroy());
+}

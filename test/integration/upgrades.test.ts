@@ -15,7 +15,8 @@ const TOKENS = ['--client-token', CLIENT, '--worker-token', WORKER, '--admin-tok
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 t.test('a refused upgrade closes its socket: hundreds of them leave the descriptors flat, and the scheduler serves', async (t) => {
-  const scheduler = await startScheduler(t, { insecure: false, args: TOKENS });
+  // No limit on failed authentication here: hundreds of bad tokens from one address would shut it out (the next test).
+  const scheduler = await startScheduler(t, { insecure: false, args: [...TOKENS, '--auth-failures-per-minute', '0'] });
   const http = api(scheduler.url, bearer(CLIENT));
   t.equal((await http.get('/workers')).status, 200);
   const baseline = openFds(scheduler.proc.pid);
@@ -27,10 +28,13 @@ t.test('a refused upgrade closes its socket: hundreds of them leave the descript
     ['a path with no socket', upgradeRequest('/ws/nothing-here', bearer(WORKER)), 404],
     ['a bad Sec-WebSocket-Key', upgradeRequest('/ws/worker', { ...bearer(WORKER), 'sec-websocket-key': 'short' }), 400],
     ['an unknown protocol', upgradeRequest('/ws/worker', { ...bearer(WORKER), upgrade: 'h2c' }), 400],
+    ['a path that is not a URL', upgradeRequest('/ws/%E0%A4%A', bearer(WORKER)), 400],
+    ['a path segment too long', upgradeRequest(`/futures/${'k'.repeat(2000)}`, bearer(WORKER)), 414],
+    ['a cookie from a page of another origin', upgradeRequest('/ws/worker', { origin: 'https://evil.example', cookie: 'sluice_session=x' }), 403],
   ];
   for (const [what, request, status] of kinds) {
     const answer = await rawUpgrade(scheduler.port, request);
-    t.equal(answer.status, status, `${what}: ${status}`);
+    t.equal(answer.status, status, `${what}: ${status} (${answer.status})`);
     t.ok(answer.closedByServer, `${what}: the scheduler closed the connection`);
   }
 
@@ -58,6 +62,17 @@ t.test('a refused upgrade closes its socket: hundreds of them leave the descript
   await startWorker(t, scheduler.url, { env: { SLUICE_TOKEN: WORKER } });
   const submitted = await http.post('/tasks', { fn: 'inc', args: [1], pure: false });
   t.equal((await http.get(`/futures/${submitted.body.key}/result?timeout=20`)).body.result, 2, 'a real worker still joins and runs tasks');
+});
+
+t.test('an upgrade refused for too many failed authentications closes its socket too', async (t) => {
+  const scheduler = await startScheduler(t, { insecure: false, args: [...TOKENS, '--auth-failures-per-minute', '2'] });
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const answer = await rawUpgrade(scheduler.port, upgradeRequest('/ws/worker', bearer(`not-a-token-of-ours-000${i}`)));
+    statuses.push(answer.status);
+    t.ok(answer.closedByServer, `attempt ${i + 1} (${answer.status}): the scheduler closed the connection`);
+  }
+  t.same(statuses, [401, 401, 429, 429]);
 });
 
 t.test('a worker socket that never says hello is closed, and destroyed even if the peer never answers the close', async (t) => {
