@@ -4,7 +4,7 @@
 // same body, the old way of building a dependant's arguments).
 import secureJson from 'secure-json-parse';
 import { replaceDependencies } from '../schemas/keys.ts';
-import { checkJsonText, nestingDepth } from '../server/json-checks.ts';
+import { checkJsonText, nestingOf } from '../server/json-checks.ts';
 import { machine, round } from './lib.ts';
 
 const MAX_DEPTH = 64;
@@ -45,11 +45,15 @@ const results: Record<string, string> = {
   '1 MiB of text': JSON.stringify('x'.repeat(1 << 20)),
 };
 
+// The JSON body parser's check: nothing for a body too short to pass the limit, else a walk of the parsed body.
+// Beside it, the other way to do it: a pass over the text that skips strings, before parsing.
 const body = Object.fromEntries(
   Object.entries(bodies).map(([name, text]) => {
     const parse = ns(() => secureJson.parse(text, undefined, parseOptions));
-    const scan = ns(() => nestingDepth(text, MAX_DEPTH + 3));
-    return [name, { bytes: text.length, parseNs: round(parse, 0), depthScanNs: round(scan, 0), addedPercent: round((100 * scan) / parse, 1) }];
+    const parsed: unknown = JSON.parse(text);
+    const walk = text.length <= 2 * (MAX_DEPTH + 1) + 1 ? 0 : ns(() => nestingOf(parsed, MAX_DEPTH + 3));
+    const scan = ns(() => textDepth(text, MAX_DEPTH + 3));
+    return [name, { bytes: text.length, parseNs: round(parse, 0), checkNs: round(walk, 0), addedPercent: round((100 * walk) / parse, 1), textScanNs: round(scan, 0) }];
   }),
 );
 const result = Object.fromEntries(
@@ -59,6 +63,27 @@ const result = Object.fromEntries(
     return [name, { bytes: text.length, checkNs: round(check, 0), jsonParseNs: round(parse, 0) }];
   }),
 );
+
+/** Nesting counted over the text, strings skipped: the alternative to walking the parsed body. */
+function textDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        c = text.charCodeAt(i);
+        if (c === 0x22) break;
+        if (c === 0x5c) i++;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
 
 // A dependant's arguments: decoded, replaced, encoded (before) against the reference spliced as text (now).
 const REF = /\{"\$future":"([^"\\]*)"\}/g;

@@ -19,59 +19,59 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+/** The walk's stack, reused between calls (the walk is synchronous): nothing allocated per node. */
+const pending: unknown[] = [];
+const levels: number[] = [];
+
 /**
- * How deeply arrays and objects nest in a JSON text, counted without parsing
- * it: brackets inside strings are skipped. Stops counting once the depth
- * passes `stopAbove` (it then answers stopAbove + 1). A text that is not JSON
- * gets a meaningless answer; the parser that follows refuses it anyway.
+ * How deeply arrays and objects nest in a parsed JSON value (a scalar is 0
+ * levels, [] is 1), counting no further than stopAbove + 1. A walk with an
+ * explicit stack; JSON.parse does not recurse either (V8's parser is
+ * iterative), so a value of any depth can be parsed and then measured here
+ * before anything recursive sees it.
  */
-export function nestingDepth(text: string, stopAbove: number): number {
-  const n = text.length;
-  // Depth d takes 2d brackets: a text this short cannot pass the limit.
-  if (n <= 2 * stopAbove + 1) return 0;
-  let depth = 0;
+export function nestingOf(value: unknown, stopAbove: number): number {
+  if (value === null || typeof value !== 'object') return 0;
   let deepest = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      i = stringEnd(text, i);
-      if (i < 0) return deepest;
-    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (++depth > deepest) {
-        deepest = depth;
-        if (deepest > stopAbove) return deepest;
-      }
-    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-      depth--;
+  let top = 0;
+  let high = 0;
+  pending[0] = value;
+  levels[0] = 1;
+  while (top >= 0) {
+    const item = pending[top] as Record<string, unknown>;
+    const level = levels[top];
+    top--;
+    if (level > deepest) {
+      deepest = level;
+      if (deepest > stopAbove) break;
     }
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) {
+        const child: unknown = item[i];
+        if (child !== null && typeof child === 'object') {
+          pending[++top] = child;
+          levels[top] = level + 1;
+        }
+      }
+    } else {
+      for (const key in item) {
+        const child = item[key];
+        if (child !== null && typeof child === 'object') {
+          pending[++top] = child;
+          levels[top] = level + 1;
+        }
+      }
+    }
+    if (top > high) high = top;
   }
+  // Let go of what the stack held.
+  for (let i = 0; i <= high; i++) pending[i] = undefined;
   return deepest;
 }
 
-/** The index of the quote that closes the string opened at `open`, or -1. */
-function stringEnd(text: string, open: number): number {
-  let at = open;
-  for (;;) {
-    at = text.indexOf('"', at + 1);
-    if (at < 0) return -1;
-    // Escaped if preceded by an odd number of backslashes.
-    let slashes = 0;
-    while (text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
-    if (slashes % 2 === 0) return at;
-  }
-}
-
-/** Does a parsed JSON value nest arrays and objects more than `limit` levels deep? (A scalar is 0 levels, [] is 1.) */
+/** Does a parsed JSON value nest arrays and objects more than `limit` levels deep? */
 export function nestsDeeper(value: unknown, limit: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const stack: Array<[object, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, level] = stack.pop() as [object, number];
-    if (level > limit) return true;
-    const children = Array.isArray(item) ? item : Object.values(item);
-    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, level + 1]);
-  }
-  return false;
+  return nestingOf(value, limit) > limit;
 }
 
 /** What is wrong with a JSON text: not JSON at all, or nested deeper than allowed. `at` is the offending character's index. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { tooDeep } from '../errors.ts';
-import { nestingDepth, nestsDeeper } from '../json-checks.ts';
+import { nestingOf, nestsDeeper } from '../json-checks.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,11 +26,13 @@ export interface JsonBodyOptions {
 const ENVELOPE = 3;
 
 /**
- * JSON bodies, with their nesting checked before anything parses them.
+ * JSON bodies, with their nesting measured as soon as they are parsed.
  * Recursive code (zod's refinements, key hashing, JSON.stringify) must never
  * see a value deep enough to overflow the stack, and a value may nest at most
- * maxDepth levels wherever it sits in a body. One pass over the text, which
- * skips strings, counts brackets:
+ * maxDepth levels wherever it sits in a body. Fastify's JSON parser (its
+ * prototype-poisoning checks included) parses: V8's JSON.parse and those
+ * checks do not recurse, so any depth parses safely. Then one walk over the
+ * parsed body, with an explicit stack, measures it:
  *
  * - deeper than maxDepth + ENVELOPE: no value in it can be within the limit,
  *   and the body is refused here (400, naming the field);
@@ -38,27 +40,27 @@ const ENVELOPE = 3;
  *   sits at least one level inside the body, and nothing more is checked;
  * - in between: each route checks its values with checkNesting.
  *
- * Bodies too short to hold maxDepth + 2 brackets are not even read, which is
- * most of them; Fastify's own JSON parser (prototype poisoning checks
- * included) does the parsing.
+ * Bodies too short to hold maxDepth + 2 brackets are not walked, which is
+ * most of them. (A walk of the parsed body costs a fifth of a pass over its
+ * text that skips strings, on bodies of many small objects: bench/json-checks.ts.)
  */
 export default fp<JsonBodyOptions>(
   async (app, { maxDepth }) => {
     app.decorate('maxDepth', maxDepth);
     app.decorateRequest('deepBody', false);
     const parse = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+    // Depth d takes 2d brackets: a body this short cannot pass maxDepth + 1.
+    const shortBody = 2 * (maxDepth + 1) + 1;
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       const text = body as string;
-      const depth = nestingDepth(text, maxDepth + ENVELOPE);
-      if (depth > maxDepth + 1) {
-        if (depth > maxDepth + ENVELOPE) {
-          done(tooDeep(deepestField(text, maxDepth), maxDepth), undefined);
-          return;
-        }
-        request.deepBody = true;
-      }
-      parse(request, text, done);
+      parse(request, text, (error, value) => {
+        if (error || text.length <= shortBody) return done(error, value);
+        const depth = nestingOf(value, maxDepth + ENVELOPE);
+        if (depth > maxDepth + ENVELOPE) return done(tooDeep(deepestField(value, maxDepth), maxDepth), undefined);
+        if (depth > maxDepth + 1) request.deepBody = true;
+        done(null, value);
+      });
     });
   },
   { name: 'sluice-json-body' },
@@ -73,13 +75,7 @@ export function checkNesting(request: FastifyRequest, field: string, value: unkn
 }
 
 /** Which top-level field of a body refused for its depth is too deep, for the message. */
-function deepestField(text: string, limit: number): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text); // iterative in V8: safe at any depth
-  } catch {
-    return 'body';
-  }
+function deepestField(body: unknown, limit: number): string {
   if (body === null || typeof body !== 'object') return 'body';
   for (const [name, value] of Object.entries(body)) {
     if (nestsDeeper(value, limit)) return Array.isArray(body) ? `body[${name}]` : `body.${name}`;
