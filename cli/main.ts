@@ -46,7 +46,8 @@ function schedulerOptions(command: Command): Command {
     .option('--rate-limit-per-minute <n>', 'requests per minute per token, 0 for no limit (env SLUICE_RATE_LIMIT_PER_MINUTE)')
     .option('--max-pending <n>', 'pending tasks accepted before 503 (env SLUICE_MAX_PENDING)')
     .option('--max-result-bytes <n>', 'largest task result (env SLUICE_MAX_RESULT_BYTES)')
-    .option('--max-arg-depth <n>', 'deepest nesting in args and kwargs (env SLUICE_MAX_ARG_DEPTH)')
+    .option('--max-depth <n>', 'deepest nesting of any value: args, items, values, messages, results (env SLUICE_MAX_DEPTH)')
+    .addOption(new Option('--max-arg-depth <n>', 'the older name of --max-depth (env SLUICE_MAX_ARG_DEPTH)').hideHelp())
     .option('--max-sse-per-client <n>', 'open SSE streams per client session (env SLUICE_MAX_SSE_PER_CLIENT)')
     .option('--max-sse-per-token <n>', 'open SSE streams per token, its sessions included; per address when insecure (env SLUICE_MAX_SSE_PER_TOKEN)')
     .option('--max-sse <n>', 'open SSE streams in all (env SLUICE_MAX_SSE)')
@@ -77,7 +78,7 @@ function schedulerOptions(command: Command): Command {
 const CONFIG_FLAGS = [
   'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
   'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
-  'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxArgDepth', 'maxSsePerClient',
+  'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxDepth', 'maxArgDepth', 'maxSsePerClient',
   'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
   'maxSsePerToken', 'maxSse', 'sseMaxBufferedBytesTotal', 'maxSessionsPerToken',
   'maxPendingBytes', 'maxTopics', 'topicReplayBytes', 'topicReplayTotalBytes', 'maxMessageBytes', 'maxWaitingCalls',

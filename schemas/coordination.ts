@@ -61,17 +61,41 @@ export function required<T extends Record<string, unknown>>(fields: Record<strin
   };
 }
 
-/** Every {"$future": key} inside value, with where it is. */
-function* futureRefs(value: unknown, path: Array<string | number> = []): Generator<{ path: Array<string | number>; key: string }> {
-  if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) yield* futureRefs(item, [...path, i]);
-    return;
+/**
+ * Every {"$future": key} inside value, with where it is. Iterative: a value
+ * may nest deeper than the stack goes. A path is built only for what is
+ * found, from links to the parent.
+ */
+function futureRefs(value: unknown): Array<{ path: Array<string | number>; key: string }> {
+  interface Step {
+    value: unknown;
+    parent: Step | undefined;
+    at: string | number;
   }
-  const entries = Object.entries(value);
-  if (entries.length === 1 && entries[0][0] === FUTURE_REF && typeof entries[0][1] === 'string') {
-    yield { path, key: entries[0][1] };
-    return;
+  const found: Array<{ path: Array<string | number>; key: string }> = [];
+  const pathOf = (step: Step): Array<string | number> => {
+    const path: Array<string | number> = [];
+    for (let s: Step | undefined = step; s?.parent; s = s.parent) path.push(s.at);
+    return path.reverse();
+  };
+  const stack: Step[] = [{ value, parent: undefined, at: '' }];
+  while (stack.length > 0) {
+    const step = stack.pop() as Step;
+    const v = step.value;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) if (v[i] !== null && typeof v[i] === 'object') stack.push({ value: v[i], parent: step, at: i });
+      continue;
+    }
+    const entries = Object.entries(v);
+    if (entries.length === 1 && entries[0][0] === FUTURE_REF && typeof entries[0][1] === 'string') {
+      found.push({ path: pathOf(step), key: entries[0][1] });
+      continue;
+    }
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, item] = entries[i];
+      if (item !== null && typeof item === 'object') stack.push({ value: item, parent: step, at: k });
+    }
   }
-  for (const [k, item] of entries) yield* futureRefs(item, [...path, k]);
+  return found;
 }

@@ -59,31 +59,51 @@ export function isFutureRef(value: unknown): value is { [FUTURE_REF]: string } {
 /** Shared by every task without dependencies. */
 const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
 
-/** Every key referenced by {"$future": key} anywhere inside the values, in first-seen order. */
+/**
+ * Every key referenced by {"$future": key} anywhere inside the values, in
+ * first-seen order. Iterative, as every walk over a caller's value is: a
+ * value may nest deeper than the stack goes.
+ */
 export function findDependencies(...values: unknown[]): readonly string[] {
   let found: Set<string> | undefined;
-  const visit = (v: unknown): void => {
-    if (v === null || typeof v !== 'object') return;
+  const stack: unknown[] = [];
+  for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null && typeof values[i] === 'object') stack.push(values[i]);
+  while (stack.length > 0) {
+    const v = stack.pop() as object;
     if (Array.isArray(v)) {
-      for (const item of v) visit(item);
-      return;
-    }
-    if (isFutureRef(v)) {
+      for (let i = v.length - 1; i >= 0; i--) if (v[i] !== null && typeof v[i] === 'object') stack.push(v[i]);
+    } else if (isFutureRef(v)) {
       (found ??= new Set()).add(v[FUTURE_REF]);
-      return;
+    } else {
+      const children = Object.values(v);
+      for (let i = children.length - 1; i >= 0; i--) if (children[i] !== null && typeof children[i] === 'object') stack.push(children[i]);
     }
-    for (const item of Object.values(v)) visit(item);
-  };
-  for (const v of values) visit(v);
+  }
   return found ? [...found] : NO_DEPENDENCIES;
 }
 
-/** A deep copy of value with every {"$future": key} replaced by resolve(key). */
+/** A deep copy of value with every {"$future": key} replaced by resolve(key); iterative, like findDependencies. */
 export function replaceDependencies(value: unknown, resolve: (key: string) => unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => replaceDependencies(v, resolve));
   if (isFutureRef(value)) return resolve(value[FUTURE_REF]);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = replaceDependencies(v, resolve);
-  return out;
+  const copy = (v: object): Record<string, unknown> => (Array.isArray(v) ? new Array(v.length) : {}) as Record<string, unknown>;
+  const root = copy(value);
+  const stack: Array<[object, Record<string, unknown>]> = [[value, root]];
+  while (stack.length > 0) {
+    const [source, target] = stack.pop() as [object, Record<string, unknown>];
+    for (const [k, v] of Object.entries(source)) {
+      let out: unknown = v;
+      if (v !== null && typeof v === 'object') {
+        if (isFutureRef(v)) out = resolve(v[FUTURE_REF]);
+        else {
+          out = copy(v);
+          stack.push([v, out as Record<string, unknown>]);
+        }
+      }
+      // An own "__proto__" (JSON.parse makes one) stays a plain field, as JSON has it.
+      if (k === '__proto__') Object.defineProperty(target, k, { value: out, enumerable: true, writable: true, configurable: true });
+      else target[k] = out;
+    }
+  }
+  return root;
 }

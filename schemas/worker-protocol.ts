@@ -26,13 +26,14 @@ const Finished = z.object({
   key: Key,
   attempt: z.number().int().min(1),
   status: z.literal('finished'),
-  result: z.string().describe('The return value as JSON text.'),
+  result: z.string().describe('The return value as JSON text: one JSON value, checked by the scheduler (size, depth, syntax) before it is stored.'),
 });
 const Erred = z.object({
   key: Key,
   attempt: z.number().int().min(1),
   status: z.literal('error'),
-  error: TaskErrorInfo,
+  // Which task raised is the scheduler's to say (for dependants), never the worker's: `key` is dropped.
+  error: TaskErrorInfo.omit({ key: true }),
 });
 export const TaskReport = z.discriminatedUnion('status', [Finished, Erred]);
 export type TaskReport = z.infer<typeof TaskReport>;

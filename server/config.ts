@@ -3,6 +3,8 @@ import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
+/** The deepest nesting --max-depth may allow. */
+export const MAX_DEPTH = 1000;
 
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -98,8 +100,16 @@ export const SchedulerConfig = z
     maxPendingBytes: z.coerce.number().int().min(1024).default(256 * MiB),
     /** Largest task result (JSON characters); a larger one makes the task err. */
     maxResultBytes: z.coerce.number().int().min(16).default(16 * 1024 * 1024),
-    /** Deepest nesting of arrays and objects in args and kwargs. */
-    maxArgDepth: z.coerce.number().int().min(1).max(10_000).default(64),
+    /**
+     * Deepest nesting of arrays and objects in any value: args and kwargs,
+     * scattered data, queue items, variables, topic messages and task
+     * results. At most 1000: SQLite's JSON functions refuse deeper text, and
+     * the recursive encoders (JSON.stringify, key hashing) stay far from the
+     * stack's end.
+     */
+    maxDepth: z.coerce.number().int().min(1).max(MAX_DEPTH).default(64),
+    /** The older name of maxDepth (--max-arg-depth), when it governed args and kwargs only. */
+    maxArgDepth: z.coerce.number().int().min(1).max(MAX_DEPTH).optional(),
     /** Open SSE streams per client session. */
     maxSsePerClient: z.coerce.number().int().min(1).default(32),
     /** Open SSE streams per token, sessions included (per address when insecure). */
@@ -176,7 +186,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof Sche
 /** Parse settings; throws an Error whose message names each bad setting. */
 export function parseConfig(input: Record<string, unknown>): SchedulerConfig {
   const parsed = SchedulerConfig.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const { maxArgDepth, ...config } = parsed.data;
+    return input.maxDepth === undefined && maxArgDepth !== undefined ? { ...config, maxDepth: maxArgDepth } : config;
+  }
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'config');
     return `${name}: ${issue.message}`;

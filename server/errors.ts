@@ -38,6 +38,12 @@ export const shuttingDown = (): SluiceError =>
 export const tooLarge = (what: string, limit: number): SluiceError =>
   new SluiceError('SLUICE_ERR_TOO_LARGE', `${what} is over the limit of ${limit}`, { limit });
 
+export const tooDeep = (field: string, limit: number): SluiceError =>
+  new SluiceError('SLUICE_ERR_VALIDATION', `${field}: nests more than ${limit} levels deep; values may nest at most ${limit} levels deep (--max-depth)`, {
+    field,
+    limit,
+  });
+
 /** One validation problem as fastify-type-provider-zod reports it. */
 interface ValidationItem {
   instancePath: string;

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { FutureStatus } from '../schemas/common.ts';
-import { findDependencies, pureKey, randomId, randomKey, replaceDependencies } from '../schemas/keys.ts';
+import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
+import { findDependencies, pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
 import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
-import { forgottenKey, shuttingDown, SluiceError, timedOut, tooLarge, unknownKey } from './errors.ts';
+import { forgottenKey, shuttingDown, SluiceError, timedOut, tooDeep, tooLarge, unknownKey } from './errors.ts';
+import { checkJsonText, nestsDeeper } from './json-checks.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
 import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
@@ -59,8 +60,8 @@ export interface SchedulerOptions {
   maxReplyBytes: number;
   /** Largest result a task may return (JSON characters). */
   maxResultBytes: number;
-  /** Deepest nesting of arrays and objects in arguments. */
-  maxArgDepth: number;
+  /** Deepest nesting of arrays and objects in any value: arguments, results, stored values. */
+  maxDepth: number;
   /** How long a browser session cookie lasts (ms). */
   sessionTtlMs: number;
 }
@@ -221,11 +222,8 @@ export class Scheduler {
       );
     }
     specs.forEach((spec, i) => {
-      if (depth(spec.args) > this.options.maxArgDepth || depth(spec.kwargs) > this.options.maxArgDepth) {
-        throw new SluiceError('SLUICE_ERR_VALIDATION', `tasks[${i}]: args and kwargs may nest at most ${this.options.maxArgDepth} levels deep`, {
-          limit: this.options.maxArgDepth,
-        });
-      }
+      if (nestsDeeper(spec.args, this.options.maxDepth)) throw tooDeep(`body.tasks[${i}].args`, this.options.maxDepth);
+      if (nestsDeeper(spec.kwargs, this.options.maxDepth)) throw tooDeep(`body.tasks[${i}].kwargs`, this.options.maxDepth);
     });
     const batch: NewTask[] = specs.map((spec) => ({
       key: spec.key ?? (spec.pure ? pureKey(spec.fn, spec.args, spec.kwargs) : randomKey(spec.fn)),
@@ -591,16 +589,48 @@ export class Scheduler {
 
   #report(workerId: string, items: readonly TaskReport[]): void {
     for (const item of items) {
-      if (item.status === 'error') this.core.taskErred(workerId, item.key, item.attempt, item.error);
-      else if (item.result.length <= this.options.maxResultBytes) this.core.taskFinished(workerId, item.key, item.attempt, item.result);
-      else {
-        this.core.taskErred(workerId, item.key, item.attempt, {
-          name: 'ResultTooLarge',
-          message: `the result of task ${item.key} is ${item.result.length} characters of JSON, over the limit of ${this.options.maxResultBytes}`,
-          traceback: '',
-        });
+      if (item.status === 'error') {
+        this.core.taskErred(workerId, item.key, item.attempt, item.error);
+        continue;
       }
+      const refused = this.#refuseResult(workerId, item.key, item.result);
+      if (refused) this.core.taskErred(workerId, item.key, item.attempt, refused, false);
+      else this.core.taskFinished(workerId, item.key, item.attempt, item.result);
     }
+  }
+
+  /**
+   * Why a reported result cannot be stored, if it cannot. A result is JSON
+   * text spliced as it is into replies and into its dependants' arguments,
+   * so it must be exactly one JSON value, within the size and depth limits.
+   * A refused result fails its task for good: running it again would give
+   * the same.
+   */
+  #refuseResult(workerId: string, key: string, result: string): TaskErrorInfo | undefined {
+    const from = (): string => `worker ${this.core.worker(workerId)?.name ?? '?'} (${workerId})`;
+    const { maxResultBytes, maxDepth } = this.options;
+    if (result.length > maxResultBytes) {
+      return {
+        name: 'ResultTooLarge',
+        message: `the result of task ${key} from ${from()} is ${result.length} characters of JSON, over the limit of ${maxResultBytes} (--max-result-bytes)`,
+        traceback: '',
+      };
+    }
+    const problem = checkJsonText(result, maxDepth);
+    if (!problem) return undefined;
+    if (problem.kind === 'depth') {
+      return {
+        name: 'ResultTooDeep',
+        message: `the result of task ${key} from ${from()} nests more than ${maxDepth} levels deep, over the limit (--max-depth)`,
+        traceback: '',
+      };
+    }
+    this.#log.warn({ workerId, worker: this.core.worker(workerId)?.name, key, at: problem.at }, 'a worker reported a result that is not JSON; its task errs with BadResult');
+    return {
+      name: 'BadResult',
+      message: `${from()} reported a result for task ${key} that is not valid JSON (at character ${problem.at}: ${JSON.stringify(result.slice(problem.at, problem.at + 20))}); the report was refused`,
+      traceback: '',
+    };
   }
 
   // ── shutdown ───────────────────────────────────────────────────────────
@@ -719,20 +749,49 @@ export class Scheduler {
     }
   }
 
+  /**
+   * What a worker gets: the arguments with each {"$future": key} replaced by
+   * that key's result. Both are JSON text, and the results are spliced in as
+   * they are, without decoding: args and kwargs are JSON.stringify's output
+   * (submit), where a reference is always the exact text {"$future":"<key>"}
+   * (a key has no character JSON escapes, and a quote inside a string is
+   * always escaped, so the text cannot occur inside one), and every stored
+   * result is one checked JSON value.
+   */
   #runTask(task: ActiveTask): RunTask {
     let { args, kwargs } = task;
     if (task.deps.length > 0) {
-      const values = new Map<string, unknown>();
+      const values = new Map<string, string>();
       for (const dep of task.deps) {
         const result = this.store.result(dep);
         if (result === undefined) this.#log.error({ key: task.key, dep }, 'dependency result missing at dispatch');
-        values.set(dep, result === undefined ? null : JSON.parse(result));
+        values.set(dep, result ?? 'null');
       }
-      const resolve = (key: string): unknown => values.get(key);
-      args = JSON.stringify(replaceDependencies(JSON.parse(args), resolve));
-      if (kwargs !== null) kwargs = JSON.stringify(replaceDependencies(JSON.parse(kwargs), resolve));
+      const resolve = (ref: string, key: string): string => values.get(key) ?? ref;
+      args = args.replace(FUTURE_REF_TEXT, resolve);
+      if (kwargs !== null) kwargs = kwargs.replace(FUTURE_REF_TEXT, resolve);
     }
     return { key: task.key, fn: task.fn, args, kwargs, attempt: task.attempt, timeoutMs: task.timeoutMs };
+  }
+
+  /**
+   * Hand a task to its worker. Nothing may throw from here into the state
+   * machine, which is midway through assigning the task: a task whose
+   * arguments cannot be made fails on its own, just after.
+   */
+  #dispatch(worker: WorkerState, task: ActiveTask): void {
+    let run: RunTask;
+    try {
+      run = this.#runTask(task);
+    } catch (error) {
+      this.#log.error({ err: error, key: task.key, workerId: worker.id }, 'could not make a task’s arguments to send it');
+      const { key, attempt } = task;
+      queueMicrotask(() =>
+        this.core.taskErred(worker.id, key, attempt, { name: 'DispatchError', message: `task ${key} could not be sent to a worker: ${String(error)}`, traceback: '' }, false),
+      );
+      return;
+    }
+    this.workers.run(worker.id, run);
   }
 
   /** Announce ended tasks once their outcome is committed. */
@@ -773,7 +832,7 @@ export class Scheduler {
     taskRestarted: (task) => this.store.restartTask(task),
     holdAdded: (key, holder) => this.store.addHold(key, holder),
     holdReleased: (key, holder) => this.store.releaseHold(key, holder),
-    dispatch: (worker, task) => this.workers.run(worker.id, this.#runTask(task)),
+    dispatch: (worker, task) => this.#dispatch(worker, task),
     revoke: (worker, task, reason) => this.workers.cancel(worker.id, task.key, task.attempt, reason),
     armTimeout: (task) => {
       const { key, attempt } = task;
@@ -793,21 +852,11 @@ export class Scheduler {
   };
 }
 
+/** A dependency reference as JSON.stringify writes it; the key is the first group. */
+const FUTURE_REF_TEXT = /\{"\$future":"([^"\\]*)"\}/g;
+
 function conflict(key: string, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_KEY_CONFLICT', `key ${key} already names ${what}`, { key });
-}
-
-/** How deeply arrays and objects nest in a JSON value, measured without recursion (a hostile value may be very deep). */
-function depth(value: unknown): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, level] = stack.pop() as [unknown, number];
-    if (item === null || typeof item !== 'object') continue;
-    deepest = Math.max(deepest, level + 1);
-    for (const child of Array.isArray(item) ? item : Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, level + 1]);
-  }
-  return deepest;
 }
 
 function iso(ms: number): string {

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { ERRORS, type ErrorCode } from '../../schemas/errors.ts';
 import { describeValidation, SluiceError } from '../errors.ts';
+import { closeRefusedUpgrade } from './upgrades.ts';
 
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'SLUICE_ERR_VALIDATION',
@@ -78,6 +79,7 @@ export function frameworkErrors(limits: EdgeLimits) {
       request.log.error({ err: error }, 'request failed before routing');
       answer = new SluiceError('SLUICE_ERR_INTERNAL', ERRORS.SLUICE_ERR_INTERNAL.message);
     }
+    closeRefusedUpgrade(request, reply);
     void reply.code(answer.statusCode).send(answer.toJSON());
   };
 }

@@ -3,6 +3,7 @@ import { ErrorBody } from '../../schemas/errors.ts';
 import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
 import { SluiceError } from '../errors.ts';
 import type { OutcomeRecord } from '../outcomes.ts';
+import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf } from './caller.ts';
@@ -79,6 +80,8 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = request.body as { data: unknown; key?: string; keys?: string[] };
       const caller = callerOf(request);
       const many = Array.isArray(body.data) && body.key === undefined;
+      if (many) (body.data as unknown[]).forEach((value, i) => checkNesting(request, `body.data[${i}]`, value));
+      else checkNesting(request, 'body.data', body.data);
       const keys = many
         ? scheduler.scatter(body.data as unknown[], body.keys, caller)
         : scheduler.scatter([body.data], body.key === undefined ? undefined : [body.key], caller);

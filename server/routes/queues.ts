@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MAX_WAIT_S } from '../../schemas/coordination.ts';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { GetQuery, GetReply, PutBody, PutQuery, PutReply, QueueConfig, QueueInfo, QueueParams } from '../../schemas/queues.ts';
+import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf, watchDelivery } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
@@ -55,6 +56,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const body = request.body;
       const values = 'items' in body ? body.items : [body.item];
+      values.forEach((value, i) => checkNesting(request, 'items' in body ? `body.items[${i}]` : 'body.item', value));
       const answer = await queues.put(request.params.name, values, callerOf(request), {
         timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
         presence: presenceOf(reply),

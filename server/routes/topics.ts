@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { PublishBody, PublishReply, TopicInfo, TopicParams } from '../../schemas/topics.ts';
+import { checkNesting } from '../plugins/json-body.ts';
 
 /** Pub/sub: publish, subscribe over SSE. */
 const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -17,7 +18,10 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: PublishReply, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
       },
     },
-    async (request) => ({ delivered: topics.publish(request.params.name, request.body.message) }),
+    async (request) => {
+      checkNesting(request, 'body.message', request.body.message);
+      return { delivered: topics.publish(request.params.name, request.body.message) };
+    },
   );
 
   app.get(

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../../schemas/errors.ts';
 import { VariableBody, VariableInfo, VariableParams, VariableQuery } from '../../schemas/variables.ts';
+import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
@@ -25,6 +26,7 @@ const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      checkNesting(request, 'body.value', request.body.value);
       const json = variables.set(request.params.name, request.body.value, request.body.fence);
       await app.store.committed();
       return sendJson(reply, json);

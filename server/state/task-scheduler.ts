@@ -273,10 +273,12 @@ export class TaskScheduler {
     return true;
   }
 
-  taskErred(workerId: string, key: string, attempt: number, error: TaskErrorInfo): boolean {
+  /** The attempt failed; with `retry` false the task errs even if it has retries left (running it again would fail the same way). */
+  taskErred(workerId: string, key: string, attempt: number, error: TaskErrorInfo, retry = true): boolean {
     const task = this.#current(workerId, key, attempt);
     if (!task) return false;
-    this.#fail(task, error);
+    if (retry) this.#fail(task, error);
+    else this.#end(task, { status: 'error', error });
     return true;
   }
 

@@ -6,6 +6,7 @@ import { describeValidation } from '../errors.ts';
 /** Close codes the worker runtime understands. */
 export const CLOSE_PROTOCOL_ERROR = 1008;
 export const CLOSE_SHUTTING_DOWN = 1001;
+export const CLOSE_INTERNAL_ERROR = 1011;
 
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -57,29 +58,44 @@ const workerSocket: FastifyPluginAsync = async (app) => {
         return reject(describeValidation('message', items).message);
       }
       const message = parsed.data;
+      // Nothing a message sets off may escape this handler: thrown out of a
+      // socket's event, it would end the process. The worker is let go, its
+      // tasks go to others, the scheduler carries on.
+      try {
+        handle(message);
+      } catch (error) {
+        log.error({ err: error, workerId, type: message.type }, 'handling a worker message failed; closing its socket');
+        socket.close(CLOSE_INTERNAL_ERROR, 'the scheduler failed to handle a message');
+        if (workerId) scheduler.workerLeft(workerId, 'the scheduler failed to handle its message');
+        workerId = undefined;
+      }
+    });
+
+    const handle = (message: WorkerMessage): void => {
       if (workerId === undefined) {
         if (message.type !== 'hello') return reject(`expected a hello message, got ${message.type}`);
         clearTimeout(helloTimer);
         workerId = scheduler.workerJoined(socket, message).id;
         return;
       }
+      const id = workerId;
       switch (message.type) {
-        case 'report':
-          scheduler.report(workerId, message.items);
-          break;
-        case 'heartbeat':
-          scheduler.heartbeat(workerId, message);
-          break;
-        case 'secede':
-          scheduler.core.secede(workerId, message.key, message.attempt);
-          break;
-        case 'draining':
-          scheduler.workerDraining(workerId, message.reason);
-          break;
         case 'hello':
           return reject('hello was already received');
+        case 'report':
+          scheduler.report(id, message.items);
+          break;
+        case 'heartbeat':
+          scheduler.heartbeat(id, message);
+          break;
+        case 'secede':
+          scheduler.core.secede(id, message.key, message.attempt);
+          break;
+        case 'draining':
+          scheduler.workerDraining(id, message.reason);
+          break;
       }
-    });
+    };
 
     socket.on('close', (code: number) => {
       clearTimeout(helloTimer);

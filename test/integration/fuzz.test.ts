@@ -1,6 +1,8 @@
-// Property-based fuzzing (fast-check) of every route and of the worker protocol:
-// random and malformed input never gets a 500, never crashes the scheduler, and
-// a rejected request changes nothing stored.
+// Property-based fuzzing (fast-check) of every route, of the worker protocol
+// and of WebSocket upgrades: random, malformed and hostile input never gets a
+// 500, never crashes the scheduler, and a rejected request changes nothing
+// stored; a hostile worker's reports end only its own tasks, with nothing
+// invalid stored; refused upgrades leave no socket behind.
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -8,6 +10,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { openFds, RawWorker, rawUpgrade } from '../helpers/sockets.ts';
 
 // A long client lease: a session that expired mid-run would let go of its leases at a random moment.
 const scheduler = await startScheduler(t, { args: ['--max-batch', '200', '--body-limit', '65536', '--client-lease-ms', '3600000'] });
@@ -310,3 +313,186 @@ t.test('random worker-protocol messages: the socket is closed with a reason, the
   const { body } = await http.post('/tasks', { fn: 'inc', args: [41], pure: false });
   t.equal((await http.get(`/futures/${body.key}/result?timeout=20`)).body.result, 42, 'and real workers still run tasks');
 });
+
+t.test('hostile worker reports: no crash, no 500, nothing invalid stored, another worker’s task untouched', async (t) => {
+  let reporter = await RawWorker.connect(scheduler.url, { name: 'fuzz-reporter', functions: ['fuzzReport'], concurrency: 10_000, teardown: t });
+  const bystander = await RawWorker.connect(scheduler.url, { name: 'fuzz-bystander', functions: ['fuzzBystander'], teardown: t });
+  const theirs = await http.post('/tasks', { fn: 'fuzzBystander', key: 'bystander-task' });
+  t.equal(theirs.status, 201);
+  const theirRun = await bystander.run('bystander-task');
+  const finishedRowsValid = db.prepare("SELECT count(*) FROM tasks WHERE status = 'finished' AND (result IS NULL OR NOT json_valid(result))").pluck();
+
+  const nested = (levels: number, open: string, inner: string, close: string): string => open.repeat(levels) + inner + close.repeat(levels);
+  const resultText = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom('1,"status":"error","injected":true', '"a"}', ']', '', ' ', '1 2', '{"a":1}{', 'null,"x":1', '\u0000', 'NaN', '{"__proto__":{"x":1}}', '"\\ud800"', '01', '[1,]'),
+    fc.constantFrom(64, 65, 1000, 200_000).map((n) => nested(n, '[', '', ']')),
+    fc.constantFrom(64, 65, 3000).map((n) => nested(n, '{"a":', '1', '}')),
+  );
+  const errorInfo = fc.oneof(
+    fc.record({ name: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 50 }), traceback: fc.string({ maxLength: 50 }) }),
+    fc.record({ name: fc.string({ maxLength: 10 }), message: fc.string(), traceback: fc.constant(''), key: fc.constantFrom('bystander-task', 'known-a', 'x y') }),
+    fc.record({ name: fc.constant('n'.repeat(1100)), message: fc.constant(''), traceback: fc.constant('') }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  // Mostly well-formed reports about the right task (what a bad result does), and some of every other kind.
+  const often = <T,>(usual: T, ...rare: T[]): fc.Arbitrary<T> => fc.oneof({ arbitrary: fc.constant(usual), weight: 3 * rare.length }, { arbitrary: fc.constantFrom(...rare), weight: rare.length });
+  const hostile = fc.record({
+    target: often('own', 'bystander', 'unknown', 'not a key'),
+    attempt: often<string | number>('right', 'next', 0, -1, 2 ** 53, '1', 1.5),
+    status: often('finished', 'error', 'error', 'x'),
+    result: resultText,
+    error: errorInfo,
+    extra: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { nil: undefined }),
+    topExtra: often(false, true),
+  });
+
+  let ended = 0;
+  let closed = 0;
+  await fc.assert(
+    fc.asyncProperty(hostile, async (report) => {
+      const submitted = await http.post('/tasks', { tasks: [{ fn: 'fuzzReport', pure: false }] });
+      if (submitted.status !== 201) return false;
+      const key = submitted.body.keys[0] as string;
+      const dependant = await http.post('/tasks', { fn: 'echo', args: [{ $future: key }], pure: false });
+      if (dependant.status !== 201) return false;
+      const run = await reporter.run(key);
+      const item: Record<string, unknown> = {
+        key: { own: key, bystander: 'bystander-task', unknown: 'no-such-task-here', 'not a key': 'not a key' }[report.target],
+        attempt: report.attempt === 'right' ? run.attempt : report.attempt === 'next' ? run.attempt + 1 : report.attempt,
+        status: report.status,
+        ...(report.status === 'error' ? { error: report.error } : { result: report.result }),
+        ...report.extra,
+      };
+      reporter.send({ type: 'report', items: [item], ...(report.topExtra ? { extra: 1 } : {}) });
+
+      // Wait until the task ends, the socket closes, or a moment passes (an ignored report changes nothing).
+      const socketClosed = await Promise.race([reporter.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20))]);
+      const deadline = Date.now() + (report.target === 'own' && report.attempt === 'right' ? 5000 : 200);
+      let info: Answer;
+      for (;;) {
+        info = await rawAnswer(`/futures/${key}`);
+        if (info.status !== 200 || info.json === undefined) return false;
+        if (info.json.status !== 'pending' || socketClosed || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (!scheduler.proc.running) return false;
+
+      const status = info.json.status as string;
+      if (status !== 'pending') {
+        ended++;
+        const outcome = await rawAnswer(`/futures/${key}/result?timeout=0`);
+        if (outcome.status !== 200 || outcome.json === undefined) return false;
+        if (status === 'finished') {
+          // Only a well-formed JSON value within the limits is stored, and it comes back as it was.
+          let sent: unknown;
+          try {
+            sent = JSON.parse(report.result);
+          } catch {
+            return false;
+          }
+          if (report.result.includes('['.repeat(65)) || report.result.includes('{"a":'.repeat(65))) return false;
+          if (JSON.stringify(outcome.json.result) !== JSON.stringify(sent)) return false;
+        } else if (status === 'error' && report.status === 'finished') {
+          if (!['BadResult', 'ResultTooDeep', 'ResultTooLarge'].includes(outcome.json.error?.name)) return false;
+          if (!/worker fuzz-reporter \(w-[0-9a-f]+\)/.test(outcome.json.error.message)) return false;
+        }
+        if (status === 'error' && 'key' in outcome.json.error) return false; // a worker cannot say another task raised
+        // Its dependant follows: it errs with it, or runs on the real worker.
+        const after = await http.get(`/futures/${dependant.body.key}/result?timeout=20`);
+        if (after.status !== 200 || (status !== 'finished' && after.body.status !== status)) return false;
+      }
+      const bystanderNow = (await http.get('/futures/bystander-task')).body;
+      if (bystanderNow.state !== 'processing' || bystanderNow.worker !== 'fuzz-bystander' || bystanderNow.attempt !== theirRun.attempt) return false;
+      if (finishedRowsValid.get() !== 0) return false;
+
+      if (socketClosed || (await Promise.race([reporter.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 0))]))) {
+        closed++;
+        reporter = await RawWorker.connect(scheduler.url, { name: 'fuzz-reporter', functions: ['fuzzReport'], concurrency: 10_000, teardown: t });
+      }
+      return true;
+    }),
+    { numRuns: 150, seed: 20261130 },
+  );
+  t.ok(ended > 30 && closed > 5, `${ended} tasks ended by a hostile report, ${closed} sockets closed for a malformed one`);
+  t.ok(scheduler.proc.running, 'the scheduler survived');
+  t.equal(finishedRowsValid.get(), 0, 'every finished result stored is JSON');
+  bystander.finish(theirRun, '"done"');
+  t.match((await http.get('/futures/bystander-task/result?timeout=10')).body, { status: 'finished', result: 'done' }, 'the bystander’s own report counts');
+  const { body } = await http.post('/tasks', { fn: 'inc', args: [41], pure: false });
+  t.equal((await http.get(`/futures/${body.key}/result?timeout=20`)).body.result, 42, 'and real workers still run tasks');
+});
+
+t.test('hostile WebSocket upgrades: each closes, the descriptors stay flat, the scheduler serves', async (t) => {
+  const CLIENT = 'fuzz-client-token-00000000';
+  const WORKER = 'fuzz-worker-token-00000000';
+  const ADMIN = 'fuzz-admin-token-000000000';
+  const guarded = await startScheduler(t, { insecure: false, args: ['--client-token', CLIENT, '--worker-token', WORKER, '--admin-token', ADMIN] });
+  const baseline = openFds(guarded.proc.pid);
+  const header = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,12}$/);
+  const upgrade = fc.record({
+    path: fc.oneof(
+      { arbitrary: fc.constant('/ws/worker'), weight: 4 },
+      { arbitrary: fc.constantFrom('/ws/nothing', '/health', '/tasks', '/ws/worker?x=1', '//ws/worker', '/ws/worker/', '/ws/worker?access_token=' + CLIENT), weight: 2 },
+      { arbitrary: fc.string({ maxLength: 20 }).map((s) => `/${encodeURIComponent(s)}`), weight: 1 },
+    ),
+    token: fc.constantFrom(undefined, CLIENT, WORKER, ADMIN, 'not-a-token-of-ours-0000', ''),
+    upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', 'websocket, foo', undefined),
+    connection: fc.constantFrom('Upgrade', 'keep-alive, Upgrade', 'keep-alive', 'close', undefined),
+    key: fc.constantFrom('dGhlIHNhbXBsZSBub25jZQ==', '', 'short', 'x'.repeat(100), undefined),
+    version: fc.constantFrom('13', '8', '', 'abc', undefined),
+    extra: fc.array(fc.tuple(header, fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('\u0000', '\r', 'é', 'a\nb'))), { maxLength: 3 }),
+    junk: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+  });
+  let refused = 0;
+  let upgraded = 0;
+  await fc.assert(
+    fc.asyncProperty(upgrade, async (u) => {
+      const headers: Record<string, string> = { host: 'localhost' };
+      if (u.connection !== undefined) headers.connection = u.connection;
+      if (u.upgrade !== undefined) headers.upgrade = u.upgrade;
+      if (u.key !== undefined) headers['sec-websocket-key'] = u.key;
+      if (u.version !== undefined) headers['sec-websocket-version'] = u.version;
+      if (u.token !== undefined) headers.authorization = `Bearer ${u.token}`;
+      for (const [name, value] of u.extra) headers[`x-${name}`] = value;
+      const request = `GET ${u.path} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n')}\r\n\r\n${u.junk ?? ''}`;
+      const answer = await rawUpgrade(guarded.port, request, 500);
+      if (answer.status >= 500) return false;
+      if (answer.status === 101) upgraded++;
+      // Node treats it as an upgrade when both headers ask for one: refused, the scheduler must close it itself.
+      const isUpgrade = u.upgrade !== undefined && /upgrade/i.test(u.connection ?? '');
+      if (isUpgrade && answer.status >= 400) {
+        refused++;
+        if (!answer.closedByServer) return false;
+      }
+      return true;
+    }),
+    { numRuns: 250, seed: 20261130 },
+  );
+  t.ok(refused > 50 && upgraded > 0, `${refused} upgrades refused, each closed by the scheduler; ${upgraded} completed (and closed from here)`);
+  await waitFor(() => openFds(guarded.proc.pid) <= baseline + 10, `the descriptors to come back near ${baseline}`, 15_000, 100).catch(() => undefined);
+  t.ok(openFds(guarded.proc.pid) <= baseline + 10, `${openFds(guarded.proc.pid)} descriptors open after the fuzzing, ${baseline} before`);
+  t.ok(guarded.proc.running, 'the scheduler survived');
+  t.equal((await api(guarded.url, { authorization: `Bearer ${CLIENT}` }).get('/workers')).status, 200, 'and serves');
+  const worker = await RawWorker.connect(guarded.url, { token: WORKER, name: 'after-the-fuzz', functions: ['inc'], teardown: t });
+  t.ok(worker.id, 'a worker with its token still joins');
+});
+
+interface Answer {
+  status: number;
+  json: any;
+}
+
+/** An answer's status, and its body if it is JSON (undefined if it is not). */
+async function rawAnswer(path: string): Promise<Answer> {
+  const response = await fetch(scheduler.url + path, { headers: { 'sluice-client': 'fuzz-client-0001' } });
+  const text = await response.text();
+  try {
+    return { status: response.status, json: JSON.parse(text) };
+  } catch {
+    return { status: response.status, json: undefined };
+  }
+}

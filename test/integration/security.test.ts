@@ -159,7 +159,7 @@ t.test('limits: each answers with its status and a message naming the limit', as
   for (let i = 0; i < 6; i++) deep = [deep];
   const nested = await http.post('/tasks', { fn: 'echo', args: [deep] });
   t.equal(nested.status, 400);
-  t.match(nested.body.error.message, /args and kwargs may nest at most 5 levels deep/);
+  t.match(nested.body.error.message, /body\.tasks\[0\]\.args: nests more than 5 levels deep; values may nest at most 5 levels deep \(--max-depth\)/);
   const big = await http.post('/tasks', { fn: 'echo', args: ['y'.repeat(200)] });
   t.match((await http.get(`/futures/${big.body.key}/result?timeout=10`)).body.error, { name: 'ResultTooLarge', message: /over the limit of 100/ });
 
