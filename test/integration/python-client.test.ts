@@ -30,7 +30,7 @@ export function runPythonSuite(module: string, env: NodeJS.ProcessEnv = {}): Pro
   });
 }
 
-for (const module of ['test_client']) {
+for (const module of ['test_client', 'test_async', 'test_channels', 'test_coordination']) {
   t.test(`python/tests/${module}.py`, async (t) => {
     const { code, output } = await runPythonSuite(module);
     const summary = output.match(/^Ran \d+ tests? in .*$/m)?.[0] ?? 'no summary';
