@@ -54,6 +54,8 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 20.0, i
             value = predicate()
             if value:
                 return value
+        except AssertionError:
+            raise
         except Exception as error:  # noqa: BLE001 - kept for the message
             last = error
         if time.monotonic() > deadline:
@@ -139,7 +141,7 @@ class Scheduler:
         self.start()
 
     def start(self) -> None:
-        self.proc = Proc([NODE, str(ROOT / "bin" / "sluice.js"), "scheduler", "--port", str(self.port), "--db", self.db, "--insecure", "--log-level", "info", *self.args])
+        self.proc = Proc([NODE, str(ROOT / "bin" / "sluice.js"), "scheduler", "--port", str(self.port), "--db", self.db, *([] if any("token" in a for a in self.args) else ["--insecure"]), "--log-level", "info", *self.args])
 
         def ready(line: str) -> Any:
             try:

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 import { api } from './cluster.ts';
 import { Proc, type Teardown, waitFor } from './processes.ts';
 
@@ -59,4 +60,34 @@ export async function startPythonWorker(t: Teardown, url: string, options: Pytho
     30_000,
   );
   return Object.assign(proc, { name });
+}
+
+/** Run one Python test module (python/tests/<module>.py) with unittest; SLUICE_SCHEDULER and the rest come in env. */
+export function runPythonSuite(module: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      requirePython(),
+      ['-m', 'unittest', '-v', module],
+      {
+        cwd: join(PYTHON_DIR, 'tests'),
+        env: { ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1', ...env },
+        timeout: 200_000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, output: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+/** A tap subtest per Python test module: green when unittest says OK; its output when not. */
+export function pythonSuites(t: Test, modules: string[], env: () => NodeJS.ProcessEnv): void {
+  for (const module of modules) {
+    t.test(`python/tests/${module}.py`, async (t) => {
+      const { code, output } = await runPythonSuite(module, env());
+      const summary = output.match(/^Ran \d+ tests? in .*$/m)?.[0] ?? 'no summary';
+      t.equal(code, 0, `${module}: ${summary}`, code === 0 ? {} : { output: output.slice(-8000) });
+      t.match(output, /^OK/m, 'unittest says OK');
+    });
+  }
 }
