@@ -2,7 +2,9 @@
 // Python test suites (unittest) run against a real scheduler with a
 // TypeScript worker (test/fixtures/tasks.ts) and a Python worker
 // (python/tests/tasks.py), and a TypeScript client calls Python functions.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { Client } from '../../client/node.ts';
 import { TaskError } from '../../client/errors.ts';
@@ -10,6 +12,7 @@ import { pureKey } from '../../schemas/keys.ts';
 import { startScheduler, startWorker } from '../helpers/cluster.ts';
 import { PYTHON_DIR, pythonSuites, requirePython, startPythonWorker } from '../helpers/python.ts';
 
+const run = promisify(execFile);
 const python = requirePython(); // fails the file with what to install when there is no Python to run them
 const scheduler = await startScheduler(t);
 const tsWorker = await startWorker(t, scheduler.url, { concurrency: 4 });
@@ -42,3 +45,23 @@ pythonSuites(t, ['test_client', 'test_async', 'test_channels', 'test_coordinatio
   SLUICE_TS_WORKER: tsWorker.name,
   SLUICE_PY_WORKER: pyWorker.name,
 }));
+
+t.test('the Python examples run: Dask’s channels example with local clients, and its asynchronous example', async (t) => {
+  await startPythonWorker(t, scheduler.url, { tasks: join(PYTHON_DIR, 'examples/tasks.py'), concurrency: 4 });
+  const example = async (file: string): Promise<string> => {
+    const { stdout } = await run(python, [join(PYTHON_DIR, 'examples', file)], {
+      env: { ...process.env, PYTHONPATH: PYTHON_DIR, SLUICE_SCHEDULER: scheduler.url },
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
+    return stdout;
+  };
+  t.equal(await example('async_increment.py'), '11\n', 'the async example prints 11');
+  const lines = (await example('local_client_channels.py')).trim().split('\n');
+  t.equal(lines.length, 11);
+  for (const line of lines.slice(0, 10)) {
+    const sum = Number(line);
+    t.ok(sum >= 0 && sum <= 2, `${line} is a sum of two random numbers`);
+  }
+  t.match(lines[10], /^combined \d+ pairs$/);
+});
