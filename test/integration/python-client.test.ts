@@ -3,6 +3,7 @@
 // TypeScript worker (test/fixtures/tasks.ts) and a Python worker
 // (python/tests/tasks.py), and a TypeScript client calls Python functions.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -10,6 +11,7 @@ import { Client } from '../../client/node.ts';
 import { TaskError } from '../../client/errors.ts';
 import { pureKey } from '../../schemas/keys.ts';
 import { startScheduler, startWorker } from '../helpers/cluster.ts';
+import { ROOT } from '../helpers/processes.ts';
 import { PYTHON_DIR, pythonSuites, requirePython, startPythonWorker } from '../helpers/python.ts';
 
 const run = promisify(execFile);
@@ -56,6 +58,10 @@ t.test('the Python examples run: Dask’s channels example with local clients, a
     });
     return stdout;
   };
+  const docs = readFileSync(join(ROOT, 'docs/python.md'), 'utf8');
+  for (const file of ['async_increment.py', 'local_client_channels.py']) {
+    t.ok(docs.includes(`\`\`\`python\n${readFileSync(join(PYTHON_DIR, 'examples', file), 'utf8')}\`\`\``), `docs/python.md shows ${file} as it is`);
+  }
   t.equal(await example('async_increment.py'), '11\n', 'the async example prints 11');
   const lines = (await example('local_client_channels.py')).trim().split('\n');
   t.equal(lines.length, 11);
