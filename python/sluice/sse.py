@@ -134,7 +134,11 @@ class EventStream:
                         for event in parser.feed(decoder.decode(chunk)):
                             if event.id is not None:
                                 self.last_event_id = event.id
-                            waiting = self._on_event(event)
+                            try:
+                                waiting = self._on_event(event)
+                            except Exception:  # an event not as expected must not end the stream
+                                log.exception("could not handle an event from %s", self.url)
+                                continue
                             if waiting is not None:
                                 await waiting
                             if self._closed:

@@ -212,8 +212,11 @@ class Worker:
                     )
                     async for message in ws:
                         if message.type == aiohttp.WSMsgType.TEXT:
-                            if self._on_message(message.data, connection):
-                                delay = self._min
+                            try:
+                                if self._on_message(message.data, connection):
+                                    delay = self._min
+                            except Exception:  # a message not as the protocol says: say so, keep serving
+                                log.exception("could not handle a message from the scheduler: %.200s", message.data)
                         elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR):
                             break
                     why = f"code {ws.close_code}"
