@@ -9,4 +9,4 @@ requirePython();
 const scheduler = await startScheduler(t);
 const pyWorker = await startPythonWorker(t, scheduler.url, { concurrency: 4 });
 
-pythonSuites(t, ['test_worker'], () => ({ SLUICE_SCHEDULER: scheduler.url, SLUICE_PY_WORKER: pyWorker.name }));
+pythonSuites(t, ['test_worker', 'test_worker_protocol'], () => ({ SLUICE_SCHEDULER: scheduler.url, SLUICE_PY_WORKER: pyWorker.name }));
