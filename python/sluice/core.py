@@ -29,6 +29,11 @@ LONG_POLL = 20.0
 """A wait done on the scheduler is cut into requests of at most this many seconds, well inside proxies' limits."""
 
 
+def session_gone(error: BaseException) -> bool:
+    """The scheduler no longer knows this client's session: it ended, or the credential is not one it issued."""
+    return isinstance(error, SluiceError) and error.code in ("SLUICE_ERR_SESSION_ENDED", "SLUICE_ERR_SESSION_INVALID")
+
+
 def quoted(name: str) -> str:
     return quote(name, safe="")
 
@@ -73,6 +78,7 @@ class Core:
         self.fatal: BaseException | None = None
         self.opened = False
         self._ready: asyncio.Future[None] | None = loop.create_future()
+        self._renewing: asyncio.Task[None] | None = None
         self._stream: EventStream | None = None
         self._inbox: deque[Command] = deque()
         self._unsent_holds: dict[str, Command] = {}
@@ -93,7 +99,16 @@ class Core:
             raise SluiceError("SLUICE_ERR_UNREACHABLE", f"no answer from a scheduler at {self.url} within {timeout} s") from None
 
     async def _start(self) -> None:
-        self.id, session = await self._retrying(self._open_session)
+        await self._retrying(self._start_session, in_session=False)
+        assert self._ready is not None
+        await asyncio.shield(self._ready)
+
+    async def _start_session(self) -> None:
+        """Ask the scheduler for a session, send its credential from now on, and open its status stream."""
+        session_id, session = await self._open_session()
+        if self.closed:
+            return
+        self.id = session_id
         self.http.headers[CLIENT_HEADER] = session
 
         def on_event(event: Event) -> None:
@@ -110,14 +125,45 @@ class Core:
                     self._ready.set_result(None)
 
         def on_fatal(error: BaseException) -> None:
-            self.fatal = error
-            if self._ready is not None and not self._ready.done():
-                self._ready.set_exception(error)
-            self._fail_all(error)
+            if session_gone(error) and not self.closed:
+                self.loop.create_task(self._renew_or_fail(session))
+                return
+            self._fail(error)
 
-        self._stream = EventStream(self.http.session, f"{self.url}/clients/{self.id}/events", self.http.headers, on_event, on_fatal=on_fatal)
-        assert self._ready is not None
-        await asyncio.shield(self._ready)
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = EventStream(self.http.session, f"{self.url}/clients/{quoted(session_id)}/events", self.http.headers, on_event, on_fatal=on_fatal)
+
+    async def _renew_or_fail(self, stale: str) -> None:
+        try:
+            await self._renew(stale)
+        except BaseException as error:  # noqa: BLE001 - it ends the client, with this reason
+            self._fail(error)
+
+    async def _renew(self, stale: str | None) -> None:
+        """A new session in place of `stale` (the scheduler said it ended), unless that was done already.
+        What this client holds is asked for again under the new session when its stream opens."""
+        if self.http.headers.get(CLIENT_HEADER) != stale:
+            if self._renewing is not None:
+                await asyncio.shield(self._renewing)
+            return
+        if self._renewing is None:
+            log.warning("client session %s ended on the scheduler; starting a new one", self.id)
+
+            async def renew() -> None:
+                try:
+                    await self._retrying(self._start_session, in_session=False)
+                finally:
+                    self._renewing = None
+
+            self._renewing = self.loop.create_task(renew())
+        await asyncio.shield(self._renewing)
+
+    def _fail(self, error: BaseException) -> None:
+        self.fatal = error
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(error)
+        self._fail_all(error)
 
     async def _open_session(self) -> tuple[str, str]:
         """A new client session: its id (in paths) and its credential (the sluice-client header).
@@ -288,12 +334,13 @@ class Core:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise TimeoutError(f"{what} did not come within {timeout} s") from None
 
-    async def _retrying(self, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, fn: Callable[[], Awaitable[T]], in_session: bool = True) -> T:
+        """fn (as this client's session), retrying transient failures for up to retry_for."""
         deadline = time.monotonic() + self.retry_for
         delay = 0.05
         while True:
             try:
-                return await fn()
+                return await (self._in_session(fn) if in_session else fn())
             except SluiceError as error:
                 if not is_transient(error) or time.monotonic() + delay > deadline or self.closed:
                     raise
@@ -301,6 +348,20 @@ class Core:
             if self.closed:
                 raise closed_error()
             delay = min(delay * 2, 2.0)
+
+    async def _in_session(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """fn; if the scheduler says the session has ended (idle past its lease, or ended by an admin),
+        a new one is started and fn runs again, once."""
+        if self._renewing is not None:
+            await asyncio.shield(self._renewing)
+        credential = self.http.headers.get(CLIENT_HEADER)
+        try:
+            return await fn()
+        except SluiceError as error:
+            if not session_gone(error) or self.closed:
+                raise
+            await self._renew(credential)
+            return await fn()
 
     # ── the outbox ───────────────────────────────────────────────────────
 
