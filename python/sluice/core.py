@@ -25,6 +25,8 @@ log = logging.getLogger("sluice")
 T = TypeVar("T")
 
 CLIENT_HEADER = "sluice-client"
+RELEASE_DELAY = 0.05
+"""Releases wait this long (seconds) to go out together."""
 LONG_POLL = 20.0
 """A wait done on the scheduler is cut into requests of at most this many seconds, well inside proxies' limits."""
 
@@ -79,6 +81,8 @@ class Core:
         self.opened = False
         self._ready: asyncio.Future[None] | None = loop.create_future()
         self._renewing: asyncio.Task[None] | None = None
+        self._releases: dict[str, None] = {}
+        self._release_timer: asyncio.TimerHandle | None = None
         self._stream: EventStream | None = None
         self._inbox: deque[Command] = deque()
         self._unsent_holds: dict[str, Command] = {}
@@ -389,7 +393,7 @@ class Core:
 
     async def flush(self) -> None:
         """Resolves when everything queued so far has been acknowledged by the scheduler."""
-        if not self._inbox and not self._pumping:
+        if not self._inbox and not self._pumping and not self._releases:
             return
         done = self.loop.create_future()
         self._post(Command("barrier", done=lambda: done.done() or done.set_result(None)))
@@ -420,23 +424,61 @@ class Core:
                         command.fail(self.fatal or closed_error())
 
     def _take_run(self) -> list[Command]:
-        """The next run of commands of one kind, up to the batch size, leaving out cancelled holds."""
+        """The next run of commands of one kind, up to the batch size, leaving out cancelled holds.
+
+        Releases wait up to RELEASE_DELAY to go out together (a Future is released as soon
+        as it is dropped, one at a time): other commands may pass them, since a later
+        submit or hold of the same key makes its pending release moot. A barrier (flush,
+        close) sends them first."""
         inbox = self._inbox
         run: list[Command] = []
         while inbox and len(run) < self.batch_size:
             command = inbox[0]
-            if command.kind == "hold" and command.cancelled:
+            kind = command.kind
+            if kind == "hold" and command.cancelled:
                 inbox.popleft()
                 continue
-            if run and command.kind != run[0].kind:
+            if kind == "release":
+                inbox.popleft()
+                self._releases[command.key] = None  # type: ignore[index]
+                if len(self._releases) >= self.batch_size and not run:
+                    return self._release_run()
+                if self._release_timer is None:
+                    self._release_timer = self.loop.call_later(RELEASE_DELAY, self._release_due)
+                continue
+            if kind in ("barrier", "release-now") and self._releases:
+                if run:
+                    break
+                return self._release_run()
+            if kind == "release-now":
+                inbox.popleft()
+                continue
+            if run and kind != run[0].kind:
                 break
             inbox.popleft()
-            if command.kind == "hold":
-                with self.lock:
-                    if self._unsent_holds.get(command.state.key) is command:  # type: ignore[union-attr]
-                        del self._unsent_holds[command.state.key]  # type: ignore[union-attr]
+            if kind in ("submit", "hold"):
+                key = command.state.key  # type: ignore[union-attr]
+                self._releases.pop(key, None)
+                if kind == "hold":
+                    with self.lock:
+                        if self._unsent_holds.get(key) is command:
+                            del self._unsent_holds[key]
             run.append(command)
         return run
+
+    def _release_due(self) -> None:
+        self._release_timer = None
+        if self._releases and not self.closed:
+            self._post(Command("release-now"))
+
+    def _release_run(self) -> list[Command]:
+        keys = list(self._releases)[: self.batch_size]
+        for key in keys:
+            del self._releases[key]
+        if self._release_timer is not None and not self._releases:
+            self._release_timer.cancel()
+            self._release_timer = None
+        return [Command("release", key=key) for key in keys]
 
     async def _deliver(self, run: list[Command]) -> None:
         kind = run[0].kind

@@ -127,6 +127,22 @@ class ClientTest(unittest.TestCase):
         key = self.client.submit("py_hang", pure=False).key  # the Future is dropped at once
         wait_until(lambda: http(f"{self.url}/futures/{key}")[1].get("status") == "cancelled", "the dropped future's task to be cancelled")
 
+    def test_flush_sends_the_releases_waiting_to_go_out_together(self):
+        future = self.client.submit("py_hang", pure=False)
+        key = future.key
+        self.client.flush()
+        del future  # released at once, sent with the next batch of releases
+        self.client.flush()
+        self.assertEqual(http(f"{self.url}/futures/{key}")[1]["status"], "cancelled")
+
+    def test_a_future_dropped_and_submitted_again_stays_held(self):
+        marker = time.time_ns() % 10**9
+        key = self.client.submit("py_sleep", 0.3, marker).key  # dropped at once: its release waits
+        again = self.client.submit("py_sleep", 0.3, marker)  # the same task again supersedes the release
+        self.assertEqual(again.key, key)
+        self.client.flush()
+        self.assertEqual(again.result(timeout=30), marker)
+
     def test_future_for_a_known_key(self):
         other = Client(self.url, set_as_default=False)
         try:
