@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import weakref
@@ -48,6 +49,22 @@ class _LoopThread:
             if cls._instance is None:
                 cls._instance = cls()
             return cls._instance
+
+
+def _close_at_exit() -> None:
+    """What a script submitted and did not wait for is still sent (a fire-and-forget script that
+    ends without close(), say): synchronous clients left open are closed at interpreter exit."""
+    with _clients_lock:
+        clients = [ref() for ref in _clients]
+    for client in clients:
+        if client is not None and not client.asynchronous and not client.closed:
+            try:
+                client.close(timeout=5)
+            except Exception:  # exiting anyway
+                pass
+
+
+atexit.register(_close_at_exit)
 
 
 def _normalise(address: str | None) -> str:

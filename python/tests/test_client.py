@@ -1,5 +1,8 @@
 """The synchronous client against a real scheduler, a TypeScript worker and a Python worker."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -229,6 +232,18 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(SluiceError):
             client.submit("py_inc", 1)
         client.close()  # twice is fine
+
+    def test_a_script_that_ends_without_close_still_sends_what_it_submitted(self):
+        marker = time.time_ns() % 10**9
+        script = (
+            "import sys; from sluice import Client, fire_and_forget\n"
+            f"client = Client({self.url!r})\n"
+            f"fire_and_forget(client.submit('py_inc', {marker}, key='script-{marker}'))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], env={**os.environ}, capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        status, answer = http(f"{self.url}/futures/script-{marker}/result?timeout=30")
+        self.assertEqual((status, answer.get("result")), (200, marker + 1))
 
     def test_closing_ends_the_session(self):
         client = Client(self.url, set_as_default=False)
