@@ -29,6 +29,7 @@ __all__ = [
     "py_call_ts",
     "py_crash",
     "py_add_op",
+    "py_big",
 ]
 
 py_add_op = operator.add  # an imported function, offered because __all__ lists it
@@ -150,6 +151,10 @@ def py_call_ts(x):
     future = client.submit("inc", x, pure=False)
     secede()
     return future.result(timeout=30) * 10
+
+
+def py_big(n):
+    return "x" * n
 
 
 def py_crash():

@@ -67,6 +67,12 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(b.result(timeout=30), 3)
         self.assertEqual(c.result(timeout=30), {"args": [[2, {"x": 3}]], "kwargs": {}})
 
+    def test_large_results_are_fetched_when_wanted(self):
+        # Past the scheduler's inline limit (64 KiB) a status event says resultOmitted.
+        big = self.client.submit("py_big", 200_000)
+        self.assertEqual(len(big.result(timeout=30)), 200_000)
+        self.assertEqual([len(r) for r in self.client.gather([self.client.submit("py_big", 100_000), big])], [100_000, 200_000])
+
     def test_scatter(self):
         futures = self.client.scatter([1, 2, 3])
         self.assertEqual([f.result() for f in futures], [1, 2, 3])
