@@ -1,6 +1,7 @@
 """The synchronous client against a real scheduler, a TypeScript worker and a Python worker."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import sluice
 from sluice import CancelledError, Client, SluiceError, TaskError, as_completed, fire_and_forget, wait
 from sluice.keys import pure_key
 
-from support import http, scheduler_url, wait_until
+from support import Scheduler, http, scheduler_url, start_python_worker, wait_until
 
 
 class ClientTest(unittest.TestCase):
@@ -257,6 +258,19 @@ class ClientTest(unittest.TestCase):
         client.close()
         status, _ = http(f"{self.url}/clients/{client.id}", "DELETE", headers={"sluice-client": client.id})
         self.assertIn(status, (204, 401, 403, 404))
+
+    def test_a_pending_future_resolves_across_a_scheduler_kill_and_restart(self):
+        scheduler = Scheduler(self)
+        start_python_worker(self, scheduler.url, concurrency=2)
+        client = Client(scheduler.url, set_as_default=False)
+        self.addCleanup(client.close)
+        future = client.submit("py_sleep", 1.0, "survived", pure=False)
+        client.flush()  # acknowledged: committed before the answer
+        scheduler.stop(signal.SIGKILL)
+        queued_meanwhile = client.submit("py_inc", 1, pure=False)  # sent once the scheduler is back
+        scheduler.start()
+        self.assertEqual(future.result(timeout=60), "survived")
+        self.assertEqual(queued_meanwhile.result(timeout=60), 2)
 
     def test_unreachable_scheduler(self):
         started = time.monotonic()
