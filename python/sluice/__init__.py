@@ -2,6 +2,7 @@
 and a worker (python3 -m sluice.worker) for the sluice scheduler, with Dask's
 names: Client.submit, map, gather, scatter, as_completed, wait,
 fire_and_forget, Future, channels, Queue, Variable, Event, Lock, Semaphore,
+Pub, Sub,
 get_client, get_task and secede."""
 
 from .channel import Channel, ChannelEntry
@@ -10,6 +11,7 @@ from .context import TaskInfo, get_client, get_task, secede
 from .coordination import Event, Lease, Lock, Queue, Semaphore, Variable
 from .errors import CancelledError, LostError, SluiceError, TaskError
 from .future import Future
+from .pubsub import Pub, Sub
 
 __version__ = "0.1.0"
 
@@ -24,9 +26,11 @@ __all__ = [
     "Lease",
     "Lock",
     "LostError",
+    "Pub",
     "Queue",
     "Semaphore",
     "SluiceError",
+    "Sub",
     "TaskError",
     "TaskInfo",
     "Variable",

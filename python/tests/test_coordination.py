@@ -4,7 +4,7 @@ import threading
 import time
 import unittest
 
-from sluice import Client, Event, Future, Lock, Queue, Semaphore, SluiceError, Variable
+from sluice import Client, Event, Future, Lock, Pub, Queue, Semaphore, SluiceError, Sub, Variable
 
 from support import scheduler_url
 
@@ -122,6 +122,20 @@ class CoordinationTest(unittest.TestCase):
         with self.assertRaises(SluiceError) as caught:
             self.other.semaphore(name, 3).acquire()
         self.assertEqual(caught.exception.code, "SLUICE_ERR_MAX_LEASES_CONFLICT")
+
+    def test_pub_sub(self):
+        name = fresh("news")
+        sub = Sub(name, client=self.other)  # connected once made
+        pub = Pub(name, client=self.client)
+        self.assertEqual(pub.put({"n": 1}), 1, "it reached the one subscriber")
+        pub.put("two")
+        self.assertEqual(sub.get(timeout=10), {"n": 1})
+        self.assertEqual(next(iter(sub)), "two")
+        with self.assertRaises(TimeoutError):
+            sub.get(timeout=0.2)
+        sub.close()
+        self.assertEqual(list(sub), [], "a closed subscription ends its iteration")
+        self.assertEqual(sub.gaps, 0)
 
     def test_bad_names_are_refused_with_the_field(self):
         with self.assertRaises(SluiceError) as caught:
