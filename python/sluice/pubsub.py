@@ -108,7 +108,11 @@ class Sub:
         core.loop.create_task(start())
 
     async def _wait_connected(self) -> "Sub":
-        await asyncio.shield(self._connected)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connected), self.client._timeout)
+        except asyncio.TimeoutError:
+            self._close()
+            raise TimeoutError(f"could not subscribe to topic {self.name} within {self.client._timeout} s") from None
         return self
 
     def __await__(self):
