@@ -116,6 +116,8 @@ class Client:
             except RuntimeError:
                 raise RuntimeError("Client(asynchronous=True) is made inside a running event loop (in an async def)") from None
             self._core = Core(_normalise(address), loop, **options)  # type: ignore[arg-type]
+            # Connecting starts now, so that what is submitted before the client is awaited goes out once it is connected.
+            self._started = loop.create_task(self._core.start(timeout))
         else:
             runner = _LoopThread.get()
             self._core = Core(_normalise(address), runner.loop, **options)  # type: ignore[arg-type]

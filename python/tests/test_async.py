@@ -42,6 +42,12 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(await hang.cancel(), "cancelled")
         self.assertTrue(client.closed)
 
+    async def test_submitting_before_awaiting_the_client(self):
+        client = Client(self.url, asynchronous=True)
+        future = client.submit("py_inc", 1, pure=False)  # queued until the client is connected
+        self.assertEqual(await asyncio.wait_for(future, 30), 2)
+        await client.close()
+
     async def test_as_completed_and_wait(self):
         async with Client(self.url, asynchronous=True) as client:
             futures = [client.submit("py_async_sleep", s, s, pure=False) for s in (0.5, 0.05, 0.25)]
