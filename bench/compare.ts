@@ -5,10 +5,16 @@
 import { JSONParser } from '@streamparser/json';
 import type { Result } from './lib.ts';
 
-export type PeerName = 'dask' | 'bullmq';
-export const PEERS: Record<PeerName, { label: string; install: string }> = {
+export type PeerName = 'dask' | 'bullmq' | 'python';
+/**
+ * The columns beside sluice's. `python` is sluice itself driven from Python
+ * (the Python client and a Python worker): shown beside Dask's figures for
+ * Python users, not a peer to compare sluice against (`ratio: false`).
+ */
+export const PEERS: Record<PeerName, { label: string; install: string; ratio?: false }> = {
   dask: { label: 'Dask', install: 'sudo apt-get install -y python3-distributed' },
   bullmq: { label: 'BullMQ', install: 'sudo apt-get install -y redis-server && npm i -D bullmq ioredis' },
+  python: { label: 'sluice from Python', install: 'sudo apt-get install -y python3-aiohttp', ratio: false },
 };
 
 export interface Workload {
@@ -28,12 +34,12 @@ export interface Workload {
 }
 
 export const WORKLOADS: Workload[] = [
-  { id: 'tasks-throughput', title: 'trivial tasks, submit + run + gather', unit: 'tasks/s', better: 'higher', sluice: 'trivial tasks: submit, run, gather (1 worker)', target: 20_000, peers: ['dask', 'bullmq'] },
-  { id: 'task-latency-p50', title: 'one task at a time, submit → result, p50', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p50', target: 0.5, peers: ['dask', 'bullmq'] },
-  { id: 'task-latency-p99', title: 'one task at a time, submit → result, p99', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p99', target: 2, peers: ['dask', 'bullmq'] },
+  { id: 'tasks-throughput', title: 'trivial tasks, submit + run + gather', unit: 'tasks/s', better: 'higher', sluice: 'trivial tasks: submit, run, gather (1 worker)', target: 20_000, peers: ['dask', 'bullmq', 'python'] },
+  { id: 'task-latency-p50', title: 'one task at a time, submit → result, p50', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p50', target: 0.5, peers: ['dask', 'bullmq', 'python'] },
+  { id: 'task-latency-p99', title: 'one task at a time, submit → result, p99', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, p99', target: 2, peers: ['dask', 'bullmq', 'python'] },
   // Every run warms up with 5000 tasks one at a time; the first 1000 have rows of their own.
-  { id: 'task-latency-first-p50', title: 'one task at a time, the first 1000, p50', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, the first tasks, p50', peers: ['dask', 'bullmq'] },
-  { id: 'task-latency-first-p99', title: 'one task at a time, the first 1000, p99', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, the first tasks, p99', peers: ['dask', 'bullmq'] },
+  { id: 'task-latency-first-p50', title: 'one task at a time, the first 1000, p50', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, the first tasks, p50', peers: ['dask', 'bullmq', 'python'] },
+  { id: 'task-latency-first-p99', title: 'one task at a time, the first 1000, p99', unit: 'ms', better: 'lower', sluice: 'one task at a time, submit to result, the first tasks, p99', peers: ['dask', 'bullmq', 'python'] },
   // Both runs warm up with a chain of the same length (V8 and Python alike); the first chain is its own row.
   { id: 'chain', title: 'chain of 2000 dependent tasks', unit: 'tasks/s', better: 'higher', sluice: 'chain of dependent tasks', target: 5_000, peers: ['dask'] },
   { id: 'chain-first', title: 'chain of 2000, the first one after start', unit: 'tasks/s', better: 'higher', sluice: 'chain of dependent tasks, the first one', peers: ['dask'] },

@@ -1,5 +1,5 @@
 // npm run bench:peers [-- --quick]: sluice's task and queue suites, then the
-// same workloads on Dask and on BullMQ, one after the other on this machine,
+// same workloads on Dask and on BullMQ (and sluice driven from Python), one after the other on this machine,
 // and one JSON document with every figure and the sluice/peer ratios (above 1,
 // sluice is better). A peer that is not installed is reported with how to
 // install it, on stderr and in the JSON; the exit code stays 0.
@@ -11,9 +11,10 @@ import { compare, PEERS, type PeerName, type PeerReport, type PeersDocument, typ
 import { machine, quick } from './lib.ts';
 import { runBullmq } from './peers/bullmq.ts';
 import { runDask } from './peers/dask.ts';
+import { runPython } from './peers/python.ts';
 
 const SUITES = ['tasks.ts', 'queues.ts'];
-const RUNNERS: Record<PeerName, (quick: boolean) => Promise<PeerReport>> = { dask: runDask, bullmq: runBullmq };
+const RUNNERS: Record<PeerName, (quick: boolean) => Promise<PeerReport>> = { dask: runDask, bullmq: runBullmq, python: runPython };
 
 // A signal becomes an exit, so that the peers' exit hooks stop redis-server and the Dask script.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));

@@ -35,7 +35,7 @@ export function renderTable(documents: unknown[], sources: string[] = []): strin
   };
   const ratioCell = (row: (typeof rows)[number]): string =>
     peerNames
-      .filter((peer) => row.ratios[peer] != null)
+      .filter((peer) => row.ratios[peer] != null && PEERS[peer].ratio !== false)
       .map((peer) => {
         const variants = Object.values(row.variantRatios[peer] ?? {}).filter((r): r is number => r != null);
         return `${PEERS[peer].label} ${formatNumber(row.ratios[peer] as number)}×${variants.length > 0 ? ` (${variants.map((r) => `${formatNumber(r)}×`).join(', ')})` : ''}`;

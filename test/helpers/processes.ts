@@ -17,9 +17,12 @@ export class Proc {
   readonly #listeners = new Set<(line: string) => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** `sluice ...args`, or with `script`, `node --import tsx script ...args`. */
-  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; script?: string } = {}) {
-    this.child = spawn(process.execPath, options.script ? ['--import', 'tsx', options.script, ...args] : [BIN, ...args], {
+  /** `sluice ...args`; with `script`, `node --import tsx script ...args`; with `command`, `command ...args`. */
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; script?: string; command?: string } = {}) {
+    const [file, argv] = options.command
+      ? [options.command, args]
+      : [process.execPath, options.script ? ['--import', 'tsx', options.script, ...args] : [BIN, ...args]];
+    this.child = spawn(file, argv, {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

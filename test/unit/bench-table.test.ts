@@ -87,10 +87,10 @@ t.test('renders one row per workload, with peers, ratios, targets, machine and d
   const table = renderTable(documents, ['a.json', 'b.json']);
   const row = (title: string): string => table.split('\n').find((line) => line.startsWith(`| ${title}`)) ?? '';
   const cells = (title: string): string[] => row(title).split('|').slice(1, -1).map((c) => c.trim());
-  t.same(cells('trivial tasks, submit + run + gather'), ['trivial tasks, submit + run + gather (tasks/s)', '9,000', '450 (1,400 with worker-saturation: inf)', 'not installed', 'Dask 20× (6.43×)', '≥ 20,000 ✗']);
-  t.same(cells('one task at a time, submit → result, p50'), ['one task at a time, submit → result, p50 (ms)', '0.4', '10', 'not installed', 'Dask 25×', '≤ 0.5 ✓']);
+  t.same(cells('trivial tasks, submit + run + gather'), ['trivial tasks, submit + run + gather (tasks/s)', '9,000', '450 (1,400 with worker-saturation: inf)', 'not installed', 'not run', 'Dask 20× (6.43×)', '≥ 20,000 ✗']);
+  t.same(cells('one task at a time, submit → result, p50'), ['one task at a time, submit → result, p50 (ms)', '0.4', '10', 'not installed', 'not run', 'Dask 25×', '≤ 0.5 ✓']);
   t.same(cells('chain of 2000 dependent tasks').slice(1, 4), ['2,000', '160', '—'], 'BullMQ has no chain');
-  t.same(cells('scheduler RSS with 100k queued tasks').slice(1), ['—', '—', '—', '—', '≤ 150']);
+  t.same(cells('scheduler RSS with 100k queued tasks').slice(1), ['—', '—', '—', '—', '—', '≤ 150']);
   t.match(table, '- Measured on 2 CPUs, Test CPU @ 2.0GHz, Node v20.0.0 on linux.');
   t.match(table, "sluice's figures from 2026-01-02; Dask 2022.12.1, measured 2026-01-02.");
   t.match(table, 'npm run bench:table -- a.json b.json');
@@ -104,4 +104,21 @@ t.test('rewrites only what is between the markers', async (t) => {
   t.equal(replaceSection(once, '| new |\n'), once, 'running it again changes nothing');
   t.throws(() => replaceSection('# no markers\n', 'x'), /bench-table:start/);
   t.throws(() => replaceSection(`${END}\n${START}\n`, 'x'), /bench-table:start/, 'the end must follow the start');
+});
+
+t.test('sluice driven from Python is a column beside the peers, without a ratio', async (t) => {
+  const python = JSON.stringify({
+    suite: 'peers',
+    date: '2026-01-04T00:00:00.000Z',
+    quick: false,
+    machine,
+    sluice: [],
+    comparison: [],
+    peers: { python: { available: true, version: 'python/ 0.1.0', results: [{ id: 'tasks-throughput', value: 3000, unit: 'tasks/s' }] } },
+  });
+  const table = renderTable(parseDocuments(`${suites}\n${runs}\n${peers}\n${python}\n`));
+  const row = table.split('\n').find((line) => line.startsWith('| trivial tasks')) ?? '';
+  const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+  t.same(cells.slice(1, 6), ['9,000', '450 (1,400 with worker-saturation: inf)', 'not installed', '3,000', 'Dask 20× (6.43×)']);
+  t.match(table, 'sluice from Python python/ 0.1.0, measured 2026-01-04');
 });
