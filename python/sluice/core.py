@@ -170,15 +170,9 @@ class Core:
         self._fail_all(error)
 
     async def _open_session(self) -> tuple[str, str]:
-        """A new client session: its id (in paths) and its credential (the sluice-client header).
-        A scheduler without POST /clients takes a client-chosen id in the header instead."""
-        try:
-            answer = await self.http.request("POST", "/clients")
-        except SluiceError as error:
-            if error.status == 404 and error.code == "SLUICE_ERR_NOT_FOUND":
-                session_id = random_id()
-                return session_id, session_id
-            raise
+        """A new client session: its id (in paths, and what others see) and its
+        credential (the sluice-client header), issued by the scheduler."""
+        answer = await self.http.request("POST", "/clients")
         return str(answer["id"]), str(answer["session"])
 
     async def close(self, timeout: float = 5.0) -> None:
