@@ -102,9 +102,9 @@ export class ClusterStream<T> {
     return this.#derive(new TimedWindowNode(this[kNode], ms, RemoteItem.pack));
   }
 
-  /** Tuples of the i-th futures of this stream and the others, as one item. */
+  /** Tuples of the i-th futures of this stream and the others, as one item (the same stream may be given twice). */
   zip<U extends unknown[]>(...others: ClusterStreams<U>): ClusterStream<[T, ...U]> {
-    return this.#derive(new ZipNode([this[kNode], ...others.map((s) => s[kNode])], 10, RemoteItem.pack));
+    return this.#derive(new ZipNode([this[kNode], ...others.map((s) => s[kNode])], {}, [], RemoteItem.pack));
   }
 
   /** The futures of this stream and the others, as they come. */

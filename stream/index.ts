@@ -12,11 +12,11 @@ export { ClusterSourceStream, ClusterStream, type ClusterStreams } from './clust
 export { StreamEndedError, StreamError } from './errors.ts';
 export type { ClusterMapOptions } from './nodes/cluster.ts';
 export type { ScatterOptions } from './nodes/scatter.ts';
-export type { CombineLatestOptions } from './nodes/combine.ts';
+export type { CombineLatestOptions, ZipOptions } from './nodes/combine.ts';
 export type { ChannelSourceOptions } from './nodes/channel-source.ts';
 export type { EventSourceOptions, ServerSentEvent } from './nodes/event-source.ts';
 export type { IntervalOptions, QueueLike } from './nodes/local-sources.ts';
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';
 export type { PartitionOptions, SlidingWindowOptions } from './nodes/windows.ts';
 export type { ErrorOptions, ErrorPolicy, StreamFailure } from './policy.ts';
-export { CollectStream, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams } from './stream.ts';
+export { CollectStream, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, type ZipValues } from './stream.ts';

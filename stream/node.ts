@@ -41,7 +41,7 @@ export abstract class Node {
     this.operator = operator;
     this.context = context ?? upstreams[0]?.context ?? new GraphContext();
     this.context.add(this);
-    for (const upstream of upstreams) upstream.connect(this);
+    for (const upstream of upstreams) upstream.#link(this);
   }
 
   /** Take item x from upstream `from`; returns once x is taken. The node owns x from here on. */
@@ -84,11 +84,31 @@ export abstract class Node {
     return this.#closed;
   }
 
+  /** Upstream `node` was connected after this node was made (zip and combineLatest make room for it). */
+  protected onUpstreamAdded(_node: Node): void {}
+
+  /** Upstream `node` is about to be disconnected; throw to refuse (combineLatest's last emitOn input). */
+  protected beforeUpstreamRemoved(_node: Node): void {}
+
+  /** Upstream `node` was disconnected: nothing more comes from it. */
+  protected onUpstreamRemoved(_node: Node): void {}
+
+  /**
+   * Feed this node's items into `downstream` too. Connecting the same pair
+   * twice makes one edge (items are not delivered twice); the downstream is
+   * told again, which lets zip take the stream in one more place.
+   */
   connect(downstream: Node): void {
+    this.#link(downstream);
+    downstream.onUpstreamAdded(this);
+  }
+
+  #link(downstream: Node): void {
     if (downstream.context !== this.context) {
       const from = downstream.context;
       for (const node of this.context.absorb(from)) (node as Node).context = this.context;
     }
+    if (this.downstreams.includes(downstream)) return;
     this.downstreams.push(downstream);
     downstream.upstreams.push(this);
   }
@@ -96,9 +116,11 @@ export abstract class Node {
   disconnect(downstream: Node): void {
     const i = this.downstreams.indexOf(downstream);
     if (i < 0) return;
+    downstream.beforeUpstreamRemoved(this);
     this.downstreams.splice(i, 1);
     downstream.upstreams.splice(downstream.upstreams.indexOf(this), 1);
     downstream.#endedUpstreams.delete(this);
+    downstream.onUpstreamRemoved(this);
     const rest = downstream.upstreams;
     if (rest.length > 0 && rest.every((u) => downstream.#endedUpstreams.has(u))) void downstream.#startFinish().catch(() => undefined);
   }

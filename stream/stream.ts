@@ -7,7 +7,7 @@ import type { Node } from './node.ts';
 import { BufferNode, LatestNode } from './nodes/buffer.ts';
 import { ChannelSinkNode } from './nodes/cluster.ts';
 import { BatchScatterNode, ScatterNode, type ScatterOptions } from './nodes/scatter.ts';
-import { type CombineLatestOptions, CombineLatestNode, ZipNode } from './nodes/combine.ts';
+import { type CombineLatestOptions, CombineLatestNode, type ZipLiteral, ZipLatestNode, ZipNode, type ZipOptions } from './nodes/combine.ts';
 import { ChannelSource, type ChannelSourceOptions } from './nodes/channel-source.ts';
 import { type EventSourceOptions, EventSourceSource, type ServerSentEvent } from './nodes/event-source.ts';
 import { IntervalSource, type IntervalOptions, IterableSource, type QueueLike, QueueSource } from './nodes/local-sources.ts';
@@ -41,6 +41,9 @@ export interface SourceOptions extends StreamOptions, ErrorOptions {}
 
 /** Streams given to zip or combineLatest, typed item by item. */
 export type Streams<U extends unknown[]> = { [K in keyof U]: Stream<U[K]> };
+
+/** What zip puts in its tuples for its arguments: a stream's items, or the literal itself. */
+export type ZipValues<A extends readonly unknown[]> = { [K in keyof A]: A[K] extends Stream<infer V> ? V : A[K] };
 
 /**
  * A streamz-style pipeline of items of type T. `new Stream<T>()` is a source
@@ -96,13 +99,17 @@ export class Stream<T> {
     this[kNode].context.cancel(reason);
   }
 
-  /** Feed this stream's items into `downstream` too (joining their pipelines). */
-  connect(downstream: Stream<T>): void {
+  /**
+   * Feed this stream's items into `downstream` too (joining their
+   * pipelines). Into a zip or combineLatest, this stream becomes one more
+   * input (a new place in their tuples).
+   */
+  connect(downstream: Stream<any>): void {
     this[kNode].connect(downstream[kNode]);
   }
 
-  /** Stop feeding `downstream`. */
-  disconnect(downstream: Stream<T>): void {
+  /** Stop feeding `downstream` (a zip or combineLatest drops this input's place). */
+  disconnect(downstream: Stream<any>): void {
     this[kNode].disconnect(downstream[kNode]);
   }
 
@@ -202,18 +209,70 @@ export class Stream<T> {
 
   // ── joining streams ────────────────────────────────────────────────────
 
-  /** Tuples of the i-th items of this stream and the others. */
-  zip<U extends unknown[]>(...others: Streams<U>): Stream<[T, ...U]> {
-    return derive(new ZipNode([this[kNode], ...others.map((s) => s[kNode])]));
+  /**
+   * Tuples of the i-th items of this stream and the others (streamz's zip).
+   * An argument that is not a Stream is a literal, put at its place in every
+   * tuple: `a.zip(123, b)` gives `[a_i, 123, b_i]`. The same stream may be
+   * given twice (`a.zip(a)` gives `[a_i, a_i]`). Streams connected to the
+   * zip later take a place too, and one disconnected leaves it. For
+   * `maxsize` (how far one input may run ahead), see `Stream.zip`.
+   */
+  zip<A extends unknown[]>(...others: A): Stream<[T, ...ZipValues<A>]> {
+    return Stream.zip([this, ...others]) as unknown as Stream<[T, ...ZipValues<A>]>;
   }
 
-  /** After each item of any input (once each has sent one), the tuple of their latest items. */
+  /**
+   * zip of the given inputs, streams or literals (streamz's `zip(a, 123, b,
+   * maxsize=2)`): at least one must be a Stream. An input that runs more
+   * than `maxsize` (default 10) items ahead of the others waits.
+   */
+  static zip<A extends unknown[]>(inputs: readonly [...A], options: ZipOptions = {}): Stream<ZipValues<A>> {
+    const nodes: Node[] = [];
+    const literals: ZipLiteral[] = [];
+    for (const [index, input] of inputs.entries()) {
+      if (input instanceof Stream) nodes.push(input[kNode]);
+      else if (typeof input === 'object' && input !== null && kNode in input) throw new TypeError('zip: a ClusterStream cannot be zipped with local streams; gather() it first');
+      else literals.push({ index, value: input });
+    }
+    if (nodes.length === 0) throw new TypeError('zip: give at least one Stream (the other arguments are literals)');
+    return derive(new ZipNode(nodes, options, literals));
+  }
+
+  /**
+   * After each item of any input (once each has sent one), the tuple of their
+   * latest items. `emitOn` limits the inputs whose items trigger a tuple
+   * (streams, or positions: 0 is this stream). A stream connected later must
+   * send an item before the next tuple, and triggers tuples unless emitOn
+   * says otherwise; one disconnected leaves the tuple.
+   */
   combineLatest<U extends unknown[]>(...others: Streams<U>): Stream<[T, ...U]>;
-  combineLatest<U extends unknown[]>(...args: [...Streams<U>, CombineLatestOptions]): Stream<[T, ...U]>;
+  combineLatest<U extends unknown[]>(...args: [...Streams<U>, CombineLatestOptions<Stream<any>>]): Stream<[T, ...U]>;
   combineLatest(...args: unknown[]): Stream<unknown> {
     const last = args.at(-1);
-    const options = last instanceof Stream ? {} : (args.pop() as CombineLatestOptions);
-    return derive(new CombineLatestNode([this[kNode], ...(args as Array<Stream<unknown>>).map((s) => s[kNode])], options));
+    const options = last instanceof Stream ? {} : (args.pop() as CombineLatestOptions<Stream<unknown>>);
+    const inputs = [this, ...(args as Array<Stream<unknown>>)];
+    let emitOn: Node[] | undefined;
+    if (options.emitOn !== undefined) {
+      const given = Array.isArray(options.emitOn) ? (options.emitOn as ReadonlyArray<number | Stream<unknown>>) : [options.emitOn as number | Stream<unknown>];
+      emitOn = given.map((e) => {
+        if (e instanceof Stream) {
+          if (!inputs.includes(e)) throw new RangeError('combineLatest: an emitOn stream is not one of its inputs');
+          return e[kNode];
+        }
+        if (!(Number.isInteger(e) && e >= 0 && e < inputs.length)) throw new RangeError(`combineLatest: emitOn ${e} is not an input position`);
+        return inputs[e][kNode];
+      });
+    }
+    return derive(new CombineLatestNode(inputs.map((s) => s[kNode]), emitOn));
+  }
+
+  /**
+   * Every item of this stream (none is dropped: streamz's "lossless" input),
+   * paired with the latest item of each other stream; items of this stream
+   * wait until every other one has sent an item (streamz's zip_latest).
+   */
+  zipLatest<U extends unknown[]>(...others: Streams<U>): Stream<[T, ...U]> {
+    return derive(new ZipLatestNode([this[kNode], ...others.map((s) => s[kNode])]));
   }
 
   /** The items of this stream and the others, as they come. */

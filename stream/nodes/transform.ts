@@ -170,7 +170,7 @@ export interface UniqueOptions<T> {
   key?: (x: T) => unknown;
 }
 
-/** Emits an item only if its key has not been seen (within the history). */
+/** Emits an item only if its key has not been seen (within the history: the `history` keys seen most recently, an LRU). */
 export class UniqueNode extends Node {
   readonly #seen = new Map<unknown, true>();
   readonly #history: number;
@@ -187,10 +187,18 @@ export class UniqueNode extends Node {
 
   protected accept(x: unknown): Maybe {
     const key = this.#key(x);
-    if (this.#seen.has(key)) return;
-    this.#seen.set(key, true);
-    // A Map iterates in insertion order: its first key is the oldest.
-    if (this.#seen.size > this.#history) this.#seen.delete(this.#seen.keys().next().value);
+    const seen = this.#seen;
+    if (seen.has(key)) {
+      // Seen again: it becomes the most recently used (a bounded history only; an unbounded one never evicts).
+      if (this.#history !== Number.POSITIVE_INFINITY) {
+        seen.delete(key);
+        seen.set(key, true);
+      }
+      return;
+    }
+    seen.set(key, true);
+    // A Map iterates in insertion order: its first key is the least recently used.
+    if (seen.size > this.#history) seen.delete(seen.keys().next().value);
     return this.push(x);
   }
 }

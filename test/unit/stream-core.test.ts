@@ -151,5 +151,5 @@ t.test('operators reject bad arguments at once', async (t) => {
   t.throws(() => s.partition(1.5), RangeError);
   t.throws(() => s.rateLimit(-1), RangeError);
   t.throws(() => s.timedWindow(0), RangeError);
-  t.throws(() => s.zip(s), /same stream/);
+  t.throws(() => s.combineLatest(s), /same stream/);
 });
