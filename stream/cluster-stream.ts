@@ -58,6 +58,11 @@ export class ClusterStream<T> {
     return this[kNode].emit(new RemoteItem(new Future(future.key, future.client)));
   }
 
+  /** Start every source upstream of this point (streamz's start); resolves once they and the pipeline have finished. */
+  start(): Promise<void> {
+    return this[kNode].startSources();
+  }
+
   /** No more items at this point; resolves once every future in flight has been gathered, appended or let go. */
   end(): Promise<void> {
     return this[kNode].end();
@@ -130,7 +135,7 @@ export class ClusterStream<T> {
 /** A cluster stream that reads a channel; nothing flows before start(). */
 export class ClusterSourceStream<T> extends ClusterStream<T> {
   /** Start reading. Resolves once the channel is stopped (or end() was called) and the pipeline has finished. */
-  start(): Promise<void> {
+  override start(): Promise<void> {
     return (this[kNode] as ChannelSource).start();
   }
 

@@ -63,6 +63,29 @@ export abstract class Node {
     return this.#endedUpstreams.has(node);
   }
 
+  /** A source starts producing here (SourceNode); other nodes have nothing of their own to start. */
+  protected startSelf(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /**
+   * streamz's start(): start every source upstream of this node (this one
+   * included, if it is a source). Resolves when all of them have finished.
+   */
+  startSources(): Promise<void> {
+    const seen = new Set<Node>();
+    const runs: Array<Promise<void>> = [];
+    const visit = (node: Node): void => {
+      if (seen.has(node)) return;
+      seen.add(node);
+      const run = node.startSelf();
+      if (run) runs.push(run);
+      for (const upstream of node.upstreams) visit(upstream);
+    };
+    visit(this);
+    return Promise.all(runs).then(() => undefined);
+  }
+
   /** End at this point: no more items; resolves when everything downstream has finished. */
   end(): Promise<void> {
     return this.finish();

@@ -22,10 +22,21 @@ import {
   type ScanOptions,
   ScanNode,
   SinkNode,
+  SliceNode,
   type UniqueOptions,
   UniqueNode,
 } from './nodes/transform.ts';
-import { CollectNode, type PartitionOptions, PartitionNode, type SlidingWindowOptions, SlidingWindowNode, TimedWindowNode } from './nodes/windows.ts';
+import { MapAsyncNode, type MapAsyncOptions } from './nodes/map-async.ts';
+import {
+  CollectNode,
+  type PartitionOptions,
+  PartitionNode,
+  PartitionUniqueNode,
+  type SlidingWindowOptions,
+  SlidingWindowNode,
+  TimedWindowNode,
+  type UniqueWindowOptions,
+} from './nodes/windows.ts';
 import type { ErrorOptions, FailureHandler } from './policy.ts';
 import { adopting, kNode, takeAdopted } from './wrap.ts';
 
@@ -80,6 +91,15 @@ export class Stream<T> {
     return (this[kNode] as { failures?: FailureHandler }).failures?.skipped ?? 0;
   }
 
+  /**
+   * Start every source upstream of this point (streamz's start). Resolves
+   * once they are exhausted (or ended) and the pipeline has finished; at once
+   * if there is none.
+   */
+  start(): Promise<void> {
+    return this[kNode].startSources();
+  }
+
   /** Push x into every branch downstream of this point; resolves when all have taken it. */
   emit(x: T): Promise<void> {
     return this[kNode].emit(x);
@@ -120,20 +140,59 @@ export class Stream<T> {
     return derive(new MapNode(this[kNode], fn as (x: unknown) => unknown, options));
   }
 
-  /** The items for which predicate(x) holds (the predicate may be async). */
+  /** fn(...x) for each item, a list of arguments (itertools.starmap); an async fn is awaited. */
+  starmap<R>(fn: (...args: T extends readonly unknown[] ? T : never) => R, options?: ErrorOptions): Stream<Awaited<R>> {
+    const f = fn as (...args: unknown[]) => unknown;
+    return derive(new MapNode(this[kNode], (x) => f(...(x as unknown[])), options, 'starmap'));
+  }
+
+  /**
+   * Up to `parallelism` calls of fn in flight at once (default 1), results
+   * emitted in the order the items came (streamz's map_async). An emit
+   * returns once its call has started, so an error of fn reaches the next
+   * emit or end() as a StreamError (with 'propagate'), as past a buffer.
+   */
+  mapAsync<R>(fn: (x: T) => R, options?: MapAsyncOptions): Stream<Awaited<R>> {
+    return derive(new MapAsyncNode(this[kNode], fn as (x: unknown) => unknown, options));
+  }
+
+  /** The items for which predicate(x) holds (the predicate may be async); without a predicate, the truthy items. */
   filter<S extends T>(predicate: (x: T) => x is S, options?: ErrorOptions): Stream<S>;
-  filter(predicate: (x: T) => unknown, options?: ErrorOptions): Stream<T>;
-  filter(predicate: (x: T) => unknown, options?: ErrorOptions): Stream<T> {
-    return derive(new FilterNode(this[kNode], predicate as (x: unknown) => unknown, options));
+  filter(predicate?: ((x: T) => unknown) | null, options?: ErrorOptions): Stream<T>;
+  filter(predicate?: ((x: T) => unknown) | null, options?: ErrorOptions): Stream<T> {
+    return derive(new FilterNode(this[kNode], (predicate ?? Boolean) as (x: unknown) => unknown, options));
+  }
+
+  /** The items for which predicate(x) does not hold (the predicate may be async). */
+  remove(predicate: (x: T) => unknown, options?: ErrorOptions): Stream<T> {
+    return derive(new FilterNode(this[kNode], predicate as (x: unknown) => unknown, options, true));
+  }
+
+  /**
+   * The items at positions start, start + step, ... before end (the first
+   * item is at 0), as list[start:end:step]; negative positions are not
+   * supported. Items past end are dropped.
+   */
+  slice(start?: number, end?: number, step?: number): Stream<T> {
+    return derive(new SliceNode(this[kNode], start ?? 0, end, step ?? 1));
+  }
+
+  /** After each item, a Map from each distinct item seen to how many times it was seen (a new Map each time). */
+  frequencies(): Stream<Map<T, number>> {
+    const count = (counts: Map<unknown, number>, x: unknown): Map<unknown, number> => new Map(counts).set(x, (counts.get(x) ?? 0) + 1);
+    return derive(new ScanNode(this[kNode], count as (state: unknown, x: unknown) => unknown, { start: new Map() }, 'frequencies'));
   }
 
   /**
    * A running reduction: state = fn(state, x), emitting each new state. With
    * `start`, that is the first state; without, the first item is (and is
    * emitted as it is). With `returnsState`, fn returns [state, value] and
-   * value is emitted.
+   * value is emitted. With `withState`, [state, value] is emitted.
    */
+  scan<S, R>(fn: (state: S, x: T) => readonly [S, R] | Promise<readonly [S, R]>, options: ScanOptions<S> & { start: S; returnsState: true; withState: true }): Stream<[S, R]>;
   scan<S, R>(fn: (state: S, x: T) => readonly [S, R] | Promise<readonly [S, R]>, options: ScanOptions<S> & { start: S; returnsState: true }): Stream<R>;
+  scan<S>(fn: (state: S, x: T) => S | Promise<S>, options: ScanOptions<S> & { start: S; withState: true }): Stream<[S, S]>;
+  scan(fn: (state: T, x: T) => T | Promise<T>, options: ScanOptions<T> & { withState: true }): Stream<[T, T]>;
   scan<S>(fn: (state: S, x: T) => S | Promise<S>, options: ScanOptions<S> & { start: S }): Stream<S>;
   scan(fn: (state: T, x: T) => T | Promise<T>, options?: ScanOptions<T>): Stream<T>;
   scan(fn: (state: never, x: T) => unknown, options?: ScanOptions<unknown>): Stream<unknown> {
@@ -192,9 +251,23 @@ export class Stream<T> {
     return derive(new TimedWindowNode(this[kNode], ms));
   }
 
-  /** Lists of n items; with timeoutMs, a list waits at most that long after its first item. */
-  partition(n: number, options?: PartitionOptions): Stream<T[]> {
-    return derive(new PartitionNode(this[kNode], n, options));
+  /** timedWindow keeping one item per key in each list: the first of each key (keep 'first', default) or the last. Empty intervals emit nothing. */
+  timedWindowUnique(ms: number, options: UniqueWindowOptions<T> = {}): Stream<T[]> {
+    return derive(new TimedWindowNode(this[kNode], ms, undefined, options as UniqueWindowOptions));
+  }
+
+  /**
+   * Lists of n items; with `key`, items of each key are listed together
+   * (key(x), or x[key]); with timeoutMs, a list waits at most that long after
+   * its first item.
+   */
+  partition(n: number, options?: PartitionOptions<T>): Stream<T[]> {
+    return derive(new PartitionNode(this[kNode], n, options as PartitionOptions));
+  }
+
+  /** Lists of n items with distinct keys: a repeated key keeps its first item (keep 'first', default) or its last (keep 'last'). */
+  partitionUnique(n: number, options?: UniqueWindowOptions<T>): Stream<T[]> {
+    return derive(new PartitionUniqueNode(this[kNode], n, options as UniqueWindowOptions));
   }
 
   /** The last n items after each item. */
@@ -351,7 +424,7 @@ export class Stream<T> {
 /** A stream that produces items itself; nothing flows before start(). */
 export class SourceStream<T> extends Stream<T> {
   /** Start producing. Resolves once the source is exhausted (or end() was called) and the pipeline has finished; rejects with an error that stopped it. */
-  start(): Promise<void> {
+  override start(): Promise<void> {
     return (this[kNode] as SourceNode).start();
   }
 

@@ -46,6 +46,10 @@ export abstract class SourceNode extends Node {
     return this.#run;
   }
 
+  protected override startSelf(): Promise<void> {
+    return this.start();
+  }
+
   get started(): boolean {
     return this.#run !== undefined;
   }

@@ -1,6 +1,7 @@
 // One-in, one-or-none-out operators that run a user function: map, filter,
 // scan, sink; and the plain ones: pass-through, pluck, unique, flatten.
 import { abortable, isPromiseLike, SerialGate } from '../gate.ts';
+import { disposeItem } from '../item.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 
@@ -49,12 +50,12 @@ abstract class FunctionNode extends Node {
   }
 }
 
-/** Emits fn(x); an async fn is awaited. */
+/** Emits fn(x); an async fn is awaited. (starmap is a MapNode whose fn spreads x.) */
 export class MapNode extends FunctionNode {
   readonly #fn: (x: unknown) => unknown;
 
-  constructor(upstream: Node, fn: (x: unknown) => unknown, options?: ErrorOptions) {
-    super('map', upstream, options);
+  constructor(upstream: Node, fn: (x: unknown) => unknown, options?: ErrorOptions, operator = 'map') {
+    super(operator, upstream, options);
     this.#fn = fn;
   }
 
@@ -63,17 +64,19 @@ export class MapNode extends FunctionNode {
   }
 }
 
-/** Emits x when predicate(x) holds (the predicate may be async). */
+/** Emits x when predicate(x) holds (the predicate may be async); with `negate` (remove), when it does not. */
 export class FilterNode extends FunctionNode {
   readonly #predicate: (x: unknown) => unknown;
+  readonly #negate: boolean;
 
-  constructor(upstream: Node, predicate: (x: unknown) => unknown, options?: ErrorOptions) {
-    super('filter', upstream, options);
+  constructor(upstream: Node, predicate: (x: unknown) => unknown, options?: ErrorOptions, negate = false) {
+    super(negate ? 'remove' : 'filter', upstream, options);
     this.#predicate = predicate;
+    this.#negate = negate;
   }
 
   protected apply(x: unknown): Maybe {
-    return this.call(() => this.#predicate(x), x, (keep) => (keep ? this.push(x) : undefined));
+    return this.call(() => this.#predicate(x), x, (keep) => (!keep === this.#negate ? this.push(x) : undefined));
   }
 }
 
@@ -82,19 +85,23 @@ export interface ScanOptions<S> extends ErrorOptions {
   start?: S;
   /** fn returns [nextState, valueToEmit] instead of the state itself. */
   returnsState?: boolean;
+  /** Emit [state, value] rather than the value alone (streamz's with_state). */
+  withState?: boolean;
 }
 
 /** Running reduction (streamz's accumulate): state = fn(state, x), emitting the state (or what fn says, with returnsState). */
 export class ScanNode extends FunctionNode {
   readonly #fn: (state: unknown, x: unknown) => unknown;
   readonly #returnsState: boolean;
+  readonly #withState: boolean;
   #state: unknown;
   #hasState: boolean;
 
-  constructor(upstream: Node, fn: (state: unknown, x: unknown) => unknown, options: ScanOptions<unknown> = {}) {
-    super('scan', upstream, options);
+  constructor(upstream: Node, fn: (state: unknown, x: unknown) => unknown, options: ScanOptions<unknown> = {}, operator = 'scan') {
+    super(operator, upstream, options);
     this.#fn = fn;
     this.#returnsState = options.returnsState ?? false;
+    this.#withState = options.withState ?? false;
     this.#hasState = 'start' in options;
     this.#state = options.start;
   }
@@ -103,7 +110,7 @@ export class ScanNode extends FunctionNode {
     if (!this.#hasState) {
       this.#hasState = true;
       this.#state = x;
-      return this.push(x);
+      return this.push(this.#withState ? [x, x] : x);
     }
     return this.call(
       () => this.#fn(this.#state, x),
@@ -116,7 +123,7 @@ export class ScanNode extends FunctionNode {
         } else {
           this.#state = result;
         }
-        return this.push(out);
+        return this.push(this.#withState ? [this.#state, out] : out);
       },
     );
   }
@@ -200,6 +207,35 @@ export class UniqueNode extends Node {
     // A Map iterates in insertion order: its first key is the least recently used.
     if (seen.size > this.#history) seen.delete(seen.keys().next().value);
     return this.push(x);
+  }
+}
+
+/**
+ * The items at positions start, start + step, ... up to end (excluded),
+ * counting from 0 for the first item, as list[start:end:step]. Items past
+ * end are dropped.
+ */
+export class SliceNode extends Node {
+  readonly #start: number;
+  readonly #end: number;
+  readonly #step: number;
+  #index = 0;
+
+  constructor(upstream: Node, start = 0, end?: number, step = 1) {
+    for (const [name, value] of [['start', start], ['end', end], ['step', step]] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`slice: ${name} must be an integer >= 0 (negative positions are not supported), got ${value}`);
+    }
+    if (step === 0) throw new RangeError('slice: step must be >= 1');
+    super(`slice(${start}, ${end ?? ''}, ${step})`, [upstream]);
+    this.#start = start;
+    this.#end = end ?? Number.POSITIVE_INFINITY;
+    this.#step = step;
+  }
+
+  protected accept(x: unknown): Maybe {
+    const i = this.#index++;
+    if (i >= this.#start && i < this.#end && (i - this.#start) % this.#step === 0) return this.push(x);
+    disposeItem(x);
   }
 }
 

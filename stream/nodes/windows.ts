@@ -13,56 +13,83 @@ function checkCount(operator: string, n: number): void {
   if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`${operator}: n must be a positive integer, got ${n}`);
 }
 
-export interface PartitionOptions {
-  /** Emit a partial list when this long has passed since its first item arrived. */
+/** What makes items belong together: a function of the item, or a property (or index) of it. */
+export type KeyOption<T> = ((x: T) => unknown) | PropertyKey;
+
+export function keyFunction<T>(operator: string, key: KeyOption<T> | undefined): ((x: unknown) => unknown) | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key === 'function') return key as (x: unknown) => unknown;
+  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol') return (x) => (x as Record<PropertyKey, unknown>)[key];
+  throw new TypeError(`${operator}: key must be a function or a property name, got ${typeof key}`);
+}
+
+export interface PartitionOptions<T = unknown> {
+  /** Emit a partial list when this long has passed since its first item arrived (streamz's timeout, in ms). */
   timeoutMs?: number;
+  /**
+   * Items with the same key are listed together, each key in lists of its
+   * own: key(x) for a function, x[key] otherwise (streamz's key).
+   */
+  key?: KeyOption<T>;
+}
+
+interface OpenList {
+  items: unknown[];
+  timer: AbortController | undefined;
 }
 
 /**
  * Lists of n items, in order. The emit of the n-th item returns when the
- * list has been taken. With `timeoutMs`, a list that has waited that long
- * since its first item goes out partial; end() emits the partial list left.
+ * list has been taken. With `key`, each key fills lists of its own. With
+ * `timeoutMs`, a list that has waited that long since its first item goes
+ * out partial; end() emits the partial lists left (in the order their
+ * first items came).
  */
 export class PartitionNode extends Node {
   readonly #n: number;
   readonly #timeoutMs: number | undefined;
+  readonly #key: ((x: unknown) => unknown) | undefined;
   readonly #pack: Pack;
   readonly #gate = new SerialGate();
   readonly #late: LateErrors;
-  #items: unknown[] = [];
-  #timer: AbortController | undefined;
+  readonly #lists = new Map<unknown, OpenList>();
 
   constructor(upstream: Node, n: number, options: PartitionOptions = {}, pack: Pack = asList) {
     checkCount('partition', n);
     const { timeoutMs } = options;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`partition: timeoutMs must be > 0, got ${timeoutMs}`);
+    const key = keyFunction('partition', options.key);
     super(timeoutMs === undefined ? `partition(${n})` : `partition(${n}, ${timeoutMs} ms)`, [upstream]);
     this.#n = n;
     this.#timeoutMs = timeoutMs;
+    this.#key = key;
     this.#pack = pack;
     this.#late = new LateErrors(this.operator);
   }
 
   protected accept(x: unknown): Maybe {
     return this.#gate.run(() => {
-      this.#items.push(x);
-      if (this.#items.length >= this.#n) return this.#emitList();
-      if (this.#items.length === 1 && this.#timeoutMs !== undefined) this.#arm(this.#timeoutMs);
+      const key = this.#key?.(x);
+      let list = this.#lists.get(key);
+      if (!list) this.#lists.set(key, (list = { items: [], timer: undefined }));
+      list.items.push(x);
+      if (list.items.length >= this.#n) return this.#emitList(key);
+      if (list.items.length === 1 && this.#timeoutMs !== undefined) this.#arm(key, list, this.#timeoutMs);
       this.#late.throwFirst();
     }, x);
   }
 
-  #emitList(): Maybe {
-    this.#timer?.abort();
-    this.#timer = undefined;
-    const items = this.#items;
-    this.#items = [];
-    return this.push(this.#pack(items));
+  #emitList(key: unknown): Maybe {
+    const list = this.#lists.get(key);
+    if (!list) return;
+    list.timer?.abort();
+    this.#lists.delete(key);
+    return this.push(this.#pack(list.items));
   }
 
-  #arm(ms: number): void {
+  #arm(key: unknown, list: OpenList, ms: number): void {
     const timer = new AbortController();
-    this.#timer = timer;
+    list.timer = timer;
     this.context.clock.sleep(ms, AbortSignal.any([timer.signal, this.context.signal])).then(
       () => {
         // The timeout's list goes out through the gate, after any emit in progress, and counts as work in flight for end().
@@ -72,8 +99,8 @@ export class PartitionNode extends Node {
         try {
           this.track(
             this.#gate.run(() => {
-              if (this.#timer !== timer || this.#items.length === 0) return;
-              return this.#emitList();
+              if (this.#lists.get(key) !== list || list.timer !== timer) return;
+              return this.#emitList(key);
             }),
           )?.catch(failed);
         } catch (error) {
@@ -84,8 +111,8 @@ export class PartitionNode extends Node {
     );
   }
 
-  protected override flush(): Maybe {
-    if (this.#items.length > 0) return this.#emitList();
+  protected override async flush(): Promise<void> {
+    for (const key of [...this.#lists.keys()]) await this.#emitList(key);
   }
 
   protected override takeLateErrors(): unknown[] {
@@ -93,9 +120,89 @@ export class PartitionNode extends Node {
   }
 
   protected override onAbort(reason: unknown): void {
-    this.#timer?.abort();
-    for (const x of this.#items.splice(0)) disposeItem(x);
+    for (const list of this.#lists.values()) {
+      list.timer?.abort();
+      for (const x of list.items) disposeItem(x);
+    }
+    this.#lists.clear();
     this.#gate.rejectAll(reason);
+  }
+}
+
+export interface UniqueWindowOptions<T = unknown> {
+  /** What makes two items the same: key(x) for a function, x[key] otherwise. Default: the item itself (compared as a Map key). */
+  key?: KeyOption<T>;
+  /** Of items with the same key, keep the first (default) or the last; the list keeps the items' order of arrival. */
+  keep?: 'first' | 'last';
+}
+
+/** Items with distinct keys, in arrival order; a repeated key keeps the first or the last of its items. */
+class UniqueList {
+  readonly #key: (x: unknown) => unknown;
+  readonly #keepLast: boolean;
+  #items = new Map<unknown, unknown>();
+
+  constructor(operator: string, options: UniqueWindowOptions) {
+    this.#key = keyFunction(operator, options.key) ?? ((x) => x);
+    if (options.keep !== undefined && options.keep !== 'first' && options.keep !== 'last') throw new RangeError(`${operator}: keep must be 'first' or 'last', got ${String(options.keep)}`);
+    this.#keepLast = options.keep === 'last';
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Add x; answers the item that was dropped for it (x itself, or the one it replaced), if any. */
+  add(x: unknown): { dropped: unknown } | undefined {
+    const key = this.#key(x);
+    if (!this.#items.has(key)) {
+      this.#items.set(key, x);
+      return undefined;
+    }
+    if (!this.#keepLast) return { dropped: x };
+    const old = this.#items.get(key);
+    this.#items.delete(key); // re-inserted at the end: the list follows the order of arrival of the items kept
+    this.#items.set(key, x);
+    return { dropped: old };
+  }
+
+  take(): unknown[] {
+    const items = [...this.#items.values()];
+    this.#items = new Map();
+    return items;
+  }
+}
+
+/**
+ * Lists of n items with distinct keys (streamz's partition_unique): an item
+ * whose key is already in the list is dropped (keep 'first'), or replaces
+ * the earlier one (keep 'last'); the list goes out once it holds n keys.
+ * end() emits the partial list left.
+ */
+export class PartitionUniqueNode extends Node {
+  readonly #n: number;
+  readonly #list: UniqueList;
+
+  constructor(upstream: Node, n: number, options: UniqueWindowOptions = {}) {
+    checkCount('partitionUnique', n);
+    const list = new UniqueList('partitionUnique', options);
+    super(`partitionUnique(${n})`, [upstream]);
+    this.#n = n;
+    this.#list = list;
+  }
+
+  protected accept(x: unknown): Maybe {
+    const replaced = this.#list.add(x);
+    if (replaced) disposeItem(replaced.dropped);
+    if (this.#list.size >= this.#n) return this.push(this.#list.take());
+  }
+
+  protected override flush(): Maybe {
+    if (this.#list.size > 0) return this.push(this.#list.take());
+  }
+
+  protected override onAbort(): void {
+    for (const x of this.#list.take()) disposeItem(x);
   }
 }
 
@@ -145,11 +252,17 @@ export class TimedWindowNode extends Node {
   #pumping = false;
   #running: Promise<void> = Promise.resolve();
 
-  constructor(upstream: Node, ms: number, pack: Pack = asList) {
-    if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`timedWindow: the interval must be > 0 ms, got ${ms}`);
-    super(`timedWindow(${ms})`, [upstream]);
+  /** timedWindowUnique: the window keeps one item per key. */
+  readonly #unique: UniqueList | undefined;
+
+  constructor(upstream: Node, ms: number, pack: Pack = asList, unique?: UniqueWindowOptions) {
+    const operator = unique ? 'timedWindowUnique' : 'timedWindow';
+    if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`${operator}: the interval must be > 0 ms, got ${ms}`);
+    const list = unique && new UniqueList(operator, unique);
+    super(`${operator}(${ms})`, [upstream]);
     this.#ms = ms;
     this.#pack = pack;
+    this.#unique = list;
     this.#origin = this.context.clock.now();
     this.#late = new LateErrors(this.operator);
   }
@@ -168,7 +281,12 @@ export class TimedWindowNode extends Node {
         },
       );
     }
-    this.#current.push(x);
+    if (this.#unique) {
+      const replaced = this.#unique.add(x);
+      if (replaced) disposeItem(replaced.dropped);
+    } else {
+      this.#current.push(x);
+    }
     if (!this.#timer) this.#arm();
     this.#late.throwFirst();
   }
@@ -190,6 +308,7 @@ export class TimedWindowNode extends Node {
   #close(): void {
     this.#timer?.abort();
     this.#timer = undefined;
+    if (this.#unique) this.#current = this.#unique.take();
     if (this.#current.length === 0) return;
     this.#closedWindows.push(this.#current);
     this.#current = [];
@@ -227,6 +346,7 @@ export class TimedWindowNode extends Node {
   protected override onAbort(reason: unknown): void {
     this.#timer?.abort();
     for (const x of this.#current.splice(0)) disposeItem(x);
+    for (const x of this.#unique?.take() ?? []) disposeItem(x);
     for (const w of this.#closedWindows.splice(0)) disposeItem(w);
     this.#intake.rejectAll(reason);
     this.#progress.rejectAll(reason);
