@@ -12,7 +12,7 @@ import { PassNode } from './nodes/transform.ts';
 import { type PartitionOptions, PartitionNode, TimedWindowNode } from './nodes/windows.ts';
 import type { ErrorOptions, FailureHandler } from './policy.ts';
 import { RemoteItem } from './remote-item.ts';
-import { Stream, type StreamOptions } from './stream.ts';
+import { type EmitOptions, Stream, type StreamOptions } from './stream.ts';
 import { adopting, kNode, takeAdopted } from './wrap.ts';
 
 /** Cluster streams given to zip, typed item by item. */
@@ -54,8 +54,8 @@ export class ClusterStream<T> {
   }
 
   /** Push a future into the pipeline at this point (the pipeline holds it on its own; the caller keeps its Future). */
-  emit(future: Future<T>): Promise<void> {
-    return this[kNode].emit(new RemoteItem(new Future(future.key, future.client)));
+  emit(future: Future<T>, options?: EmitOptions): Promise<void> {
+    return this[kNode].emit(new RemoteItem(new Future(future.key, future.client)), options?.metadata);
   }
 
   /** Start every source upstream of this point (streamz's start); resolves once they and the pipeline have finished. */

@@ -10,6 +10,7 @@
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { ClusterSourceStream, ClusterStream, type ClusterStreams } from './cluster-stream.ts';
 export { StreamEndedError, StreamError } from './errors.ts';
+export { type Metadata, RefCounter, type RefCounterOptions } from './metadata.ts';
 export type { ClusterMapOptions } from './nodes/cluster.ts';
 export type { ScatterOptions } from './nodes/scatter.ts';
 export type { CombineLatestOptions, ZipOptions } from './nodes/combine.ts';
@@ -20,4 +21,4 @@ export type { MapAsyncOptions } from './nodes/map-async.ts';
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';
 export type { KeyOption, PartitionOptions, SlidingWindowOptions, UniqueWindowOptions } from './nodes/windows.ts';
 export type { ErrorOptions, ErrorPolicy, StreamFailure } from './policy.ts';
-export { CollectStream, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, type ZipValues } from './stream.ts';
+export { CollectStream, type EmitOptions, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, type ZipValues } from './stream.ts';

@@ -2,6 +2,7 @@ import { GraphContext } from './context.ts';
 import { combineErrors, StreamEndedError } from './errors.ts';
 import { Waiters } from './gate.ts';
 import { disposeItem, shareItem } from './item.ts';
+import { concatMeta, failMeta, type Held, holdUntil, type Meta, releaseMeta, retainMeta } from './metadata.ts';
 
 /** What receiving an item returns: nothing when it was taken at once, a promise when taking it takes time. */
 export type Maybe = void | Promise<void>;
@@ -44,8 +45,14 @@ export abstract class Node {
     for (const upstream of upstreams) upstream.#link(this);
   }
 
-  /** Take item x from upstream `from`; returns once x is taken. The node owns x from here on. */
-  protected abstract accept(x: unknown, from: Node | undefined): Maybe;
+  /**
+   * Take item x (with its metadata list, if any) from upstream `from`;
+   * returns once x is taken. The node owns x from here on. A node that keeps
+   * x after returning (a buffer, a window) retains `meta` until it has
+   * handed x on (see metadata.ts); the others just pass `meta` on with
+   * whatever they emit for x.
+   */
+  protected abstract accept(x: unknown, from: Node | undefined, meta: Meta): Maybe;
 
   /** All upstreams have finished and nothing is being taken: emit what is held back. */
   protected flush(): Maybe {}
@@ -149,7 +156,7 @@ export abstract class Node {
   }
 
   /** Called by an upstream node (or emit at this point). */
-  receive(x: unknown, from: Node | undefined): Maybe {
+  receive(x: unknown, from: Node | undefined, meta?: Meta): Maybe {
     if (this.context.cancelled) {
       disposeItem(x);
       throw this.context.reason;
@@ -158,18 +165,56 @@ export abstract class Node {
       disposeItem(x);
       throw new StreamEndedError(this.operator);
     }
-    return this.track(this.accept(x, from));
+    return this.track(this.accept(x, from, meta));
   }
 
-  /** Push x at this point, into every downstream branch (streamz's emit). */
-  emit(x: unknown): Promise<void> {
+  /**
+   * Push x at this point, into every downstream branch (streamz's emit).
+   * With metadata, the emit holds x's references until every branch has
+   * taken it.
+   */
+  emit(x: unknown, meta?: Meta): Promise<void> {
     if (this.context.cancelled) return Promise.reject(this.context.reason);
     if (this.#closed) return Promise.reject(new StreamEndedError(this.operator));
     try {
-      return this.track(this.push(x)) ?? RESOLVED;
+      return (meta === undefined ? this.track(this.push(x)) : this.track(this.pushHeld(x, meta))) ?? RESOLVED;
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** emit(x, meta) for a caller that holds meta's references itself (a source, whose error policy decides whether a failure counts). */
+  protected emitUnheld(x: unknown, meta: Meta): Promise<void> {
+    if (this.context.cancelled) return Promise.reject(this.context.reason);
+    if (this.#closed) return Promise.reject(new StreamEndedError(this.operator));
+    try {
+      return this.track(this.push(x, meta)) ?? RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * push(x, meta), holding meta's references until every branch has taken x
+   * (and recording a failure on them if one failed). For what a node emits
+   * out of items it holds (a window's list, a zip's tuple): it may then let
+   * go of those items' own holds at once.
+   */
+  protected pushHeld(x: unknown, meta: Meta): Maybe {
+    if (meta === undefined) return this.push(x);
+    retainMeta(meta);
+    let result: Maybe;
+    try {
+      result = this.push(x, meta);
+    } catch (error) {
+      failMeta(meta, error);
+      throw error;
+    }
+    if (!result) {
+      releaseMeta(meta);
+      return;
+    }
+    return holdUntil(result, meta);
   }
 
   /** Count work in progress, so that finishing waits for it. */
@@ -194,24 +239,40 @@ export abstract class Node {
   }
 
   /**
+   * Emit `value`, one item made of the held items `from` (a window's list,
+   * a zip's tuple), carrying all their metadata. The items' own holds are
+   * let go at once: the emission holds their references from here until it
+   * has been taken.
+   */
+  protected pushCombined(value: unknown, from: readonly Held[]): Maybe {
+    const meta = concatMeta(from.map((h) => h.meta));
+    if (meta === undefined) return this.push(value);
+    try {
+      return this.pushHeld(value, meta);
+    } finally {
+      for (const h of from) releaseMeta(h.meta);
+    }
+  }
+
+  /**
    * Hand x to every downstream node. Returns when all have taken it; throws
    * (or rejects with) the error of a branch that failed, an AggregateError if
    * several did. Every branch gets x even when another one fails.
    */
-  protected push(x: unknown): Maybe {
+  protected push(x: unknown, meta?: Meta): Maybe {
     const n = this.downstreams.length;
     if (n === 0) {
       disposeItem(x);
       return;
     }
-    if (n === 1) return this.downstreams[0].receive(x, this);
+    if (n === 1) return this.downstreams[0].receive(x, this, meta);
     const downstreams = this.downstreams.slice();
     const items = shareItem(x, n);
     let pending: Array<Promise<void>> | undefined;
     let errors: unknown[] | undefined;
     for (let i = 0; i < n; i++) {
       try {
-        const result = downstreams[i].receive(items[i], this);
+        const result = downstreams[i].receive(items[i], this, meta);
         if (result) (pending ??= []).push(result);
       } catch (error) {
         (errors ??= []).push(error);

@@ -1,3 +1,4 @@
+import type { Meta, Metadata } from './metadata.ts';
 import type { Maybe } from './node.ts';
 
 /** What an error policy hands on: the error, the item that caused it, and the operator it happened in. */
@@ -11,7 +12,7 @@ export interface StreamFailure {
 
 /** Something that takes failures: the façade of an error branch (a Stream of StreamFailure). */
 export interface FailureTarget {
-  emit(failure: StreamFailure): Promise<void>;
+  emit(failure: StreamFailure, options?: { metadata?: readonly Metadata[] }): Promise<void>;
 }
 
 /**
@@ -23,6 +24,8 @@ export interface FailureTarget {
  *   node's `skipped` count goes up.
  * - a Stream of StreamFailure: drop the item here and emit the failure into
  *   that stream instead (an error branch); its emit's backpressure applies.
+ *   The failure carries the item's metadata: the item is done once the error
+ *   branch is done with the failure.
  */
 export type ErrorPolicy = 'propagate' | 'skip' | FailureTarget;
 
@@ -47,8 +50,8 @@ export class FailureHandler {
     this.#report = options.report;
   }
 
-  /** Handle a failure on `item`: rethrows (propagate), swallows (skip), or sends it to the error branch. */
-  fail(error: unknown, item: unknown): Maybe {
+  /** Handle a failure on `item`: rethrows (propagate), swallows (skip), or sends it (with the item's metadata) to the error branch. */
+  fail(error: unknown, item: unknown, meta?: Meta): Maybe {
     const policy = this.#policy;
     if (policy === 'propagate') throw error;
     const failure: StreamFailure = { error, item, operator: this.#operator };
@@ -57,6 +60,6 @@ export class FailureHandler {
       this.#report?.(failure);
       return;
     }
-    return policy.emit(failure);
+    return meta === undefined ? policy.emit(failure) : policy.emit(failure, { metadata: meta });
   }
 }

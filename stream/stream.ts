@@ -1,6 +1,7 @@
 import type { Client } from '../client/client.ts';
 import type { ChannelOptions } from '../client/channel.ts';
 import type { Clock } from './clock.ts';
+import type { Metadata } from './metadata.ts';
 import { ClusterSourceStream, ClusterStream } from './cluster-stream.ts';
 import { GraphContext } from './context.ts';
 import type { Node } from './node.ts';
@@ -25,6 +26,7 @@ import {
   SliceNode,
   type UniqueOptions,
   UniqueNode,
+  WithMetadataNode,
 } from './nodes/transform.ts';
 import { MapAsyncNode, type MapAsyncOptions } from './nodes/map-async.ts';
 import {
@@ -45,6 +47,11 @@ export interface StreamOptions {
   clock?: Clock;
   /** Cancel the pipeline when this signal aborts (same as cancel(signal.reason)). */
   signal?: AbortSignal;
+}
+
+export interface EmitOptions {
+  /** Metadata that travels with the item (streamz's metadata=[...]); a record's `ref` counts who holds the item. */
+  metadata?: readonly Metadata[];
 }
 
 /** Options of a source (fromIterable, fromInterval...): its pipeline's clock and signal, and what to do with an error that comes back. */
@@ -100,9 +107,13 @@ export class Stream<T> {
     return this[kNode].startSources();
   }
 
-  /** Push x into every branch downstream of this point; resolves when all have taken it. */
-  emit(x: T): Promise<void> {
-    return this[kNode].emit(x);
+  /**
+   * Push x into every branch downstream of this point; resolves when all
+   * have taken it. `metadata` travels with x through every operator (see
+   * RefCounter: a `ref` in it learns when every branch is done with x).
+   */
+  emit(x: T, options?: EmitOptions): Promise<void> {
+    return this[kNode].emit(x, options?.metadata);
   }
 
   /**
@@ -217,7 +228,12 @@ export class Stream<T> {
     return derive(new UniqueNode(this[kNode], options as UniqueOptions<unknown>));
   }
 
-  /** Each element of each item (items are iterables: lists, sets...). */
+  /** Each item with the metadata that travels with it: { value, metadata } (an empty list when it has none). */
+  withMetadata(): Stream<{ value: T; metadata: readonly Metadata[] }> {
+    return derive(new WithMetadataNode(this[kNode]));
+  }
+
+  /** Each element of each item (items are iterables: lists, sets...); every element carries the item's metadata. */
   flatten(): Stream<T extends Iterable<infer E> ? E : never> {
     return derive(new FlattenNode(this[kNode]));
   }

@@ -2,6 +2,7 @@
 // and latest().
 import { SerialGate, Waiters } from '../gate.ts';
 import { disposeItem } from '../item.ts';
+import { failMeta, type Held, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { LateErrors } from './late-errors.ts';
 
@@ -14,7 +15,7 @@ import { LateErrors } from './late-errors.ts';
  */
 export class BufferNode extends Node {
   readonly #capacity: number;
-  readonly #queue: unknown[] = [];
+  readonly #queue: Held[] = [];
   #delivering = false;
   readonly #intake = new SerialGate();
   readonly #room = new Waiters();
@@ -33,19 +34,20 @@ export class BufferNode extends Node {
     return this.#queue.length + (this.#delivering ? 1 : 0);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#intake.run(() => this.#admit(x, meta), x);
   }
 
-  #admit(x: unknown): Maybe {
+  #admit(x: unknown, meta: Meta): Maybe {
     if (this.size < this.#capacity) {
-      this.#queue.push(x);
+      retainMeta(meta); // held here until handed on
+      this.#queue.push({ x, meta });
       this.#pump();
       this.#late.throwFirst();
       return;
     }
     return this.#room.wait().then(
-      () => this.#admit(x),
+      () => this.#admit(x, meta),
       (error: unknown) => {
         disposeItem(x);
         throw error;
@@ -55,24 +57,29 @@ export class BufferNode extends Node {
 
   #pump(): void {
     while (!this.#delivering && this.#queue.length > 0 && !this.context.cancelled) {
-      const x = this.#queue.shift();
+      const { x, meta } = this.#queue.shift() as Held;
       let result: Maybe;
       try {
-        result = this.push(x);
+        result = this.push(x, meta);
       } catch (error) {
-        this.#failed(error, x);
+        this.#failed(error, x, meta);
         continue;
       }
-      if (result) {
-        this.#delivering = true;
-        result.then(
-          () => this.#delivered(),
-          (error: unknown) => {
-            this.#failed(error, x);
-            this.#delivered();
-          },
-        );
+      if (!result) {
+        releaseMeta(meta);
+        continue;
       }
+      this.#delivering = true;
+      result.then(
+        () => {
+          releaseMeta(meta);
+          this.#delivered();
+        },
+        (error: unknown) => {
+          this.#failed(error, x, meta);
+          this.#delivered();
+        },
+      );
     }
     this.#room.wakeAll();
     if (this.size === 0) this.#drained.wakeAll();
@@ -83,7 +90,8 @@ export class BufferNode extends Node {
     this.#pump();
   }
 
-  #failed(error: unknown, x: unknown): void {
+  #failed(error: unknown, x: unknown, meta: Meta): void {
+    failMeta(meta, error);
     if (!this.context.cancelled) this.#late.add(error, x);
   }
 
@@ -96,7 +104,10 @@ export class BufferNode extends Node {
   }
 
   protected override onAbort(reason: unknown): void {
-    for (const x of this.#queue.splice(0)) disposeItem(x);
+    for (const { x, meta } of this.#queue.splice(0)) {
+      disposeItem(x);
+      failMeta(meta, reason);
+    }
     this.#intake.rejectAll(reason);
     this.#room.rejectAll(reason);
     this.#drained.wakeAll();
@@ -109,7 +120,7 @@ export class BufferNode extends Node {
  * the last are dropped. An emit never waits.
  */
 export class LatestNode extends Node {
-  #next: { x: unknown } | undefined;
+  #next: Held | undefined;
   #delivering = false;
   readonly #drained = new Waiters();
   readonly #late: LateErrors;
@@ -119,34 +130,46 @@ export class LatestNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
-    if (this.#next) disposeItem(this.#next.x);
-    this.#next = { x };
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    if (this.#next) {
+      // Replaced: dropped by design, so done with.
+      disposeItem(this.#next.x);
+      releaseMeta(this.#next.meta);
+    }
+    retainMeta(meta);
+    this.#next = { x, meta };
     this.#pump();
     this.#late.throwFirst();
   }
 
   #pump(): void {
     while (!this.#delivering && this.#next && !this.context.cancelled) {
-      const { x } = this.#next;
+      const { x, meta } = this.#next;
       this.#next = undefined;
       let result: Maybe;
       try {
-        result = this.push(x);
+        result = this.push(x, meta);
       } catch (error) {
+        failMeta(meta, error);
         if (!this.context.cancelled) this.#late.add(error, x);
         continue;
       }
-      if (result) {
-        this.#delivering = true;
-        result.then(
-          () => this.#delivered(),
-          (error: unknown) => {
-            if (!this.context.cancelled) this.#late.add(error, x);
-            this.#delivered();
-          },
-        );
+      if (!result) {
+        releaseMeta(meta);
+        continue;
       }
+      this.#delivering = true;
+      result.then(
+        () => {
+          releaseMeta(meta);
+          this.#delivered();
+        },
+        (error: unknown) => {
+          failMeta(meta, error);
+          if (!this.context.cancelled) this.#late.add(error, x);
+          this.#delivered();
+        },
+      );
     }
     if (!this.#delivering && !this.#next) this.#drained.wakeAll();
   }
@@ -164,8 +187,11 @@ export class LatestNode extends Node {
     return this.#late.takeAll();
   }
 
-  protected override onAbort(): void {
-    if (this.#next) disposeItem(this.#next.x);
+  protected override onAbort(reason: unknown): void {
+    if (this.#next) {
+      disposeItem(this.#next.x);
+      failMeta(this.#next.meta, reason);
+    }
     this.#next = undefined;
     this.#drained.wakeAll();
   }

@@ -5,6 +5,7 @@ import type { Channel, ChannelOptions } from '../../client/channel.ts';
 import { Future } from '../../client/future.ts';
 import { abortable, SerialGate } from '../gate.ts';
 import { kDispose } from '../item.ts';
+import type { Meta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 import { RemoteItem } from '../remote-item.ts';
@@ -19,9 +20,9 @@ export abstract class ClusterNode extends Node {
     this.failures = new FailureHandler(operator, options);
   }
 
-  protected failed(error: unknown, item: unknown): Maybe {
+  protected failed(error: unknown, item: unknown, meta: Meta): Maybe {
     if (this.context.cancelled) throw this.context.reason;
-    return this.failures.fail(error, item);
+    return this.failures.fail(error, item, meta);
   }
 
   protected override onAbort(reason: unknown): void {
@@ -63,7 +64,7 @@ export class ClusterMapNode extends Node {
     this.failures = new FailureHandler(this.operator, { onError, report });
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     const item = x as RemoteItem;
     let future: Future;
     try {
@@ -71,11 +72,11 @@ export class ClusterMapNode extends Node {
     } catch (error) {
       releaseItem(item);
       if (this.context.cancelled) throw this.context.reason;
-      return this.failures.fail(error, item.keys);
+      return this.failures.fail(error, item.keys, meta);
     }
     // The submission is queued before this release in the client's outbox, so the task holds its argument first.
     releaseItem(item);
-    return this.push(new RemoteItem(future));
+    return this.push(new RemoteItem(future), meta);
   }
 }
 
@@ -89,18 +90,18 @@ export class GatherNode extends ClusterNode {
     super('gather', upstream, options);
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     const item = x as RemoteItem;
     return this.gate.run(
       () =>
         abortable(item.value(), this.context.signal).then(
           (value) => {
             releaseItem(item);
-            return this.push(value);
+            return this.push(value, meta);
           },
           (error: unknown) => {
             releaseItem(item);
-            return this.failed(error, item.keys);
+            return this.failed(error, item.keys, meta);
           },
         ),
       item,
@@ -126,8 +127,8 @@ export class ChannelSinkNode extends ClusterNode {
     this.#remote = options.remote;
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.gate.run(() => abortable(this.#append(x), this.context.signal).catch((error: unknown) => this.failed(error, x instanceof RemoteItem ? x.keys : x)), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.gate.run(() => abortable(this.#append(x), this.context.signal).catch((error: unknown) => this.failed(error, x instanceof RemoteItem ? x.keys : x, meta)), x);
   }
 
   async #append(x: unknown): Promise<void> {

@@ -4,11 +4,21 @@
 // position fixed when the operator was made.
 import { Waiters } from '../gate.ts';
 import { disposeItem, shareItem } from '../item.ts';
+import { failMeta, type Held, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import type { Pack } from './windows.ts';
 
 function notAnInput(operator: string): Error {
   return new Error(`${operator}: an item came from a stream that is not one of its inputs`);
+}
+
+/** Let go of held items nobody will use: dropped by design (done with), or failed with `reason` (cancelled). */
+function dropHeld(held: Iterable<Held>, reason?: { error: unknown }): void {
+  for (const { x, meta } of held) {
+    disposeItem(x);
+    if (reason) failMeta(meta, reason.error);
+    else releaseMeta(meta);
+  }
 }
 
 export interface ZipOptions {
@@ -37,7 +47,7 @@ export interface ZipLiteral {
 export class ZipNode extends Node {
   /** One per place in the tuple (before literals): the input that fills it. */
   readonly #slots: Node[];
-  readonly #buffers = new Map<Node, unknown[]>();
+  readonly #buffers = new Map<Node, Held[]>();
   readonly #maxsize: number;
   readonly #literals: readonly ZipLiteral[];
   readonly #pack: Pack;
@@ -59,26 +69,27 @@ export class ZipNode extends Node {
 
   protected override onUpstreamRemoved(node: Node): void {
     for (let i = this.#slots.indexOf(node); i >= 0; i = this.#slots.indexOf(node)) this.#slots.splice(i, 1);
-    for (const x of this.#buffers.get(node) ?? []) disposeItem(x);
+    dropHeld(this.#buffers.get(node) ?? []);
     this.#buffers.delete(node);
     // A tuple that waited only for the input that left is complete now: a waiting emit takes it out.
     this.#space.wakeAll();
   }
 
-  #buffer(node: Node): unknown[] {
+  #buffer(node: Node): Held[] {
     let buffer = this.#buffers.get(node);
     if (!buffer) this.#buffers.set(node, (buffer = []));
     return buffer;
   }
 
-  protected accept(x: unknown, from: Node | undefined): Maybe {
+  protected accept(x: unknown, from: Node | undefined, meta: Meta): Maybe {
     if (!from || !this.upstreams.includes(from)) throw notAnInput('zip');
     if (this.#exhausted(from)) {
       disposeItem(x);
       return;
     }
     const buffer = this.#buffer(from);
-    buffer.push(x);
+    retainMeta(meta); // held until its tuple is handed on
+    buffer.push({ x, meta });
     const sent = this.#sendComplete();
     if (buffer.length <= this.#maxsize) return sent;
     return sent ? sent.then(() => this.#waitForSpace(from)) : this.#waitForSpace(from);
@@ -87,7 +98,9 @@ export class ZipNode extends Node {
   /** Emit every tuple that is complete, in order; resolves when they have been taken. */
   #sendComplete(): Maybe {
     while (this.#complete()) {
-      const sent = this.push(this.#next());
+      const taken = this.upstreams.map((node) => this.#buffer(node).shift() as Held);
+      this.#space.wakeAll();
+      const sent = this.pushCombined(this.#tuple(taken), taken);
       if (sent) return sent.then(() => this.#sendComplete());
     }
   }
@@ -98,15 +111,14 @@ export class ZipNode extends Node {
     return true;
   }
 
-  /** Take the head of every input's buffer: one tuple. */
-  #next(): unknown {
+  /** The tuple of the items taken from each input (in upstreams order): one place per slot, literals at theirs. */
+  #tuple(taken: readonly Held[]): unknown {
     const heads = new Map<Node, unknown[]>();
-    for (const node of this.upstreams) {
+    this.upstreams.forEach((node, i) => {
       const places = this.#slots.reduce((n, slot) => n + (slot === node ? 1 : 0), 0);
-      heads.set(node, shareItem(this.#buffer(node).shift(), Math.max(places, 1)));
-    }
+      heads.set(node, shareItem(taken[i].x, Math.max(places, 1)));
+    });
     const values = this.#slots.map((node) => (heads.get(node) as unknown[]).pop());
-    this.#space.wakeAll();
     if (this.#literals.length === 0) return this.#pack(values);
     const tuple: unknown[] = [];
     for (const { index, value } of this.#literals) {
@@ -132,21 +144,21 @@ export class ZipNode extends Node {
   }
 
   protected override onUpstreamEnded(): void {
-    for (const [node, buffer] of this.#buffers) if (this.#exhausted(node)) for (const x of buffer.splice(0)) disposeItem(x);
+    for (const [node, buffer] of this.#buffers) if (this.#exhausted(node)) dropHeld(buffer.splice(0));
     this.#space.wakeAll();
   }
 
   protected override flush(): Maybe {
     const sent = this.#sendComplete();
     const rest = (): void => {
-      for (const buffer of this.#buffers.values()) for (const x of buffer.splice(0)) disposeItem(x);
+      for (const buffer of this.#buffers.values()) dropHeld(buffer.splice(0));
     };
     if (!sent) return rest();
     return sent.then(rest);
   }
 
   protected override onAbort(reason: unknown): void {
-    for (const buffer of this.#buffers.values()) for (const x of buffer.splice(0)) disposeItem(x);
+    for (const buffer of this.#buffers.values()) dropHeld(buffer.splice(0), { error: reason });
     this.#space.rejectAll(reason);
   }
 }
@@ -167,7 +179,8 @@ export interface CombineLatestOptions<S = unknown> {
  * disconnected leaves the tuple.
  */
 export class CombineLatestNode extends Node {
-  readonly #latest = new Map<Node, unknown>();
+  /** Each input's latest item, held until replaced. */
+  readonly #latest = new Map<Node, Held>();
   /** The inputs it emits on; undefined: all of them. */
   readonly #emitOn: ReadonlySet<Node> | undefined;
 
@@ -185,15 +198,35 @@ export class CombineLatestNode extends Node {
   }
 
   protected override onUpstreamRemoved(node: Node): void {
+    const old = this.#latest.get(node);
+    if (old) releaseMeta(old.meta);
     this.#latest.delete(node);
   }
 
-  protected accept(x: unknown, from: Node | undefined): Maybe {
+  protected accept(x: unknown, from: Node | undefined, meta: Meta): Maybe {
     if (!from || !this.upstreams.includes(from)) throw notAnInput('combineLatest');
-    this.#latest.set(from, x);
+    const old = this.#latest.get(from);
+    if (old) releaseMeta(old.meta); // replaced: done with here
+    retainMeta(meta);
+    this.#latest.set(from, { x, meta });
     if (this.#emitOn && !this.#emitOn.has(from)) return;
     if (this.#latest.size < this.upstreams.length) return;
-    return this.push(this.upstreams.map((u) => this.#latest.get(u)));
+    const latest = this.upstreams.map((u) => this.#latest.get(u) as Held);
+    for (const h of latest) retainMeta(h.meta); // the tuple's own hold; the latest stay held here too
+    return this.pushCombined(
+      latest.map((h) => h.x),
+      latest,
+    );
+  }
+
+  protected override flush(): void {
+    for (const { meta } of this.#latest.values()) releaseMeta(meta);
+    this.#latest.clear();
+  }
+
+  protected override onAbort(reason: unknown): void {
+    for (const { meta } of this.#latest.values()) failMeta(meta, reason);
+    this.#latest.clear();
   }
 }
 
@@ -204,8 +237,10 @@ export class CombineLatestNode extends Node {
  */
 export class ZipLatestNode extends Node {
   readonly #lossless: Node;
-  readonly #latest = new Map<Node, unknown>();
-  readonly #waiting: unknown[] = [];
+  /** The latest item of each other input, held until replaced. */
+  readonly #latest = new Map<Node, Held>();
+  /** Items of the first input waiting for every other input to have one. */
+  readonly #waiting: Held[] = [];
 
   constructor(upstreams: readonly Node[]) {
     if (new Set(upstreams).size !== upstreams.length) throw new Error('zipLatest: the same stream is given twice');
@@ -218,29 +253,46 @@ export class ZipLatestNode extends Node {
   }
 
   protected override onUpstreamRemoved(node: Node): void {
+    const old = this.#latest.get(node);
+    if (old) releaseMeta(old.meta);
     this.#latest.delete(node);
   }
 
-  protected accept(x: unknown, from: Node | undefined): Maybe {
+  protected accept(x: unknown, from: Node | undefined, meta: Meta): Maybe {
     if (!from || !this.upstreams.includes(from)) throw notAnInput('zipLatest');
-    if (from === this.#lossless) this.#waiting.push(x);
-    else this.#latest.set(from, x);
+    retainMeta(meta);
+    if (from === this.#lossless) {
+      this.#waiting.push({ x, meta });
+    } else {
+      const old = this.#latest.get(from);
+      if (old) releaseMeta(old.meta); // replaced: done with here
+      this.#latest.set(from, { x, meta });
+    }
     return this.#sendWaiting();
   }
 
   #sendWaiting(): Maybe {
     while (this.#waiting.length > 0 && this.#latest.size === this.upstreams.length - 1) {
-      const x = this.#waiting.shift();
-      const sent = this.push(this.upstreams.map((u) => (u === this.#lossless ? x : this.#latest.get(u))));
+      const first = this.#waiting.shift() as Held;
+      const held = this.upstreams.map((u) => (u === this.#lossless ? first : (this.#latest.get(u) as Held)));
+      for (const h of held) if (h !== first) retainMeta(h.meta); // the tuple's own hold; the latest stay held here too
+      const sent = this.pushCombined(
+        held.map((h) => h.x),
+        held,
+      );
       if (sent) return sent.then(() => this.#sendWaiting());
     }
   }
 
   protected override flush(): void {
-    for (const x of this.#waiting.splice(0)) disposeItem(x);
+    dropHeld(this.#waiting.splice(0));
+    for (const { meta } of this.#latest.values()) releaseMeta(meta);
+    this.#latest.clear();
   }
 
-  protected override onAbort(): void {
-    for (const x of this.#waiting.splice(0)) disposeItem(x);
+  protected override onAbort(reason: unknown): void {
+    dropHeld(this.#waiting.splice(0), { error: reason });
+    for (const { meta } of this.#latest.values()) failMeta(meta, reason);
+    this.#latest.clear();
   }
 }

@@ -1,6 +1,7 @@
 // mapAsync: an async function applied to several items at once, results in order.
 import { SerialGate, Waiters } from '../gate.ts';
 import { disposeItem } from '../item.ts';
+import { failMeta, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 import { LateErrors } from './late-errors.ts';
@@ -14,6 +15,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 interface Call {
   readonly x: unknown;
+  readonly meta: Meta;
   readonly outcome: Promise<Outcome>;
 }
 
@@ -47,21 +49,22 @@ export class MapAsyncNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#intake.run(() => this.#admit(x, meta), x);
   }
 
-  #admit(x: unknown): Maybe {
+  #admit(x: unknown, meta: Meta): Maybe {
     if (this.#calls.length >= this.#parallelism) {
       return this.#room.wait().then(
-        () => this.#admit(x),
+        () => this.#admit(x, meta),
         (error: unknown) => {
           disposeItem(x);
           throw error;
         },
       );
     }
-    this.#calls.push({ x, outcome: this.#call(x) });
+    retainMeta(meta); // held until its result is handed on
+    this.#calls.push({ x, meta, outcome: this.#call(x) });
     if (!this.#pumping) {
       this.#pumping = true;
       this.#running = this.#run();
@@ -89,9 +92,11 @@ export class MapAsyncNode extends Node {
         const outcome = await call.outcome;
         if (signal.aborted) return;
         try {
-          if (outcome.ok) await this.push(outcome.value);
-          else await this.failures.fail(outcome.error, call.x);
+          if (outcome.ok) await this.push(outcome.value, call.meta);
+          else await this.failures.fail(outcome.error, call.x, call.meta);
+          releaseMeta(call.meta);
         } catch (error) {
+          failMeta(call.meta, error);
           if (!signal.aborted) this.#late.add(error, call.x);
         }
         this.#calls.shift();
@@ -111,7 +116,10 @@ export class MapAsyncNode extends Node {
   }
 
   protected override onAbort(reason: unknown): void {
-    for (const call of this.#calls.splice(0)) disposeItem(call.x);
+    for (const call of this.#calls.splice(0)) {
+      disposeItem(call.x);
+      failMeta(call.meta, reason);
+    }
     this.#intake.rejectAll(reason);
     this.#room.rejectAll(reason);
   }

@@ -2,6 +2,7 @@
 import type { Client } from '../../client/client.ts';
 import type { Future } from '../../client/future.ts';
 import { abortable, SerialGate, Waiters } from '../gate.ts';
+import { failMeta, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 import { RemoteItem } from '../remote-item.ts';
@@ -29,15 +30,15 @@ export class ScatterNode extends ClusterNode {
     this.#client = client;
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     return this.gate.run(() => {
       const scattered = this.#client.scatter([x]);
       return abortable(scattered, this.context.signal).then(
-        ([future]) => this.push(new RemoteItem(future as Future)),
+        ([future]) => this.push(new RemoteItem(future as Future), meta),
         (error: unknown) => {
           // Cancelled while the request was out: let go of what it stores.
           if (this.context.cancelled) void scattered.then(([f]) => f?.release(), () => undefined);
-          return this.failed(error, x);
+          return this.failed(error, x, meta);
         },
       );
     });
@@ -56,8 +57,9 @@ export class BatchScatterNode extends Node {
   readonly #intake = new SerialGate();
   readonly #room = new Waiters();
   readonly #late: LateErrors;
-  /** Taken, not yet sent. */
+  /** Taken, not yet sent (their metadata held until handed on). */
   #pending: unknown[] = [];
+  #pendingMeta: Meta[] = [];
   /** Sent or stored, not yet handed on. */
   #held = 0;
   #pumping = false;
@@ -73,13 +75,15 @@ export class BatchScatterNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#intake.run(() => this.#admit(x, meta), x);
   }
 
-  #admit(x: unknown): Maybe {
-    if (this.#pending.length + this.#held >= 2 * this.#batch) return this.#room.wait().then(() => this.#admit(x));
+  #admit(x: unknown, meta: Meta): Maybe {
+    if (this.#pending.length + this.#held >= 2 * this.#batch) return this.#room.wait().then(() => this.#admit(x, meta));
+    retainMeta(meta);
     this.#pending.push(x);
+    this.#pendingMeta.push(meta);
     if (!this.#pumping) {
       this.#pumping = true;
       this.#running = this.#run();
@@ -87,12 +91,13 @@ export class BatchScatterNode extends Node {
     this.#late.throwFirst();
   }
 
-  #send(): { values: unknown[]; stored: Promise<Future[]> } {
+  #send(): { values: unknown[]; metas: Meta[]; stored: Promise<Future[]> } {
     const values = this.#pending.splice(0, this.#batch);
+    const metas = this.#pendingMeta.splice(0, this.#batch);
     this.#held += values.length;
     const stored = this.#client.scatter(values) as Promise<Future[]>;
     stored.catch(() => undefined); // handled where it is awaited
-    return { values, stored };
+    return { values, metas, stored };
   }
 
   async #run(): Promise<void> {
@@ -106,20 +111,25 @@ export class BatchScatterNode extends Node {
         } catch (error) {
           if (signal.aborted) {
             void out.stored.then((fs) => fs.forEach((f) => f.release()), () => undefined);
+            for (const meta of out.metas) failMeta(meta, error);
             return;
           }
-          for (const x of out.values) await this.#failed(error, x);
+          for (const [i, x] of out.values.entries()) await this.#failed(error, x, out.metas[i]);
         }
         // The next request goes out while this batch's futures are handed on.
         const next = this.#pending.length > 0 ? this.#send() : undefined;
         for (const [i, future] of (futures ?? []).entries()) {
           if (signal.aborted) {
             for (const f of (futures ?? []).slice(i)) f.release();
+            for (const meta of out.metas.slice(i)) failMeta(meta, signal.reason);
             return;
           }
+          const meta = out.metas[i];
           try {
-            await this.push(new RemoteItem(future));
+            await this.push(new RemoteItem(future), meta);
+            releaseMeta(meta);
           } catch (error) {
+            failMeta(meta, error);
             if (!signal.aborted) this.#late.add(error, out.values[i]);
           }
           this.#held--;
@@ -139,10 +149,12 @@ export class BatchScatterNode extends Node {
   }
 
   /** A batch that could not be stored: each of its items goes through the error policy. */
-  async #failed(error: unknown, x: unknown): Promise<void> {
+  async #failed(error: unknown, x: unknown, meta: Meta): Promise<void> {
     try {
-      await this.failures.fail(error, x);
+      await this.failures.fail(error, x, meta);
+      releaseMeta(meta);
     } catch (failure) {
+      failMeta(meta, failure);
       if (!this.context.cancelled) this.#late.add(failure, x);
     }
   }
@@ -157,6 +169,7 @@ export class BatchScatterNode extends Node {
 
   protected override onAbort(reason: unknown): void {
     this.#pending = [];
+    for (const meta of this.#pendingMeta.splice(0)) failMeta(meta, reason);
     this.#intake.rejectAll(reason);
     this.#room.rejectAll(reason);
   }

@@ -2,6 +2,7 @@
 import type { GraphContext } from '../context.ts';
 import { combineErrors } from '../errors.ts';
 import { abortable } from '../gate.ts';
+import { failMeta, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 import { RemoteItem } from '../remote-item.ts';
@@ -36,8 +37,8 @@ export abstract class SourceNode extends Node {
   /** Produce items with deliver() until there are none, or stopSignal aborts. */
   protected abstract produce(signal: AbortSignal): Promise<void>;
 
-  protected accept(x: unknown): Maybe {
-    return this.push(x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.push(x, meta);
   }
 
   /** Start producing. Resolves when the source is exhausted (or ended) and the pipeline has finished. */
@@ -76,14 +77,35 @@ export abstract class SourceNode extends Node {
     if (errors.length > 0) throw combineErrors(errors, `${this.operator} stopped with errors`);
   }
 
-  /** Emit one item into the pipeline; a failure goes through the error policy ('propagate' rethrows, which stops the source). */
-  protected async deliver(x: unknown): Promise<void> {
-    try {
-      await this.emit(x);
-    } catch (error) {
-      if (this.context.cancelled) throw this.context.reason;
-      await this.failures.fail(error, x instanceof RemoteItem ? x.keys : x);
+  /**
+   * Emit one item (with its metadata) into the pipeline; a failure goes
+   * through the error policy ('propagate' rethrows, which stops the source).
+   */
+  protected async deliver(x: unknown, meta?: Meta): Promise<void> {
+    if (meta === undefined) {
+      try {
+        await this.emit(x);
+      } catch (error) {
+        if (this.context.cancelled) throw this.context.reason;
+        await this.failures.fail(error, x instanceof RemoteItem ? x.keys : x);
+      }
+      return;
     }
+    // The source holds the item until the pipeline and its own error policy are done with it: a failure
+    // that policy handles (skip, an error branch) is not a failure of the item.
+    retainMeta(meta);
+    try {
+      await this.emitUnheld(x, meta);
+    } catch (error) {
+      try {
+        if (this.context.cancelled) throw this.context.reason;
+        await this.failures.fail(error, x instanceof RemoteItem ? x.keys : x, meta);
+      } catch (failure) {
+        failMeta(meta, failure);
+        throw failure;
+      }
+    }
+    releaseMeta(meta);
   }
 }
 

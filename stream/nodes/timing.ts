@@ -1,6 +1,7 @@
 // Operators that act on when items move: rateLimit(ms) and delay(ms).
 import { SerialGate, Waiters } from '../gate.ts';
 import { disposeItem } from '../item.ts';
+import { failMeta, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { LateErrors } from './late-errors.ts';
 
@@ -26,12 +27,12 @@ export class RateLimitNode extends Node {
     this.#interval = ms;
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     return this.#gate.run(() => {
       const wait = this.#next - this.context.clock.now();
-      if (wait <= 0) return this.#release(x);
+      if (wait <= 0) return this.#release(x, meta);
       return this.context.clock.sleep(wait, this.context.signal).then(
-        () => this.#release(x),
+        () => this.#release(x, meta),
         (error: unknown) => {
           disposeItem(x);
           throw error;
@@ -40,9 +41,9 @@ export class RateLimitNode extends Node {
     }, x);
   }
 
-  #release(x: unknown): Maybe {
+  #release(x: unknown, meta: Meta): Maybe {
     this.#next = this.context.clock.now() + this.#interval;
-    return this.push(x);
+    return this.push(x, meta);
   }
 
   protected override onAbort(reason: unknown): void {
@@ -60,7 +61,7 @@ export class RateLimitNode extends Node {
  */
 export class DelayNode extends Node {
   readonly #ms: number;
-  readonly #queue: Array<{ x: unknown; due: number }> = [];
+  readonly #queue: Array<{ x: unknown; meta: Meta; due: number }> = [];
   readonly #intake = new SerialGate();
   readonly #progress = new Waiters();
   readonly #late: LateErrors;
@@ -74,22 +75,23 @@ export class DelayNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#intake.run(() => this.#admit(x, meta), x);
   }
 
-  #admit(x: unknown): Maybe {
+  #admit(x: unknown, meta: Meta): Maybe {
     const head = this.#queue[0];
     if (head && head.due <= this.context.clock.now()) {
       return this.#progress.wait().then(
-        () => this.#admit(x),
+        () => this.#admit(x, meta),
         (error: unknown) => {
           disposeItem(x);
           throw error;
         },
       );
     }
-    this.#queue.push({ x, due: this.context.clock.now() + this.#ms });
+    retainMeta(meta); // held here until handed on
+    this.#queue.push({ x, meta, due: this.context.clock.now() + this.#ms });
     if (!this.#pumping) {
       this.#pumping = true;
       this.#running = this.#run();
@@ -110,11 +112,13 @@ export class DelayNode extends Node {
             return; // cancelled
           }
         }
-        const { x } = this.#queue.shift() as { x: unknown };
+        const { x, meta } = this.#queue.shift() as { x: unknown; meta: Meta };
         this.#progress.wakeAll();
         try {
-          await this.push(x);
+          await this.push(x, meta);
+          releaseMeta(meta);
         } catch (error) {
+          failMeta(meta, error);
           if (!signal.aborted) this.#late.add(error, x);
         }
       }
@@ -132,7 +136,10 @@ export class DelayNode extends Node {
   }
 
   protected override onAbort(reason: unknown): void {
-    for (const { x } of this.#queue.splice(0)) disposeItem(x);
+    for (const { x, meta } of this.#queue.splice(0)) {
+      disposeItem(x);
+      failMeta(meta, reason);
+    }
     this.#intake.rejectAll(reason);
     this.#progress.rejectAll(reason);
   }

@@ -2,6 +2,7 @@
 // scan, sink; and the plain ones: pass-through, pluck, unique, flatten.
 import { abortable, isPromiseLike, SerialGate } from '../gate.ts';
 import { disposeItem } from '../item.ts';
+import type { Meta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
 
@@ -19,30 +20,30 @@ abstract class FunctionNode extends Node {
     this.failures = new FailureHandler(operator, options);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#gate.run(() => this.apply(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#gate.run(() => this.apply(x, meta), x);
   }
 
-  protected abstract apply(x: unknown): Maybe;
+  protected abstract apply(x: unknown, meta: Meta): Maybe;
 
   /** Run fn(x); then(result) for its (awaited) result, or the error policy for its failure. */
-  protected call<R>(fn: () => R, x: unknown, then: (result: Awaited<R>) => Maybe): Maybe {
+  protected call<R>(fn: () => R, x: unknown, meta: Meta, then: (result: Awaited<R>) => Maybe): Maybe {
     let result: R;
     try {
       result = fn();
     } catch (error) {
-      return this.failed(error, x);
+      return this.failed(error, x, meta);
     }
     if (!isPromiseLike(result)) return then(result as Awaited<R>);
     return abortable(result, this.context.signal).then(
       (value) => then(value as Awaited<R>),
-      (error: unknown) => this.failed(error, x),
+      (error: unknown) => this.failed(error, x, meta),
     );
   }
 
-  protected failed(error: unknown, x: unknown): Maybe {
+  protected failed(error: unknown, x: unknown, meta: Meta): Maybe {
     if (this.context.cancelled) throw this.context.reason;
-    return this.failures.fail(error, x);
+    return this.failures.fail(error, x, meta);
   }
 
   protected override onAbort(reason: unknown): void {
@@ -59,8 +60,8 @@ export class MapNode extends FunctionNode {
     this.#fn = fn;
   }
 
-  protected apply(x: unknown): Maybe {
-    return this.call(() => this.#fn(x), x, (y) => this.push(y));
+  protected apply(x: unknown, meta: Meta): Maybe {
+    return this.call(() => this.#fn(x), x, meta, (y) => this.push(y, meta));
   }
 }
 
@@ -75,8 +76,8 @@ export class FilterNode extends FunctionNode {
     this.#negate = negate;
   }
 
-  protected apply(x: unknown): Maybe {
-    return this.call(() => this.#predicate(x), x, (keep) => (!keep === this.#negate ? this.push(x) : undefined));
+  protected apply(x: unknown, meta: Meta): Maybe {
+    return this.call(() => this.#predicate(x), x, meta, (keep) => (!keep === this.#negate ? this.push(x, meta) : undefined));
   }
 }
 
@@ -106,15 +107,16 @@ export class ScanNode extends FunctionNode {
     this.#state = options.start;
   }
 
-  protected apply(x: unknown): Maybe {
+  protected apply(x: unknown, meta: Meta): Maybe {
     if (!this.#hasState) {
       this.#hasState = true;
       this.#state = x;
-      return this.push(this.#withState ? [x, x] : x);
+      return this.push(this.#withState ? [x, x] : x, meta);
     }
     return this.call(
       () => this.#fn(this.#state, x),
       x,
+      meta,
       (result) => {
         let out = result;
         if (this.#returnsState) {
@@ -123,7 +125,7 @@ export class ScanNode extends FunctionNode {
         } else {
           this.#state = result;
         }
-        return this.push(this.#withState ? [this.#state, out] : out);
+        return this.push(this.#withState ? [this.#state, out] : out, meta);
       },
     );
   }
@@ -138,8 +140,8 @@ export class SinkNode extends FunctionNode {
     this.#fn = fn;
   }
 
-  protected apply(x: unknown): Maybe {
-    return this.call(() => this.#fn(x), x, () => undefined);
+  protected apply(x: unknown, meta: Meta): Maybe {
+    return this.call(() => this.#fn(x), x, meta, () => undefined);
   }
 }
 
@@ -149,8 +151,19 @@ export class PassNode extends Node {
     super(operator, upstreams, context);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.push(x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.push(x, meta);
+  }
+}
+
+/** Emits x with its metadata list: { value: x, metadata } (the list, [] if none). */
+export class WithMetadataNode extends Node {
+  constructor(upstream: Node) {
+    super('withMetadata', [upstream]);
+  }
+
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.push({ value: x, metadata: meta ?? [] }, meta);
   }
 }
 
@@ -163,10 +176,10 @@ export class PluckNode extends Node {
     this.#pick = pick;
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     const pick = this.#pick;
     const record = x as Record<PropertyKey, unknown>;
-    return this.push(Array.isArray(pick) ? pick.map((k: PropertyKey) => record[k]) : record[pick as PropertyKey]);
+    return this.push(Array.isArray(pick) ? pick.map((k: PropertyKey) => record[k]) : record[pick as PropertyKey], meta);
   }
 }
 
@@ -192,7 +205,7 @@ export class UniqueNode extends Node {
     this.#key = options.key ?? ((x) => x);
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     const key = this.#key(x);
     const seen = this.#seen;
     if (seen.has(key)) {
@@ -206,7 +219,7 @@ export class UniqueNode extends Node {
     seen.set(key, true);
     // A Map iterates in insertion order: its first key is the least recently used.
     if (seen.size > this.#history) seen.delete(seen.keys().next().value);
-    return this.push(x);
+    return this.push(x, meta);
   }
 }
 
@@ -232,9 +245,9 @@ export class SliceNode extends Node {
     this.#step = step;
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     const i = this.#index++;
-    if (i >= this.#start && i < this.#end && (i - this.#start) % this.#step === 0) return this.push(x);
+    if (i >= this.#start && i < this.#end && (i - this.#start) % this.#step === 0) return this.push(x, meta);
     disposeItem(x);
   }
 }
@@ -247,16 +260,17 @@ export class FlattenNode extends Node {
     super('flatten', [upstream]);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#gate.run(() => this.#each((x as Iterable<unknown>)[Symbol.iterator]()));
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#gate.run(() => this.#each((x as Iterable<unknown>)[Symbol.iterator](), meta));
   }
 
-  #each(iterator: Iterator<unknown>): Maybe {
+  /** Every element carries the list's metadata (streamz gives it to the last element only). */
+  #each(iterator: Iterator<unknown>, meta: Meta): Maybe {
     for (;;) {
       const step = iterator.next();
       if (step.done) return;
-      const pending = this.push(step.value);
-      if (pending) return pending.then(() => this.#each(iterator));
+      const pending = this.push(step.value, meta);
+      if (pending) return pending.then(() => this.#each(iterator, meta));
     }
   }
 

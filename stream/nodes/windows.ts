@@ -2,12 +2,24 @@
 // timedWindow and collect.
 import { SerialGate, Waiters } from '../gate.ts';
 import { disposeItem } from '../item.ts';
+import { failMeta, type Held, type Meta, releaseMeta, retainMeta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { LateErrors } from './late-errors.ts';
 
 /** Turns a list of items into the item emitted (identity on local streams; one list-of-futures item on cluster streams). */
 export type Pack = (items: unknown[]) => unknown;
 const asList: Pack = (items) => items;
+
+const values = (held: readonly Held[]): unknown[] => held.map((h) => h.x);
+
+/** Let go of held items nobody will use: dropped by design (done with), or failed with `reason` (cancelled). */
+function dropHeld(held: Iterable<Held>, reason?: { error: unknown }): void {
+  for (const { x, meta } of held) {
+    disposeItem(x);
+    if (reason) failMeta(meta, reason.error);
+    else releaseMeta(meta);
+  }
+}
 
 function checkCount(operator: string, n: number): void {
   if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`${operator}: n must be a positive integer, got ${n}`);
@@ -34,7 +46,7 @@ export interface PartitionOptions<T = unknown> {
 }
 
 interface OpenList {
-  items: unknown[];
+  items: Held[];
   timer: AbortController | undefined;
 }
 
@@ -67,12 +79,13 @@ export class PartitionNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
     return this.#gate.run(() => {
       const key = this.#key?.(x);
       let list = this.#lists.get(key);
       if (!list) this.#lists.set(key, (list = { items: [], timer: undefined }));
-      list.items.push(x);
+      retainMeta(meta); // held here until its list is handed on
+      list.items.push({ x, meta });
       if (list.items.length >= this.#n) return this.#emitList(key);
       if (list.items.length === 1 && this.#timeoutMs !== undefined) this.#arm(key, list, this.#timeoutMs);
       this.#late.throwFirst();
@@ -84,7 +97,7 @@ export class PartitionNode extends Node {
     if (!list) return;
     list.timer?.abort();
     this.#lists.delete(key);
-    return this.push(this.#pack(list.items));
+    return this.pushCombined(this.#pack(values(list.items)), list.items);
   }
 
   #arm(key: unknown, list: OpenList, ms: number): void {
@@ -122,7 +135,7 @@ export class PartitionNode extends Node {
   protected override onAbort(reason: unknown): void {
     for (const list of this.#lists.values()) {
       list.timer?.abort();
-      for (const x of list.items) disposeItem(x);
+      dropHeld(list.items, { error: reason });
     }
     this.#lists.clear();
     this.#gate.rejectAll(reason);
@@ -140,7 +153,7 @@ export interface UniqueWindowOptions<T = unknown> {
 class UniqueList {
   readonly #key: (x: unknown) => unknown;
   readonly #keepLast: boolean;
-  #items = new Map<unknown, unknown>();
+  #items = new Map<unknown, Held>();
 
   constructor(operator: string, options: UniqueWindowOptions) {
     this.#key = keyFunction(operator, options.key) ?? ((x) => x);
@@ -152,21 +165,21 @@ class UniqueList {
     return this.#items.size;
   }
 
-  /** Add x; answers the item that was dropped for it (x itself, or the one it replaced), if any. */
-  add(x: unknown): { dropped: unknown } | undefined {
-    const key = this.#key(x);
-    if (!this.#items.has(key)) {
-      this.#items.set(key, x);
+  /** Add an item; answers the item dropped for it (itself, or the one it replaced), if any. */
+  add(item: Held): Held | undefined {
+    const key = this.#key(item.x);
+    const old = this.#items.get(key);
+    if (!old) {
+      this.#items.set(key, item);
       return undefined;
     }
-    if (!this.#keepLast) return { dropped: x };
-    const old = this.#items.get(key);
+    if (!this.#keepLast) return item;
     this.#items.delete(key); // re-inserted at the end: the list follows the order of arrival of the items kept
-    this.#items.set(key, x);
-    return { dropped: old };
+    this.#items.set(key, item);
+    return old;
   }
 
-  take(): unknown[] {
+  take(): Held[] {
     const items = [...this.#items.values()];
     this.#items = new Map();
     return items;
@@ -191,18 +204,24 @@ export class PartitionUniqueNode extends Node {
     this.#list = list;
   }
 
-  protected accept(x: unknown): Maybe {
-    const replaced = this.#list.add(x);
-    if (replaced) disposeItem(replaced.dropped);
-    if (this.#list.size >= this.#n) return this.push(this.#list.take());
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    retainMeta(meta);
+    const dropped = this.#list.add({ x, meta });
+    if (dropped) dropHeld([dropped]); // a repeated key: done with
+    if (this.#list.size >= this.#n) return this.#emitList();
   }
 
   protected override flush(): Maybe {
-    if (this.#list.size > 0) return this.push(this.#list.take());
+    if (this.#list.size > 0) return this.#emitList();
   }
 
-  protected override onAbort(): void {
-    for (const x of this.#list.take()) disposeItem(x);
+  #emitList(): Maybe {
+    const items = this.#list.take();
+    return this.pushCombined(values(items), items);
+  }
+
+  protected override onAbort(reason: unknown): void {
+    dropHeld(this.#list.take(), { error: reason });
   }
 }
 
@@ -215,7 +234,8 @@ export interface SlidingWindowOptions {
 export class SlidingWindowNode extends Node {
   readonly #n: number;
   readonly #partial: boolean;
-  readonly #window: unknown[] = [];
+  /** The last n - 1 items (n once one arrives, until it has been emitted). */
+  readonly #window: Held[] = [];
 
   constructor(upstream: Node, n: number, options: SlidingWindowOptions = {}) {
     checkCount('slidingWindow', n);
@@ -224,10 +244,28 @@ export class SlidingWindowNode extends Node {
     this.#partial = options.partial ?? false;
   }
 
-  protected accept(x: unknown): Maybe {
-    this.#window.push(x);
-    if (this.#window.length > this.#n) this.#window.shift();
-    if (this.#window.length === this.#n || this.#partial) return this.push(this.#window.slice());
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    const window = this.#window;
+    retainMeta(meta); // held while in the window
+    window.push({ x, meta });
+    let sent: Maybe = undefined;
+    if (window.length === this.#n || this.#partial) {
+      // pushCombined lets go of the window's holds; the window keeps its own, so take them again.
+      for (const h of window) retainMeta(h.meta);
+      sent = this.pushCombined(values(window), window.slice());
+    }
+    // The oldest leaves once the full window it was in has gone out.
+    if (window.length === this.#n) releaseMeta((window.shift() as Held).meta);
+    return sent;
+  }
+
+  /** The items still in the window have been in every window they will be in. */
+  protected override flush(): void {
+    for (const { meta } of this.#window.splice(0)) releaseMeta(meta);
+  }
+
+  protected override onAbort(reason: unknown): void {
+    for (const { meta } of this.#window.splice(0)) failMeta(meta, reason);
   }
 }
 
@@ -246,8 +284,8 @@ export class TimedWindowNode extends Node {
   readonly #intake = new SerialGate();
   readonly #progress = new Waiters();
   readonly #late: LateErrors;
-  #current: unknown[] = [];
-  readonly #closedWindows: unknown[][] = [];
+  #current: Held[] = [];
+  readonly #closedWindows: Held[][] = [];
   #timer: AbortController | undefined;
   #pumping = false;
   #running: Promise<void> = Promise.resolve();
@@ -267,25 +305,26 @@ export class TimedWindowNode extends Node {
     this.#late = new LateErrors(this.operator);
   }
 
-  protected accept(x: unknown): Maybe {
-    return this.#intake.run(() => this.#admit(x), x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.#intake.run(() => this.#admit(x, meta), x);
   }
 
-  #admit(x: unknown): Maybe {
+  #admit(x: unknown, meta: Meta): Maybe {
     if (this.#closedWindows.length > 0) {
       return this.#progress.wait().then(
-        () => this.#admit(x),
+        () => this.#admit(x, meta),
         (error: unknown) => {
           disposeItem(x);
           throw error;
         },
       );
     }
+    retainMeta(meta); // held until its window is handed on
     if (this.#unique) {
-      const replaced = this.#unique.add(x);
-      if (replaced) disposeItem(replaced.dropped);
+      const dropped = this.#unique.add({ x, meta });
+      if (dropped) dropHeld([dropped]); // a repeated key: done with
     } else {
-      this.#current.push(x);
+      this.#current.push({ x, meta });
     }
     if (!this.#timer) this.#arm();
     this.#late.throwFirst();
@@ -321,12 +360,12 @@ export class TimedWindowNode extends Node {
   async #run(): Promise<void> {
     try {
       while (this.#closedWindows.length > 0 && !this.context.cancelled) {
-        const items = this.#closedWindows.shift() as unknown[];
+        const items = this.#closedWindows.shift() as Held[];
         this.#progress.wakeAll();
         try {
-          await this.push(this.#pack(items));
+          await this.pushCombined(this.#pack(values(items)), items);
         } catch (error) {
-          if (!this.context.cancelled) this.#late.add(error, items);
+          if (!this.context.cancelled) this.#late.add(error, items.map((h) => h.x));
         }
       }
     } finally {
@@ -345,9 +384,9 @@ export class TimedWindowNode extends Node {
 
   protected override onAbort(reason: unknown): void {
     this.#timer?.abort();
-    for (const x of this.#current.splice(0)) disposeItem(x);
-    for (const x of this.#unique?.take() ?? []) disposeItem(x);
-    for (const w of this.#closedWindows.splice(0)) disposeItem(w);
+    dropHeld(this.#current.splice(0), { error: reason });
+    dropHeld(this.#unique?.take() ?? [], { error: reason });
+    for (const w of this.#closedWindows.splice(0)) dropHeld(w, { error: reason });
     this.#intake.rejectAll(reason);
     this.#progress.rejectAll(reason);
   }
@@ -361,7 +400,7 @@ export class TimedWindowNode extends Node {
 export class CollectNode extends Node {
   readonly #pack: Pack;
   readonly #gate = new SerialGate();
-  #items: unknown[] = [];
+  #items: Held[] = [];
 
   constructor(upstream: Node, pack: Pack = asList) {
     super('collect', [upstream]);
@@ -373,8 +412,9 @@ export class CollectNode extends Node {
     return this.#items.length;
   }
 
-  protected accept(x: unknown): Maybe {
-    this.#items.push(x);
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    retainMeta(meta); // held until flushed
+    this.#items.push({ x, meta });
   }
 
   /** Emit the collected items as one list (an empty list if there are none); resolves when it is taken. */
@@ -386,7 +426,7 @@ export class CollectNode extends Node {
           this.#gate.run(() => {
             const items = this.#items;
             this.#items = [];
-            return this.push(this.#pack(items));
+            return this.pushCombined(this.#pack(values(items)), items);
           }),
         ),
       );
@@ -400,7 +440,7 @@ export class CollectNode extends Node {
   }
 
   protected override onAbort(reason: unknown): void {
-    for (const x of this.#items.splice(0)) disposeItem(x);
+    dropHeld(this.#items.splice(0), { error: reason });
     this.#gate.rejectAll(reason);
   }
 }
