@@ -21,4 +21,4 @@ export type { MapAsyncOptions } from './nodes/map-async.ts';
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';
 export type { KeyOption, PartitionOptions, SlidingWindowOptions, UniqueWindowOptions } from './nodes/windows.ts';
 export type { ErrorOptions, ErrorPolicy, StreamFailure } from './policy.ts';
-export { CollectStream, type EmitOptions, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, type ZipValues } from './stream.ts';
+export { CollectStream, type EmitOptions, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, TextFileStream, type ZipValues } from './stream.ts';

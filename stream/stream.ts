@@ -1,7 +1,9 @@
 import type { Client } from '../client/client.ts';
 import type { ChannelOptions } from '../client/channel.ts';
 import type { Clock } from './clock.ts';
+import { fileOperators } from './file-operators.ts';
 import type { Metadata } from './metadata.ts';
+import type { FilenamesOptions, SinkToFileOptions, TextFileOptions } from './nodes/files.ts';
 import { ClusterSourceStream, ClusterStream } from './cluster-stream.ts';
 import { GraphContext } from './context.ts';
 import type { Node } from './node.ts';
@@ -384,6 +386,17 @@ export class Stream<T> {
   }
 
   /**
+   * Write prefix + String(x) + suffix (default '\n') for each item to the
+   * file at `path` (streamz's sink_to_file): mode 'w' (default) truncates it
+   * first, 'a' appends. An emit resolves once its item has been handed to the
+   * operating system (with `fsync`, once it is on the disk); end() closes the
+   * file. Node only.
+   */
+  sinkToFile(path: string, options?: SinkToFileOptions): Stream<never> {
+    return derive(fileOperators('sinkToFile').sinkToFile(this[kNode], path, options));
+  }
+
+  /**
    * Append each item to the channel `name` (created if need be): the value is
    * scattered to the scheduler and its future appended. An emit returns once
    * the append is acknowledged.
@@ -431,6 +444,27 @@ export class Stream<T> {
     return adopting(new EventSourceSource(url, new GraphContext(options), options), () => new EventSourceStream());
   }
 
+  /**
+   * The lines of a text file (each with its delimiter, default '\n', as
+   * streamz gives them), then the lines appended to it as it grows, like
+   * `tail -f` (streamz's from_textfile). `fromEnd` starts at the end of the
+   * file, `position` at a byte offset (the source's `position` after the last
+   * line the pipeline took); `follow: false` stops at the end of the file.
+   * Node only.
+   */
+  static fromTextFile(path: string, options: SourceOptions & TextFileOptions = {}): TextFileStream {
+    return adopting(fileOperators('fromTextFile').fromTextFile(path, new GraphContext(options), options), () => new TextFileStream());
+  }
+
+  /**
+   * The path of each file in the directory `dir`: those there at start(),
+   * then each new one as it appears (streamz's filenames), checked every
+   * `pollIntervalMs`; `match` keeps only some names. Node only.
+   */
+  static filenames(dir: string, options: SourceOptions & FilenamesOptions = {}): SourceStream<string> {
+    return source(fileOperators('filenames').filenames(dir, new GraphContext(options), options));
+  }
+
   /** Items taken from a queue (anything with an async get(), or an async iterable). */
   static fromQueue<T>(queue: QueueLike<T> | AsyncIterable<T>, options: SourceOptions = {}): SourceStream<T> {
     return source(new QueueSource(queue, new GraphContext(options), options));
@@ -447,6 +481,14 @@ export class SourceStream<T> extends Stream<T> {
   /** Stop producing and finish the pipeline. */
   override end(): Promise<void> {
     return (this[kNode] as SourceNode).end();
+  }
+}
+
+/** fromTextFile's stream. */
+export class TextFileStream extends SourceStream<string> {
+  /** The byte offset just after the last line the pipeline took: pass it as `position` to a new source to go on from there. */
+  get position(): number {
+    return (this[kNode] as SourceNode & { position: number }).position;
   }
 }
 
