@@ -4,7 +4,7 @@ import { Future } from '../client/future.ts';
 import { GraphContext } from './context.ts';
 import type { Node } from './node.ts';
 import { BufferNode } from './nodes/buffer.ts';
-import { ChannelSinkNode, type ClusterMapOptions, ClusterMapNode, GatherNode } from './nodes/cluster.ts';
+import { ChannelSinkNode, type ClusterMapOptions, ClusterMapNode, ClusterScanNode, type ClusterScanOptions, ClusterStarmapNode, GatherNode } from './nodes/cluster.ts';
 import { ZipNode } from './nodes/combine.ts';
 import type { ChannelSource } from './nodes/channel-source.ts';
 import { DelayNode, RateLimitNode } from './nodes/timing.ts';
@@ -80,6 +80,32 @@ export class ClusterStream<T> {
    */
   map<R = unknown>(fn: string, options?: ClusterMapOptions): ClusterStream<R> {
     return this.#derive(new ClusterMapNode(this[kNode], this.client, fn, options));
+  }
+
+  /**
+   * fn(...item, ...args) for each item, a list of arguments (streamz's dask
+   * starmap): an item made of several futures (zip, partition) gives them
+   * as the arguments; a single future whose value is a list is read back
+   * first and its values given.
+   */
+  starmap<R = unknown>(fn: string, options?: ClusterMapOptions): ClusterStream<R> {
+    return this.#derive(new ClusterStarmapNode(this[kNode], this.client, fn, options));
+  }
+
+  /**
+   * A running reduction on the cluster (streamz's dask accumulate): submit
+   * fn(state, item, ...args) for each item; the task's future is the new
+   * state and is emitted. The state never leaves the cluster (except with
+   * `returnsState`, whose [state, value] pairs are brought back to be split).
+   * Without `start`, the first item is the first state.
+   */
+  scan<R = T>(fn: string, options?: ClusterScanOptions): ClusterStream<R> {
+    return this.#derive(new ClusterScanNode(this[kNode], this.client, fn, options));
+  }
+
+  /** streamz's name for scan. */
+  accumulate<R = T>(fn: string, options?: ClusterScanOptions): ClusterStream<R> {
+    return this.scan<R>(fn, options);
   }
 
   /** Keep up to n futures in flight (n counts the one being gathered): the cluster works on them while the pipeline goes on. */

@@ -11,7 +11,7 @@ export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { ClusterSourceStream, ClusterStream, type ClusterStreams } from './cluster-stream.ts';
 export { StreamEndedError, StreamError } from './errors.ts';
 export { type Metadata, RefCounter, type RefCounterOptions } from './metadata.ts';
-export type { ClusterMapOptions } from './nodes/cluster.ts';
+export type { ClusterMapOptions, ClusterScanOptions } from './nodes/cluster.ts';
 export type { ScatterOptions } from './nodes/scatter.ts';
 export type { CombineLatestOptions, ZipOptions } from './nodes/combine.ts';
 export type { ChannelSourceOptions } from './nodes/channel-source.ts';

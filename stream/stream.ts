@@ -154,8 +154,8 @@ export class Stream<T> {
   }
 
   /** fn(...x) for each item, a list of arguments (itertools.starmap); an async fn is awaited. */
-  starmap<R>(fn: (...args: T extends readonly unknown[] ? T : never) => R, options?: ErrorOptions): Stream<Awaited<R>> {
-    const f = fn as (...args: unknown[]) => unknown;
+  starmap<R>(fn: T extends readonly unknown[] ? (...args: T) => R : never, options?: ErrorOptions): Stream<Awaited<R>> {
+    const f = fn as unknown as (...args: unknown[]) => unknown;
     return derive(new MapNode(this[kNode], (x) => f(...(x as unknown[])), options, 'starmap'));
   }
 

@@ -4,7 +4,7 @@ import type { Client, SubmitOptions } from '../../client/client.ts';
 import type { Channel, ChannelOptions } from '../../client/channel.ts';
 import { Future } from '../../client/future.ts';
 import { abortable, SerialGate } from '../gate.ts';
-import { kDispose } from '../item.ts';
+import { kDispose, kShare } from '../item.ts';
 import type { Meta } from '../metadata.ts';
 import { Node, type Maybe } from '../node.ts';
 import { type ErrorOptions, FailureHandler } from '../policy.ts';
@@ -156,4 +156,173 @@ export class ChannelSinkNode extends ClusterNode {
 
 export function releaseItem(item: RemoteItem): void {
   item[kDispose]();
+}
+
+export interface ClusterScanOptions extends ClusterMapOptions {
+  /** The first state (a JSON value). Without it, the first item is the state, and is emitted as it is (streamz). */
+  start?: unknown;
+  /**
+   * fn returns [nextState, valueToEmit]. The pair comes back to this process
+   * to be split, and its halves are scattered again: one round trip per item
+   * (without it, the state never leaves the cluster).
+   */
+  returnsState?: boolean;
+  /** Emit [state, value] (one item of two futures) rather than the value alone (streamz's with_state). */
+  withState?: boolean;
+}
+
+/**
+ * A running reduction on the cluster (streamz's dask accumulate): for each
+ * item, submit fn(state, item, ...args); the task's future is the new state,
+ * and is emitted. The state stays on the cluster: each task depends on the
+ * previous one's future, and runs once it has finished. One item at a time,
+ * in order. This node holds the current state's future until it ends.
+ */
+export class ClusterScanNode extends ClusterNode {
+  readonly #client: Client;
+  readonly #fn: string;
+  readonly #args: unknown[];
+  readonly #submit: SubmitOptions;
+  readonly #returnsState: boolean;
+  readonly #withState: boolean;
+  /** The state: a future held here (a RemoteItem), a JSON start value, or nothing yet. */
+  #state: { item: RemoteItem } | { value: unknown } | undefined;
+
+  constructor(upstream: Node, client: Client, fn: string, options: ClusterScanOptions = {}) {
+    const { args = [], onError, report, pure = false, start, returnsState = false, withState = false, ...submit } = options;
+    super(`scan('${fn}')`, upstream, { onError, report });
+    this.#client = client;
+    this.#fn = fn;
+    this.#args = args;
+    this.#submit = { ...submit, pure };
+    this.#returnsState = returnsState;
+    this.#withState = withState;
+    this.#state = 'start' in options ? { value: start } : undefined;
+  }
+
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    return this.gate.run(() => this.#step(x as RemoteItem, meta), x);
+  }
+
+  #step(item: RemoteItem, meta: Meta): Maybe {
+    const state = this.#state;
+    if (!state) {
+      this.#state = { item: item[kShare]() };
+      return this.#emit(item, meta);
+    }
+    let result: Future;
+    try {
+      result = this.#client.submit(this.#fn, ['item' in state ? state.item.ref : state.value, item.ref, ...this.#args], this.#submit);
+    } catch (error) {
+      releaseItem(item);
+      return this.failed(error, item.keys, meta);
+    }
+    // Queued after the submission: the task holds its arguments first.
+    releaseItem(item);
+    if (!this.#returnsState) {
+      this.#setState(new RemoteItem(result));
+      return this.#emit(new RemoteItem(new Future(result.key, result.client)), meta);
+    }
+    return abortable(this.#split(result), this.context.signal).then(
+      ([next, value]) => {
+        this.#setState(next);
+        return this.#emit(value, meta);
+      },
+      (error: unknown) => this.failed(error, [result.key], meta),
+    );
+  }
+
+  /** fn returned [state, value]: bring the pair back, scatter its halves. */
+  async #split(pair: Future): Promise<[RemoteItem, RemoteItem]> {
+    try {
+      const result = await pair.result();
+      if (!Array.isArray(result) || result.length !== 2) throw new TypeError(`scan('${this.#fn}') with returnsState: the task must return [state, value], got ${JSON.stringify(result)}`);
+      const [state, value] = await this.#client.scatter(result);
+      return [new RemoteItem(state), new RemoteItem(value)];
+    } finally {
+      pair.release();
+    }
+  }
+
+  #setState(next: RemoteItem): void {
+    const old = this.#state;
+    this.#state = { item: next };
+    if (old && 'item' in old) releaseItem(old.item);
+  }
+
+  /** Emit the value, or [state, value] with withState (the state shared: this node keeps its own hold). */
+  #emit(value: RemoteItem, meta: Meta): Maybe {
+    if (!this.#withState) return this.push(value, meta);
+    const state = (this.#state as { item: RemoteItem }).item[kShare]();
+    return this.push(RemoteItem.pack([state, value]), meta);
+  }
+
+  protected override flush(): void {
+    this.#dropState();
+  }
+
+  protected override onAbort(reason: unknown): void {
+    super.onAbort(reason);
+    this.#dropState();
+  }
+
+  #dropState(): void {
+    const state = this.#state;
+    this.#state = undefined;
+    if (state && 'item' in state) releaseItem(state.item);
+  }
+}
+
+/**
+ * fn(...item, ...args) for each item (streamz's dask starmap). An item that
+ * is a list of futures (from zip or partition) is spread as they are, each a
+ * dependency of the task; a single future's value (a list) is brought back
+ * first and spread as values. The task's future is emitted.
+ */
+export class ClusterStarmapNode extends ClusterNode {
+  readonly #client: Client;
+  readonly #fn: string;
+  readonly #args: unknown[];
+  readonly #submit: SubmitOptions;
+
+  constructor(upstream: Node, client: Client, fn: string, options: ClusterMapOptions = {}) {
+    const { args = [], onError, report, pure = false, ...submit } = options;
+    super(`starmap('${fn}')`, upstream, { onError, report });
+    this.#client = client;
+    this.#fn = fn;
+    this.#args = args;
+    this.#submit = { ...submit, pure };
+  }
+
+  protected accept(x: unknown, _from: Node | undefined, meta: Meta): Maybe {
+    const item = x as RemoteItem;
+    return this.gate.run(() => {
+      if (Array.isArray(item.ref)) return this.#submitWith(item, item.ref, meta);
+      return abortable(item.value(), this.context.signal).then(
+        (value) => {
+          if (!Array.isArray(value)) {
+            releaseItem(item);
+            return this.failed(new TypeError(`starmap('${this.#fn}'): the item's value is not a list of arguments: ${JSON.stringify(value)}`), item.keys, meta);
+          }
+          return this.#submitWith(item, value, meta);
+        },
+        (error: unknown) => {
+          releaseItem(item);
+          return this.failed(error, item.keys, meta);
+        },
+      );
+    }, item);
+  }
+
+  #submitWith(item: RemoteItem, spread: readonly unknown[], meta: Meta): Maybe {
+    let future: Future;
+    try {
+      future = this.#client.submit(this.#fn, [...spread, ...this.#args], this.#submit);
+    } catch (error) {
+      releaseItem(item);
+      return this.failed(error, item.keys, meta);
+    }
+    releaseItem(item); // queued after the submission: the task holds its arguments first
+    return this.push(new RemoteItem(future), meta);
+  }
 }

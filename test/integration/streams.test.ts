@@ -3,7 +3,7 @@
 // mid-pipeline, channels in and out, SSE from the scheduler.
 import t from 'tap';
 import { Client, TaskError } from '../../client/index.ts';
-import { type ServerSentEvent, Stream, StreamError } from '../../stream/index.ts';
+import { RefCounter, type ServerSentEvent, Stream, StreamError } from '../../stream/index.ts';
 import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { within } from '../helpers/streams.ts';
@@ -148,6 +148,77 @@ t.test('partition and zip hand lists of futures to one task', async (t) => {
   await within(source.end(), 15_000, 'end');
   t.same(sums, [6, 15, 7], 'lists of 3, the last one partial at end()');
   t.same(pairs, [3, 5, 7, 9, 11, 13, 15], 'x + (x + 1)');
+});
+
+t.test('scan/accumulate and starmap on the cluster (streamz test_dask: test_scan, test_scan_state, test_accumulate, test_starmap, test_zip)', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const onCluster = source.scatter(client);
+  const sums = onCluster.map<number>('inc').scan<number>('add').gather().sinkToList();
+  const fromTen = onCluster.scan<number>('add', { start: 10 }).gather().sinkToList();
+  for (let i = 0; i < 5; i++) await within(source.emit(i), 15_000, `emit(${i})`);
+  await within(source.end(), 15_000, 'end');
+  t.same(sums, [1, 3, 6, 10, 15], 'test_scan');
+  t.same(fromTen, [10, 11, 13, 16, 20], 'a JSON start value');
+
+  const states = new Stream<number>();
+  const split = states.scatter(client).scan<number>('addReturningState', { returnsState: true }).gather().sinkToList();
+  const withState = states.scatter(client).accumulate<[number, number]>('add', { withState: true }).gather().sinkToList();
+  for (let i = 0; i < 3; i++) await within(states.emit(i), 15_000, `emit(${i})`);
+  await within(states.end(), 15_000, 'end');
+  t.same(split, [0, 1, 3], 'test_scan_state');
+  t.same(withState, [[0, 0], [1, 1], [3, 3]], 'test_accumulate: [state, value]');
+
+  const pairs = new Stream<[number, number]>();
+  const starred = pairs.scatter(client).starmap<number>('addXYZ', { kwargs: { z: 10 } }).gather().sinkToList();
+  for (let i = 0; i < 5; i++) await within(pairs.emit([i, i]), 15_000, `emit([${i}, ${i}])`);
+  await within(pairs.end(), 15_000, 'end');
+  t.same(starred, [10, 12, 14, 16, 18], 'test_starmap: a future whose value is a list of arguments');
+
+  const a = new Stream<number>();
+  const b = new Stream<string>();
+  const zipped = a.scatter(client).zip(b.scatter(client));
+  const L = zipped.gather().sinkToList();
+  const asArgs = zipped.starmap<unknown[]>('echo').gather().sinkToList();
+  await a.emit(1);
+  await b.emit('a');
+  await a.emit(2);
+  await b.emit('b');
+  await within(Promise.all([a.end(), b.end()]), 15_000, 'end');
+  t.same(L, [[1, 'a'], [2, 'b']], 'test_zip');
+  t.same(asArgs, [[1, 'a'], [2, 'b']], 'starmap spreads a zip’s futures as arguments');
+
+  const same = new Stream<number>();
+  const doubled = same.scatter(client).zip(same.scatter(client)).map<number>('total').gather().sinkToList();
+  const onceScattered = same.scatter(client);
+  const selfZip = onceScattered.zip(onceScattered).map<number>('total').gather().sinkToList();
+  for (const x of [1, 2]) await same.emit(x);
+  await within(same.end(), 15_000, 'end');
+  t.same(doubled, [2, 4]);
+  t.same(selfZip, [2, 4], 'zip(a, a) on the cluster: the same future twice');
+});
+
+t.test('metadata rides along on the cluster: buffer and gather hold an item until its result is taken (streamz test_partition_then_scatter)', async (t) => {
+  const client = await connect(t);
+  const source = new Stream<number>();
+  const L = source.partition(2, { timeoutMs: 100 }).scatter(client).map<number[]>('incEach').buffer(2).gather().flatten().sinkToList();
+  let done = 0;
+  const rc = new RefCounter({ onDone: () => done++ });
+  for (let i = 0; i < 3; i++) await source.emit(i, { metadata: [{ ref: rc }] });
+  t.ok(rc.count > 0, 'held while on the cluster');
+  await waitFor(() => rc.count === 0, 'every item to be done', 15_000);
+  t.same(L, [1, 2, 3]);
+  t.ok(done >= 1);
+  t.notOk(rc.failed);
+
+  const failing = new Stream<number>();
+  failing.scatter(client).map('rejectIf', { args: [1] }).buffer(2).gather({ onError: 'skip' });
+  const ok = new RefCounter();
+  const bad = new RefCounter();
+  await failing.emit(0, { metadata: [{ ref: ok }] });
+  await failing.emit(1, { metadata: [{ ref: bad }] });
+  await within(failing.end(), 15_000, 'end');
+  t.same([ok.count, bad.count, ok.failed, bad.failed], [0, 0, false, false], 'a skipped failure is done, not failed');
 });
 
 t.test('channels: sinkToChannel from local and cluster streams; fromChannel reads, stops with the channel, resumes from lastSeq', async (t) => {

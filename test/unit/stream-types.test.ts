@@ -24,6 +24,14 @@ t.test('item types flow through operators', async (t) => {
   const onCluster: ClusterStream<number> = numbers.scatter(fakeClient);
   const back: Stream<boolean> = onCluster.map<boolean>('isEven').buffer(3).gather();
   const windows: ClusterStream<number[]> = onCluster.partition(4);
+  const withLiteral: Stream<[number, string, number]> = numbers.zip('x', numbers);
+  const staticZip: Stream<[number, boolean]> = Stream.zip([numbers, true]);
+  const starred: Stream<string> = numbers.zip(numbers).starmap((a, b) => `${a + b}`);
+  const counts: Stream<Map<number, number>> = numbers.frequencies();
+  const stated: Stream<[number, number]> = numbers.scan((acc, x) => acc + x, { withState: true });
+  const keyed: Stream<{ id: number; name: string }[]> = records.partition(2, { key: 'id' });
+  const lossless: Stream<[number, string]> = numbers.zipLatest(strings);
+  const clusterScan: ClusterStream<number> = onCluster.scan<number>('add');
 
   // Compile-time only: never called, but every line must fail to type check.
   const misuses = (): void => {
@@ -39,10 +47,16 @@ t.test('item types flow through operators', async (t) => {
     void onCluster.map((x: number) => x + 1);
     // @ts-expect-error no sink of local functions on futures
     void onCluster.sink(console.log);
+    // @ts-expect-error starmap spreads lists: a stream of numbers has none
+    void numbers.starmap((a: number) => a);
+    // @ts-expect-error partition's key is a property of the item
+    void records.partition(2, { key: (r: { other: number }) => r.other });
+    // @ts-expect-error scan on a cluster stream takes a task name
+    void onCluster.scan((acc: number, x: number) => acc + x);
     void wrong;
   };
   void misuses;
-  void [strings, awaited, flat, pairs, latest, either, ids, tuples, sums, back, windows];
+  void [strings, awaited, flat, pairs, latest, either, ids, tuples, sums, back, windows, withLiteral, staticZip, starred, counts, stated, keyed, lossless, clusterScan];
 
   t.equal(back.operator, 'gather');
   t.equal(windows.operator, 'partition(4)');
@@ -53,10 +67,10 @@ t.test('at run time too, a cluster stream has no local operators', async (t) => 
   const remote = local.scatter(fakeClient);
   t.type(remote, ClusterStream);
   t.notOk(remote instanceof Stream, 'a ClusterStream is not a Stream');
-  for (const name of ['filter', 'sink', 'scan', 'sinkToList', 'flatten', 'unique', 'pluck', 'latest', 'combineLatest', 'slidingWindow', 'collect']) {
+  for (const name of ['filter', 'sink', 'sinkToList', 'flatten', 'unique', 'pluck', 'latest', 'combineLatest', 'slidingWindow', 'collect', 'sinkToFile', 'mapAsync']) {
     t.notOk(name in remote, `no ${name} on a cluster stream`);
   }
-  for (const name of ['map', 'buffer', 'gather', 'rateLimit', 'delay', 'partition', 'timedWindow', 'zip', 'union', 'sinkToChannel']) {
+  for (const name of ['map', 'starmap', 'scan', 'accumulate', 'buffer', 'gather', 'rateLimit', 'delay', 'partition', 'timedWindow', 'zip', 'union', 'sinkToChannel', 'start']) {
     t.ok(name in remote, `${name} on a cluster stream`);
   }
 });
