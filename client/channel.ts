@@ -2,7 +2,7 @@ import type { ChannelInfo } from '../schemas/channels.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future } from './future.ts';
-import { kAppend, kConfigure, kSubmission } from './symbols.ts';
+import { kAppend, kCall, kConfigure, kSubmission } from './symbols.ts';
 
 export interface ChannelOptions {
   /** Beyond this many entries the oldest fall off (deque semantics); null: unbounded. Absent: left as it is. */
@@ -127,6 +127,28 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
       });
     }
     return this.#mirror.map((e) => e.future);
+  }
+
+  /**
+   * A consumer's position in this channel: the last entry it has finished
+   * with (0: none yet). Retried while the scheduler restarts.
+   */
+  async position(consumer: string): Promise<number> {
+    await this.#created;
+    const { seq } = await this.client[kCall]<{ seq: number }>('GET', `${this.#path}/consumers/${encodeURIComponent(consumer)}`);
+    return seq;
+  }
+
+  /**
+   * Commit a consumer's position: the last entry it has finished with.
+   * Durable once this resolves. It only moves forward (a lower seq leaves it
+   * where it is) unless `rewind`; resolves with the position now.
+   */
+  async commit(consumer: string, seq: number, options: { rewind?: boolean } = {}): Promise<number> {
+    await this.#created;
+    const body = options.rewind ? { seq, rewind: true } : { seq };
+    const answer = await this.client[kCall]<{ seq: number }>('PUT', `${this.#path}/consumers/${encodeURIComponent(consumer)}`, body);
+    return answer.seq;
   }
 
   /** Stop the channel: iteration ends in every client, and it takes no more appends. */

@@ -17,6 +17,7 @@ import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
 import upgradesPlugin from './plugins/upgrades.ts';
 import authRoutes from './routes/auth.ts';
+import channelConsumersRoutes from './routes/channel-consumers.ts';
 import channelsRoutes from './routes/channels.ts';
 import clientsRoutes from './routes/clients.ts';
 import clusterRoutes from './routes/cluster.ts';
@@ -177,6 +178,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(dataRoutes);
   await app.register(clientsRoutes);
   await app.register(channelsRoutes);
+  await app.register(channelConsumersRoutes);
   await app.register(observabilityRoutes);
   await app.register(queuesRoutes);
   await app.register(variablesRoutes);

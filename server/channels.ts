@@ -72,6 +72,7 @@ export class Channels {
   readonly #maxBatch: number;
   /** Channels that exist at once, at most (--max-channels): each costs memory, and every snapshot lists them. */
   readonly #maxChannels: number;
+  readonly #onDelete: Array<(name: string) => void> = [];
   #purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(scheduler: Scheduler, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
@@ -218,11 +219,17 @@ export class Channels {
     return info(channel);
   }
 
+  /** Run fn(name) as a channel is deleted, in the same transaction (what belongs to it goes with it). */
+  onDelete(fn: (name: string) => void): void {
+    this.#onDelete.push(fn);
+  }
+
   /** Delete the channel: readers are told it stopped, its holds are released. */
   delete(name: string): void {
     this.#scheduler.assertOpen();
     const channel = this.#get(name);
     this.#channels.delete(name);
+    for (const fn of this.#onDelete) fn(name);
     for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], entryHolder(name, entry.seq));
     this.#scheduler.store.afterCommit(() => {
       for (const reader of channel.readers) this.#sendStop(channel, reader);

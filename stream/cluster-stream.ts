@@ -174,4 +174,9 @@ export class ClusterSourceStream<T> extends ClusterStream<T> {
   get lastSeq(): number | undefined {
     return (this[kNode] as ChannelSource).lastSeq;
   }
+
+  /** With a `consumer`: its position the scheduler has acknowledged (every entry up to it is done with). */
+  get committedSeq(): number | undefined {
+    return (this[kNode] as ChannelSource).committedSeq;
+  }
 }

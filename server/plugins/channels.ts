@@ -1,19 +1,25 @@
 import fp from 'fastify-plugin';
+import { ChannelConsumers } from '../channel-consumers.ts';
 import { Channels } from '../channels.ts';
 import { ChannelStore } from '../store/channel-store.ts';
+import { ConsumerStore } from '../store/consumer-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     channels: Channels;
+    channelConsumers: ChannelConsumers;
   }
 }
 
-/** Channels over the scheduler, writing through the same group commit as tasks. */
+/** Channels (and their consumers' positions) over the scheduler, writing through the same group commit as tasks. */
 export default fp<{ maxChannels: number }>(
   async (app, options) => {
     const channels = new Channels(app.scheduler, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels });
     channels.start();
+    const consumers = new ChannelConsumers(app.scheduler, channels, new ConsumerStore(app.store.db, app.store.tx));
+    consumers.start();
     app.decorate('channels', channels);
+    app.decorate('channelConsumers', consumers);
     app.addHook('preClose', async () => channels.closeReaders());
     app.addHook('onClose', async () => channels.stopTimers());
   },

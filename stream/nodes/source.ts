@@ -61,6 +61,9 @@ export abstract class SourceNode extends Node {
     return this.#run ?? this.finish();
   }
 
+  /** After the pipeline has finished: acknowledge what is done with (a channel's position, queue acks). */
+  protected async settle(): Promise<void> {}
+
   async #produceThenFinish(): Promise<void> {
     const errors: unknown[] = [];
     try {
@@ -72,6 +75,11 @@ export abstract class SourceNode extends Node {
       await this.finish();
     } catch (error) {
       errors.push(error);
+    }
+    try {
+      await this.settle();
+    } catch (error) {
+      if (!this.context.cancelled) errors.push(error);
     }
     if (this.context.cancelled) throw this.context.reason;
     if (errors.length > 0) throw combineErrors(errors, `${this.operator} stopped with errors`);

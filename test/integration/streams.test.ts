@@ -1,16 +1,21 @@
 // Cluster pipelines against a real scheduler and real workers: order,
 // bounded futures in flight, errors, end and cancel, a worker killed
 // mid-pipeline, channels in and out, SSE from the scheduler.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Client, TaskError } from '../../client/index.ts';
 import { RefCounter, type ServerSentEvent, Stream, StreamError } from '../../stream/index.ts';
 import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { Proc, waitFor } from '../helpers/processes.ts';
 import { within } from '../helpers/streams.ts';
 
 const scheduler = await startScheduler(t);
 await startWorker(t, scheduler.url, { concurrency: 4 });
 const curl = api(scheduler.url);
+const PIPELINE = fileURLToPath(new URL('../fixtures/stream-pipeline.ts', import.meta.url));
 
 async function connect(t: Tap): Promise<Client> {
   const client = await Client.connect(scheduler.url);
@@ -337,4 +342,124 @@ t.test('fromChannel goes on across a kill -9 and restart of the scheduler: no en
   await within(done, 30_000, 'the reader to end with the channel');
   t.same(seen, [1, 2, 3, 4, 5]);
   t.equal(reader.lastSeq, 5);
+});
+
+t.test('consumer positions over HTTP: forward only unless rewound, bounded by the channel, gone with it', async (t) => {
+  const name = `positions-${Date.now()}`;
+  const path = `/channels/${name}/consumers`;
+  t.equal((await curl.get(`${path}/billing`)).status, 404, 'unknown channel');
+  await curl.post(`/channels/${name}/append`, { tasks: [1, 2, 3].map((x) => ({ fn: 'inc', args: [x] })) });
+  t.match((await curl.get(`${path}/billing`)).body, { channel: name, consumer: 'billing', seq: 0, updatedAt: null }, 'a consumer that never committed is at 0');
+  t.match((await curl.put(`${path}/billing`, { seq: 2 })).body, { seq: 2 });
+  t.match((await curl.put(`${path}/billing`, { seq: 1 })).body, { seq: 2 }, 'a lower seq leaves it where it is');
+  t.match((await curl.put(`${path}/billing`, { seq: 1, rewind: true })).body, { seq: 1 }, 'unless rewind');
+  const past = await curl.put(`${path}/billing`, { seq: 4 });
+  t.equal(past.status, 400);
+  t.match(past.body, { error: { code: 'SLUICE_ERR_VALIDATION', message: /past the last entry/ } });
+  for (const bad of [{ seq: -1 }, { seq: 1.5 }, {}, { seq: 1, extra: true }]) t.equal((await curl.put(`${path}/billing`, bad)).status, 400, JSON.stringify(bad));
+  t.equal((await curl.put(`${path}/bad%20name`, { seq: 1 })).status, 400, 'a consumer name is checked like a channel name');
+  await curl.put(`${path}/audit`, { seq: 3 });
+  t.same((await curl.get(path)).body.map((c: { consumer: string; seq: number }) => [c.consumer, c.seq]), [['audit', 3], ['billing', 1]]);
+  t.equal((await curl.delete(`${path}/audit`)).status, 204);
+  t.match((await curl.get(`${path}/audit`)).body, { seq: 0 });
+  await curl.delete(`/channels/${name}`);
+  await curl.post(`/channels/${name}/append`, { tasks: [{ fn: 'inc', args: [9] }] });
+  t.match((await curl.get(`${path}/billing`)).body, { seq: 0 }, 'a channel made again under a deleted one’s name has no consumers');
+  const docs = (await curl.get('/docs/json')).body as { paths: Record<string, unknown> };
+  t.ok(docs.paths['/channels/{name}/consumers/{consumer}'], 'in the OpenAPI document');
+});
+
+t.test('fromChannel as a consumer: resumes after its committed position; an entry that failed holds the position before it', async (t) => {
+  const client = await connect(t);
+  const name = `consumed-${Date.now()}`;
+  const writer = new Stream<number>();
+  writer.sinkToChannel(client, name);
+  for (let x = 1; x <= 5; x++) await writer.emit(x);
+
+  const first = Stream.fromChannel<number>(client, name, { consumer: 'c1' });
+  const seen = first.gather().sinkToList();
+  const running = first.start();
+  await waitFor(() => seen.length === 5, 'five entries', 15_000);
+  await first.end();
+  await within(running, 15_000, 'start() after end()');
+  t.equal(first.committedSeq, 5, 'every entry done with: position 5');
+  t.match((await curl.get(`/channels/${name}/consumers/c1`)).body, { seq: 5 });
+
+  for (let x = 6; x <= 8; x++) await writer.emit(x);
+  const second = Stream.fromChannel<number>(client, name, { consumer: 'c1' });
+  const more = second
+    .gather()
+    .map((x) => {
+      if (x === 7) throw new Error('cannot handle 7');
+      return x;
+    })
+    .sinkToList();
+  await t.rejects(within(second.start(), 15_000, 'the source to stop on the error'), { message: 'cannot handle 7' });
+  t.same(more, [6], 'a new pipeline under the same name starts after the position');
+  t.equal(second.committedSeq, 6, 'the failed entry 7 holds the position at 6');
+  t.match((await curl.get(`/channels/${name}/consumers/c1`)).body, { seq: 6 });
+
+  await client.channel(name).stop();
+  const third = Stream.fromChannel<number>(client, name, { consumer: 'c1', onError: 'skip' });
+  const rest = third
+    .gather()
+    .map((x) => {
+      if (x === 7) throw new Error('still not 7');
+      return x;
+    })
+    .sinkToList();
+  await within(third.start(), 15_000, 'to the end of the stopped channel');
+  t.same(rest, [8], '7 failed again, and was skipped this time');
+  t.equal(third.skipped, 1);
+  t.equal(third.committedSeq, 8, 'a skipped entry is done with');
+});
+
+t.test('a pipeline process killed (SIGKILL) mid-run and started again: every entry processed, none skipped, repeats only after the committed position', async (t) => {
+  const client = await connect(t);
+  const name = `killed-${Date.now()}`;
+  const total = 150;
+  const writer = new Stream<number>();
+  writer.sinkToChannel(client, name);
+  for (let x = 1; x <= total; x++) await writer.emit(x);
+  await writer.end();
+  await client.channel(name).stop();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-pipeline-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, 'processed.txt');
+  const env = { SLUICE_SCHEDULER: scheduler.url, MODE: 'channel', NAME: name, CONSUMER: 'killable', OUT: out, DELAY_MS: '10' };
+  const processed = async (): Promise<number[]> => (await readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+
+  const run1 = new Proc([], { script: PIPELINE, env });
+  t.teardown(() => run1.stop('SIGKILL'));
+  await waitFor(async () => (await processed()).length >= 40, 'the first run to process 40 entries', 30_000);
+  await run1.stop('SIGKILL');
+  const before = await processed();
+  const committed = (await curl.get(`/channels/${name}/consumers/killable`)).body.seq as number;
+  t.ok(committed > 0 && committed <= before.length, `the position committed before the kill (${committed}) is at most what was processed (${before.length})`);
+  t.ok(before.length < total, 'killed before the end');
+
+  const run2 = new Proc([], { script: PIPELINE, env });
+  t.teardown(() => run2.stop('SIGKILL'));
+  t.match(await within(run2.exited, 60_000, 'the second run to finish'), { code: 0 });
+  const all = await processed();
+  const second = all.slice(before.length);
+  t.same([...new Set(all)].sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'every entry processed at least once, none skipped');
+  t.equal(second[0], committed + 1, 'the second run started just after the committed position');
+  const repeated = second.filter((seq) => before.includes(seq));
+  t.ok(
+    repeated.every((seq) => seq > committed),
+    `repeats (${repeated.length}: ${repeated.join(', ')}) are all after the committed position ${committed}`,
+  );
+  t.equal(new Set(before).size, before.length, 'no repeats within a run');
+  t.match((await curl.get(`/channels/${name}/consumers/killable`)).body, { seq: total });
+});
+
+t.test('a committed position survives a kill -9 of the scheduler', async (t) => {
+  const first = await startScheduler(t);
+  const http = api(first.url);
+  await http.post('/channels/kept/append', { tasks: [{ fn: 'inc', args: [1] }, { fn: 'inc', args: [2] }] });
+  t.match((await http.put('/channels/kept/consumers/c', { seq: 2 })).body, { seq: 2 });
+  await first.proc.stop('SIGKILL');
+  const second = await startScheduler(t, { db: first.db, port: first.port });
+  t.match((await api(second.url).get('/channels/kept/consumers/c')).body, { seq: 2 }, 'acknowledged, so on disk');
 });

@@ -1,0 +1,72 @@
+import type { ConsumerPosition } from '../schemas/channel-consumers.ts';
+import type { Channels } from './channels.ts';
+import { SluiceError } from './errors.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { ConsumerRow, ConsumerStore } from './store/consumer-store.ts';
+
+/**
+ * Consumers' positions in channels: for each (channel, consumer name), the
+ * last entry that consumer has finished with, durable. A stream pipeline
+ * reading a channel commits its position as entries are done with, and
+ * after a crash starts again just after it: nothing skipped, and only the
+ * entries done with since the last commit seen twice.
+ *
+ * A position only moves forward unless a commit says `rewind`, so a slow
+ * second reader under the same name cannot move it back by mistake. A
+ * commit is written before it is acknowledged. Deleting the channel deletes
+ * its consumers in the same transaction.
+ */
+export class ChannelConsumers {
+  readonly #scheduler: Scheduler;
+  readonly #channels: Channels;
+  readonly #store: ConsumerStore;
+
+  constructor(scheduler: Scheduler, channels: Channels, store: ConsumerStore) {
+    this.#scheduler = scheduler;
+    this.#channels = channels;
+    this.#store = store;
+  }
+
+  start(): void {
+    this.#channels.onDelete((name) => this.#store.deleteAll(name));
+  }
+
+  /** The consumer's position; a consumer that never committed is at 0. 404 for an unknown channel. */
+  get(channel: string, consumer: string): ConsumerPosition {
+    this.#channels.info(channel);
+    return position(channel, consumer, this.#store.get(channel, consumer));
+  }
+
+  list(channel: string): ConsumerPosition[] {
+    this.#channels.info(channel);
+    return this.#store.list(channel).map((row) => position(channel, row.consumer, row));
+  }
+
+  /** Move the position to seq (forward only, unless rewind). Answers the position now. */
+  commit(channel: string, consumer: string, seq: number, rewind = false): ConsumerPosition {
+    this.#scheduler.assertOpen();
+    const info = this.#channels.info(channel);
+    if (seq > info.lastSeq) {
+      throw new SluiceError('SLUICE_ERR_VALIDATION', `body.seq: ${seq} is past the last entry of channel ${channel} (${info.lastSeq}); a consumer cannot have finished with an entry that does not exist`, {
+        channel,
+        lastSeq: info.lastSeq,
+      });
+    }
+    const current = this.#store.get(channel, consumer);
+    if (current && current.seq >= seq && !rewind) return position(channel, consumer, current);
+    const now = Date.now();
+    this.#store.save(channel, consumer, seq, now);
+    return position(channel, consumer, { consumer, seq, updated_at: now });
+  }
+
+  /** Forget the consumer (it starts again at the oldest entry). */
+  delete(channel: string, consumer: string): void {
+    this.#scheduler.assertOpen();
+    this.#channels.info(channel);
+    this.#store.delete(channel, consumer);
+  }
+}
+
+function position(channel: string, consumer: string, row: ConsumerRow | undefined): ConsumerPosition {
+  return { channel, consumer, seq: row?.seq ?? 0, updatedAt: row ? new Date(row.updated_at).toISOString() : null };
+}
