@@ -10,6 +10,7 @@ export { Flag } from './flag.ts';
 export { Future } from './future.ts';
 export { asCompleted, fireAndForget, wait, type WaitOptions } from './helpers.ts';
 export { Lease, Lock, Semaphore, type AcquireOptions } from './lease.ts';
-export { Queue, type QueueOptions, type QueueWaitOptions } from './queue.ts';
+export { Queue, type QueueLeaseOptions, type QueueOptions, type QueueWaitOptions } from './queue.ts';
+export { QueueLease } from './queue-lease.ts';
 export { Subscription, Topic } from './topic.ts';
 export { Variable, type VariableGetOptions, type VariableSetOptions } from './variable.ts';

@@ -3,10 +3,18 @@ import { randomId } from '../schemas/keys.ts';
 import { call, closedError, path, revive, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import { SluiceError } from './errors.ts';
+import { type LeaseAnswer, QueueLease } from './queue-lease.ts';
 
 export interface QueueOptions {
   /** A put waits while the queue holds this many items; null: unbounded. Absent: left as it is. */
   maxsize?: number | null;
+}
+
+export interface QueueLeaseOptions extends QueueWaitOptions {
+  /** Take up to this many items (waits for the first, then takes what is there). Default 1. */
+  batch?: number;
+  /** The lease lapses unless renewed within this long (the client renews it every third of it). Default 30 s, at least 100 ms. */
+  ttlMs?: number;
 }
 
 export interface QueueWaitOptions {
@@ -93,6 +101,34 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     }
   }
 
+  /**
+   * Take up to `batch` items (default 1) under a lease rather than for good
+   * (a get with ack): they stay in the queue, out of line, until the lease's
+   * `ack()`; they go back to the front with `release()`, or by themselves if
+   * the lease is not renewed within `ttlMs` (default 30 s; the client renews
+   * it while items remain) or this client closes. Waits for the first item
+   * as get() does.
+   */
+  async lease(options: QueueLeaseOptions = {}): Promise<QueueLease<T>> {
+    await this.#configured;
+    const signal = options.signal ? AbortSignal.any([this.#closer.signal, options.signal]) : this.#closer.signal;
+    const batch = options.batch ?? 1;
+    const ttlMs = options.ttlMs ?? 30_000;
+    const sentAt = Date.now();
+    try {
+      const answer = await waitFor(
+        (timeoutS) =>
+          call<{ items: unknown[]; lease: LeaseAnswer }>(this.client, signal, 'POST', `${this.#path}/get?batch=${batch}&timeout=${timeoutS}&ack=true&ttlMs=${ttlMs}`),
+        { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
+      );
+      const items = answer.items.map((item) => revive<T>(item, this.client));
+      return new QueueLease<T>(this.client, this.name, answer.lease, items, sentAt, this.#closer.signal);
+    } catch (error) {
+      if (options.signal?.aborted && !this.#closer.signal.aborted) throw options.signal.reason;
+      throw error;
+    }
+  }
+
   /** How many items wait in the queue (Dask's qsize). */
   async qsize(): Promise<number> {
     return (await this.info()).size;
@@ -104,7 +140,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     try {
       return await call<QueueInfo>(this.client, this.#closer.signal, 'GET', this.#path);
     } catch (error) {
-      if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null, getters: 0, putters: 0 };
+      if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null, getters: 0, putters: 0, leased: 0 };
       throw error;
     }
   }

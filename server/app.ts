@@ -26,6 +26,7 @@ import flagsRoutes from './routes/flags.ts';
 import futuresRoutes from './routes/futures.ts';
 import observabilityRoutes from './routes/observability.ts';
 import locksRoutes from './routes/locks.ts';
+import queueLeasesRoutes from './routes/queue-leases.ts';
 import queuesRoutes from './routes/queues.ts';
 import semaphoresRoutes from './routes/semaphores.ts';
 import tasksRoutes from './routes/tasks.ts';
@@ -181,6 +182,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(channelConsumersRoutes);
   await app.register(observabilityRoutes);
   await app.register(queuesRoutes);
+  await app.register(queueLeasesRoutes);
   await app.register(variablesRoutes);
   await app.register(topicsRoutes);
   await app.register(flagsRoutes);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
+import { randomId } from '../schemas/keys.ts';
 import type { QueueInfo } from '../schemas/queues.ts';
 import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
@@ -47,6 +48,19 @@ export interface QueueLimits {
   maxReplyBytes: number;
 }
 
+/** A get with ack: the items are leased to the getter rather than taken (see queue-leases.ts). */
+export interface LeaseRequest {
+  ttlMs: number;
+}
+
+/** What Queues tells the queue leases: a reply carrying leased items was written. */
+export interface LeaseKeeper {
+  /** Items were leased to a getter: the lease starts. */
+  leased(queue: string, leaseId: string, ids: readonly number[], caller: Caller, ttlMs: number): void;
+  /** The reply carrying the lease was not written: it ends, its items back at the front. */
+  lost(leaseId: string): void;
+}
+
 /** A put, its items already JSON text (as they are stored), with the futures each refers to. */
 interface PendingPut {
   readonly items: readonly string[];
@@ -85,7 +99,9 @@ interface QueueState {
   ready: IdDeque;
   /** Items handed to getters whose replies are not written yet; they still count against maxsize. */
   inflight: number;
-  readonly getters: WaitLine<Delivery, { batch: number; caller: Caller }>;
+  /** Items leased to getters (a get with ack), out of line until acknowledged or given back; they count against maxsize. */
+  leased: number;
+  readonly getters: WaitLine<Delivery, { batch: number; caller: Caller; lease?: LeaseRequest }>;
   readonly putters: WaitLine<number, PendingPut>;
 }
 
@@ -118,6 +134,8 @@ export class Queues {
   /** Characters of the items of the puts waiting for room. */
   #waitingPutBytes = 0;
   #purgeTimer: NodeJS.Timeout | undefined;
+  /** Set by the queue leases (gets with ack). */
+  leases: LeaseKeeper | undefined;
 
   constructor(scheduler: Scheduler, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger, limits: QueueLimits) {
     this.#scheduler = scheduler;
@@ -257,12 +275,12 @@ export class Queues {
    * served) for the first one, then takes what is there. The caller must
    * report what became of the reply (see Delivery).
    */
-  async get(name: string, batch: number, caller: Caller, call: WaitingCall): Promise<Delivery> {
+  async get(name: string, batch: number, caller: Caller, call: WaitingCall, lease?: LeaseRequest): Promise<Delivery> {
     this.#scheduler.assertOpen();
     if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
-    if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller);
-    const waiting = queue.getters.wait({ batch, caller }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, presence: call.presence });
+    if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller, undefined, lease);
+    const waiting = queue.getters.wait({ batch, caller, lease }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, presence: call.presence });
     this.events.emit('queue:changed', name);
     try {
       return await waiting;
@@ -284,6 +302,7 @@ export class Queues {
     queue.stored = false;
     queue.maxsize = null;
     queue.ready = new IdDeque();
+    queue.leased = 0;
     queue.generation++;
     this.events.emit('queue:deleted', name);
     this.#admit(queue);
@@ -295,7 +314,7 @@ export class Queues {
   #state(name: string): QueueState {
     let queue = this.#queues.get(name);
     if (!queue) {
-      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, getters: new WaitLine(this.#scheduler.waiting), putters: new WaitLine(this.#scheduler.waiting) };
+      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, leased: 0, getters: new WaitLine(this.#scheduler.waiting), putters: new WaitLine(this.#scheduler.waiting) };
       this.#queues.set(name, queue);
     }
     return queue;
@@ -345,7 +364,7 @@ export class Queues {
 
   /** A queue that exists only because somebody waited on it is dropped when nobody does. */
   #forgetIfIdle(queue: QueueState): void {
-    if (queue.stored || queue.ready.length > 0 || queue.inflight > 0 || queue.getters.size > 0 || queue.putters.size > 0) return;
+    if (queue.stored || queue.ready.length > 0 || queue.inflight > 0 || queue.leased > 0 || queue.getters.size > 0 || queue.putters.size > 0) return;
     if (this.#queues.get(queue.name) === queue) this.#queues.delete(queue.name);
   }
 
@@ -398,12 +417,12 @@ export class Queues {
   /** Waiting getters take items, in the order they came; `fresh`: items just put, as stored. */
   #serve(queue: QueueState, fresh?: ReadonlyMap<number, ItemRow>): void {
     for (let getter = queue.getters.first(); getter && queue.ready.length > 0; getter = queue.getters.first()) {
-      getter.resolve(this.#take(queue, getter.data.batch, getter.data.caller, fresh));
+      getter.resolve(this.#take(queue, getter.data.batch, getter.data.caller, fresh, getter.data.lease));
     }
   }
 
   /** Up to `batch` items from the front, as many as fit in the largest reply (at least one). */
-  #take(queue: QueueState, batch: number, caller: Caller, fresh?: ReadonlyMap<number, ItemRow>): Delivery {
+  #take(queue: QueueState, batch: number, caller: Caller, fresh?: ReadonlyMap<number, ItemRow>, lease?: LeaseRequest): Delivery {
     const rows: ItemRow[] = [];
     let bytes = 0;
     while (rows.length < batch && queue.ready.length > 0) {
@@ -419,6 +438,7 @@ export class Queues {
       bytes += row.value.length + 1;
     }
     queue.inflight += rows.length;
+    if (lease) return this.#lease(queue, rows, caller, lease);
     const generation = queue.generation;
     let settled = false;
     return {
@@ -452,10 +472,81 @@ export class Queues {
       },
     };
   }
+  // ── gets with ack: items leased, then acknowledged or given back (queue-leases.ts keeps the leases) ──
+
+  /**
+   * A delivery of leased items: the reply also carries the lease. The lease
+   * starts now (the getter may acknowledge as soon as it has the reply, which
+   * can be before the server hears that the reply was written), and the
+   * getter holds the items' futures from now; if the reply is lost, the
+   * lease ends and the items go back to the front at once.
+   */
+  #lease(queue: QueueState, rows: readonly ItemRow[], caller: Caller, lease: LeaseRequest): Delivery {
+    const leaseId = randomId();
+    const ids = rows.map((r) => r.id);
+    queue.inflight -= rows.length;
+    queue.leased += rows.length;
+    for (const row of rows) this.#refs.giveTo(row.refs, caller);
+    this.leases?.leased(queue.name, leaseId, ids, caller, lease.ttlMs);
+    this.events.emit('queue:changed', queue.name);
+    let settled = false;
+    return {
+      json: `{"items":[${rows.map((r) => r.value).join(',')}],"lease":${JSON.stringify({ id: leaseId, ttlMs: lease.ttlMs, ids })}}`,
+      count: rows.length,
+      written: () => {
+        settled = true;
+      },
+      lost: () => {
+        if (settled) return;
+        settled = true;
+        this.#log.info({ queue: queue.name, items: rows.length }, 'leased queue items not delivered: the connection failed before the reply was written; they are back at the front');
+        this.leases?.lost(leaseId);
+      },
+    };
+  }
+
+  /** At start: items leased before the restart stay out of line until their lease ends. */
+  withhold(name: string, ids: readonly number[]): void {
+    const queue = this.#queues.get(name);
+    if (!queue || ids.length === 0) return;
+    const leased = new Set(ids);
+    const rest = new IdDeque();
+    for (const id of queue.ready) if (!leased.has(id)) rest.push(id);
+    queue.leased += queue.ready.length - rest.length;
+    queue.ready = rest;
+  }
+
+  /** Leased items given back (released, lapsed, or their session ended): to the front of the line, in order. */
+  returnLeased(name: string, ids: readonly number[]): void {
+    const queue = this.#queues.get(name);
+    if (!queue || ids.length === 0) return;
+    queue.leased -= ids.length;
+    queue.ready.restore(ids);
+    this.events.emit('queue:changed', name);
+    this.#serve(queue);
+    this.#admit(queue);
+  }
+
+  /** Leased items acknowledged: they leave the store, and let go of their futures (the getter holds its own). */
+  ackLeased(name: string, ids: readonly number[]): void {
+    const queue = this.#queues.get(name);
+    if (!queue || ids.length === 0) return;
+    queue.leased -= ids.length;
+    for (const id of ids) {
+      const row = this.#store.item(id);
+      if (!row) continue;
+      this.#store.deleteItem(id);
+      this.#itemCount--;
+      this.#refs.release(row.refs, itemHolder(name, id));
+    }
+    this.events.emit('queue:got', name, ids.length);
+    this.#admit(queue);
+    this.#forgetIfIdle(queue);
+  }
 }
 
 function fits(queue: QueueState, count: number): boolean {
-  return queue.maxsize === null || queue.ready.length + queue.inflight + count <= queue.maxsize;
+  return queue.maxsize === null || queue.ready.length + queue.inflight + queue.leased + count <= queue.maxsize;
 }
 
 function neverFits(queue: QueueState, count: number): SluiceError {
@@ -465,5 +556,5 @@ function neverFits(queue: QueueState, count: number): SluiceError {
 }
 
 function info(queue: QueueState): QueueInfo {
-  return { name: queue.name, size: queue.ready.length, maxsize: queue.maxsize, getters: queue.getters.size, putters: queue.putters.size };
+  return { name: queue.name, size: queue.ready.length, maxsize: queue.maxsize, getters: queue.getters.size, putters: queue.putters.size, leased: queue.leased };
 }

@@ -14,6 +14,7 @@ export { type Metadata, RefCounter, type RefCounterOptions } from './metadata.ts
 export type { ClusterMapOptions, ClusterScanOptions } from './nodes/cluster.ts';
 export type { ScatterOptions } from './nodes/scatter.ts';
 export type { CombineLatestOptions, ZipOptions } from './nodes/combine.ts';
+export type { AckOptions, LeasedItems, LeasingQueue } from './nodes/acked-queue-source.ts';
 export type { ChannelSourceOptions } from './nodes/channel-source.ts';
 export type { EventSourceOptions, ServerSentEvent } from './nodes/event-source.ts';
 export type { IntervalOptions, QueueLike } from './nodes/local-sources.ts';
@@ -21,4 +22,4 @@ export type { MapAsyncOptions } from './nodes/map-async.ts';
 export type { ScanOptions, UniqueOptions } from './nodes/transform.ts';
 export type { KeyOption, PartitionOptions, SlidingWindowOptions, UniqueWindowOptions } from './nodes/windows.ts';
 export type { ErrorOptions, ErrorPolicy, StreamFailure } from './policy.ts';
-export { CollectStream, type EmitOptions, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, TextFileStream, type ZipValues } from './stream.ts';
+export { AckedQueueStream, CollectStream, type EmitOptions, EventSourceStream, type SourceOptions, SourceStream, Stream, type StreamOptions, type Streams, TextFileStream, type ZipValues } from './stream.ts';

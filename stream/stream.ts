@@ -11,6 +11,7 @@ import { BufferNode, LatestNode } from './nodes/buffer.ts';
 import { ChannelSinkNode } from './nodes/cluster.ts';
 import { BatchScatterNode, ScatterNode, type ScatterOptions } from './nodes/scatter.ts';
 import { type CombineLatestOptions, CombineLatestNode, type ZipLiteral, ZipLatestNode, ZipNode, type ZipOptions } from './nodes/combine.ts';
+import { type AckOptions, AckedQueueSource, type LeasingQueue } from './nodes/acked-queue-source.ts';
 import { ChannelSource, type ChannelSourceOptions } from './nodes/channel-source.ts';
 import { type EventSourceOptions, EventSourceSource, type ServerSentEvent } from './nodes/event-source.ts';
 import { IntervalSource, type IntervalOptions, IterableSource, type QueueLike, QueueSource } from './nodes/local-sources.ts';
@@ -465,9 +466,17 @@ export class Stream<T> {
     return source(fileOperators('filenames').filenames(dir, new GraphContext(options), options));
   }
 
-  /** Items taken from a queue (anything with an async get(), or an async iterable). */
-  static fromQueue<T>(queue: QueueLike<T> | AsyncIterable<T>, options: SourceOptions = {}): SourceStream<T> {
-    return source(new QueueSource(queue, new GraphContext(options), options));
+  /**
+   * Items taken from a queue (anything with an async get(), or an async
+   * iterable). With `ack` (a sluice Queue), items are leased rather than
+   * taken, and acknowledged only once the pipeline is done with them: see
+   * AckOptions.
+   */
+  static fromQueue<T>(queue: LeasingQueue<T>, options: SourceOptions & AckOptions & { ack: true }): AckedQueueStream<T>;
+  static fromQueue<T>(queue: QueueLike<T> | AsyncIterable<T>, options?: SourceOptions & { ack?: false }): SourceStream<T>;
+  static fromQueue<T>(queue: QueueLike<T> | AsyncIterable<T> | LeasingQueue<T>, options: SourceOptions & AckOptions = {}): SourceStream<T> {
+    if (options.ack) return adopting(new AckedQueueSource(queue as LeasingQueue<T>, new GraphContext(options), options), () => new AckedQueueStream<T>());
+    return source(new QueueSource(queue as QueueLike<T> | AsyncIterable<T>, new GraphContext(options), options));
   }
 }
 
@@ -481,6 +490,24 @@ export class SourceStream<T> extends Stream<T> {
   /** Stop producing and finish the pipeline. */
   override end(): Promise<void> {
     return (this[kNode] as SourceNode).end();
+  }
+}
+
+/** fromQueue's stream with ack. */
+export class AckedQueueStream<T> extends SourceStream<T> {
+  /** Items acknowledged (done with: they left the queue). */
+  get acked(): number {
+    return (this[kNode] as AckedQueueSource).acked;
+  }
+
+  /** Items given back to the queue because a step failed on them. */
+  get returned(): number {
+    return (this[kNode] as AckedQueueSource).returned;
+  }
+
+  /** Items done with whose ack came after their lease had lapsed: they went back to the queue, and may be handled again. */
+  get expiredAcks(): number {
+    return (this[kNode] as AckedQueueSource).expiredAcks;
   }
 }
 

@@ -2,9 +2,11 @@ import fp from 'fastify-plugin';
 import { Flags } from '../flags.ts';
 import { FutureRefs } from '../future-refs.ts';
 import { Leases } from '../leases.ts';
+import { QueueLeases } from '../queue-leases.ts';
 import { type QueueLimits, Queues } from '../queues.ts';
 import { FlagStore } from '../store/flag-store.ts';
 import { LeaseStore } from '../store/lease-store.ts';
+import { QueueLeaseStore } from '../store/queue-lease-store.ts';
 import { QueueStore } from '../store/queue-store.ts';
 import { VariableStore } from '../store/variable-store.ts';
 import { type TopicLimits, Topics } from '../topics.ts';
@@ -13,6 +15,7 @@ import { Variables } from '../variables.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     queues: Queues;
+    queueLeases: QueueLeases;
     variables: Variables;
     topics: Topics;
     flags: Flags;
@@ -41,8 +44,10 @@ export default fp<CoordinationOptions>(
     const variables = new Variables(app.scheduler, new VariableStore(db, tx), refs, leases);
     const flags = new Flags(app.scheduler, new FlagStore(db, tx));
     const topics = new Topics(app.scheduler, options.topics);
-    for (const service of [leases, queues, variables, flags, topics]) service.start();
+    const queueLeases = new QueueLeases(app.scheduler, queues, new QueueLeaseStore(db, tx), app.log);
+    for (const service of [leases, queues, queueLeases, variables, flags, topics]) service.start();
     app.decorate('queues', queues);
+    app.decorate('queueLeases', queueLeases);
     app.decorate('variables', variables);
     app.decorate('topics', topics);
     app.decorate('flags', flags);
@@ -50,6 +55,7 @@ export default fp<CoordinationOptions>(
     app.addHook('preClose', async () => topics.closeSubscribers());
     app.addHook('onClose', async () => {
       queues.stopTimers();
+      queueLeases.stopTimers();
       topics.stopTimers();
       leases.stopTimers();
     });

@@ -9,6 +9,7 @@ import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
 
 const NoContent = z.null().describe('No content');
+const DEFAULT_LEASE_TTL_MS = 30_000;
 
 /** Queues: configure, put, get, look, delete. */
 const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -74,17 +75,21 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Take items from the front of the queue',
         description:
-          'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1), as many as fit in --max-reply-bytes (at least one); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget.',
+          'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1), as many as fit in --max-reply-bytes (at least one); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget. With ?ack=true the items are leased instead (the reply carries the lease): they stay in the queue, out of line, until acknowledged with POST /queues/:name/ack, and go back to the front if released, if the lease is not renewed within ?ttlMs= (default 30000), or if the caller’s client session ends.',
         params: QueueParams,
         querystring: GetQuery,
         response: { 200: GetReply, 400: ErrorBody, 408: ErrorBody, 413: ErrorBody },
       },
     },
     async (request, reply) => {
-      const delivery = await queues.get(request.params.name, request.query.batch ?? 1, callerOf(request), {
-        timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
-        presence: presenceOf(reply),
-      });
+      const { ack, ttlMs = DEFAULT_LEASE_TTL_MS } = request.query;
+      const delivery = await queues.get(
+        request.params.name,
+        request.query.batch ?? 1,
+        callerOf(request),
+        { timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000, presence: presenceOf(reply) },
+        ack ? { ttlMs } : undefined,
+      );
       // Watch from now on: the connection may fail while the commit is awaited.
       watchDelivery(reply, delivery);
       await app.store.committed();

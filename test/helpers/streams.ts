@@ -1,5 +1,5 @@
 // Helpers for the stream tests: bounded waits, a settable promise, an in-memory queue.
-import type { QueueLike } from '../../stream/index.ts';
+import type { LeasedItems, QueueLike } from '../../stream/index.ts';
 
 /** The promise, or a rejection naming what did not happen within ms (real time). */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -73,5 +73,46 @@ export class MemoryQueue<T> implements QueueLike<T> {
         { once: true },
       );
     });
+  }
+}
+
+/**
+ * A MemoryQueue whose items can be leased, as sluice's queues lease them
+ * (`queue.lease()`): a leased item is out of line until acknowledged, and
+ * goes back in line when released.
+ */
+export class LeasingMemoryQueue<T> extends MemoryQueue<T> {
+  readonly name = 'memory';
+  readonly acked: T[] = [];
+  readonly released: T[] = [];
+  #next = 1;
+  readonly #leased = new Map<number, T>();
+
+  get leased(): number {
+    return this.#leased.size;
+  }
+
+  async lease(options: { signal?: AbortSignal } = {}): Promise<LeasedItems<T>> {
+    const item = await this.get(options);
+    const id = this.#next++;
+    this.#leased.set(id, item);
+    const take = (ids: readonly number[] | undefined): T[] =>
+      (ids ?? [id]).map((i) => {
+        const x = this.#leased.get(i);
+        if (x === undefined) throw Object.assign(new Error(`lease on ${i} expired`), { code: 'SLUICE_ERR_LEASE_EXPIRED' });
+        this.#leased.delete(i);
+        return x;
+      });
+    return {
+      items: [item],
+      ids: [id],
+      ack: async (ids) => void this.acked.push(...take(ids)),
+      release: async (ids) => {
+        for (const x of take(ids)) {
+          this.released.push(x);
+          this.put(x);
+        }
+      },
+    };
   }
 }

@@ -4,8 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { type ServerSentEvent, Stream } from '../../stream/index.ts';
-import type { Teardown } from '../helpers/processes.ts';
-import { deferred, MemoryQueue, settled, within } from '../helpers/streams.ts';
+import { type Teardown, waitFor } from '../helpers/processes.ts';
+import { deferred, LeasingMemoryQueue, MemoryQueue, settled, within } from '../helpers/streams.ts';
 
 t.test('fromIterable: arrays, generators and async iterables, with backpressure', async (t) => {
   const fromArray = Stream.fromIterable([1, 2, 3]);
@@ -197,4 +197,44 @@ t.test('fromEventSource pauses reading while the pipeline is busy (backpressure)
   t.same(seen, ['1', '2', '3', '4', '5']);
   await source.end();
   await done;
+});
+
+t.test('fromQueue with ack: an item is acknowledged once every branch is done with it; one a step failed on goes back', async (t) => {
+  const queue = new LeasingMemoryQueue<number>();
+  for (const x of [1, 2, 3]) queue.put(x);
+  const source = Stream.fromQueue(queue, { ack: true });
+  const gate = deferred();
+  const slow: number[] = [];
+  source.buffer(5).sink(async (x) => {
+    await gate.promise;
+    slow.push(x);
+  });
+  source
+    .map((x) => {
+      if (x === 2) throw new Error('not 2');
+      return x;
+    }, { onError: 'skip' })
+    .sinkToList();
+  const running = source.start();
+  await waitFor(() => queue.leased === 3, 'three items leased');
+  t.same(queue.acked, [], 'none acknowledged while the slow branch holds them');
+  gate.resolve();
+  await waitFor(() => queue.acked.length === 3, 'the acks');
+  t.same(queue.acked, [1, 2, 3], 'a failure skipped by its step counts as done');
+  t.equal(source.acked, 3);
+
+  const failing = new LeasingMemoryQueue<number>();
+  failing.put(7);
+  const strict = Stream.fromQueue(failing, { ack: true });
+  strict.map(() => {
+    throw new Error('cannot');
+  });
+  await t.rejects(within(strict.start(), 2000, 'the source to stop'), { message: 'cannot' });
+  t.same(failing.released, [7], 'the failed item went back to the queue');
+  t.equal(failing.size, 1);
+  t.equal(strict.returned, 1);
+
+  await source.end();
+  await running;
+  t.throws(() => Stream.fromQueue(new MemoryQueue<number>() as never, { ack: true }), TypeError, 'ack needs a queue that leases');
 });
