@@ -149,7 +149,12 @@ export class Stream<T> {
 
   // ── one in, one (or none) out ──────────────────────────────────────────
 
-  /** fn(x) for each item; an async fn is awaited (the emit waits for it). */
+  /**
+   * fn(x) for each item; an async fn is awaited (the emit waits for it).
+   * What fn throws rejects the emit that fed the item (streamz raises it
+   * from emit too, for a synchronous pipeline), unless `onError` says
+   * otherwise.
+   */
   map<R>(fn: (x: T) => R, options?: ErrorOptions): Stream<Awaited<R>> {
     return derive(new MapNode(this[kNode], fn as (x: unknown) => unknown, options));
   }
@@ -218,7 +223,7 @@ export class Stream<T> {
     return this.scan.bind(this) as Stream<T>['scan'];
   }
 
-  /** x[key] of each item. */
+  /** x[key] of each item (a missing key or index gives undefined, where Python raises). */
   pluck<K extends keyof T>(key: K): Stream<T[K]>;
   /** [x[k1], x[k2], ...] of each item. */
   pluck<const K extends ReadonlyArray<keyof T>>(keys: K): Stream<{ -readonly [I in keyof K]: T[K[I]] }>;
@@ -226,7 +231,13 @@ export class Stream<T> {
     return derive(new PluckNode(this[kNode], pick));
   }
 
-  /** Items whose key has not been seen (within `history` distinct keys, if given). */
+  /**
+   * Items whose key has not been seen: ever, or among the `history` keys
+   * seen most recently (an LRU: a repeated key is refreshed; streamz's
+   * maxsize). Keys compare as Map keys: objects by identity (give
+   * `key: JSON.stringify` to compare them by content, streamz's
+   * hashable=False).
+   */
   unique(options?: UniqueOptions<T>): Stream<T> {
     return derive(new UniqueNode(this[kNode], options as UniqueOptions<unknown>));
   }
@@ -248,7 +259,13 @@ export class Stream<T> {
     return derive(new RateLimitNode(this[kNode], ms));
   }
 
-  /** Each item `ms` later, in order; emits wait only when the downstream side falls behind. */
+  /**
+   * Each item `ms` after it arrived, in order; emits wait only when the
+   * downstream side falls behind. Deliberately unlike streamz, whose delay
+   * waits `ms` between one item's hand-over and the next (so a burst is
+   * spread out): here each item is delayed by `ms`, and a burst stays a
+   * burst. rateLimit spreads items out.
+   */
   delay(ms: number): Stream<T> {
     return derive(new DelayNode(this[kNode], ms));
   }
@@ -265,7 +282,11 @@ export class Stream<T> {
 
   // ── lists ──────────────────────────────────────────────────────────────
 
-  /** Lists of the items that arrived in each `ms` interval (empty intervals emit nothing). */
+  /**
+   * Lists of the items that arrived in each `ms` interval, on a fixed grid.
+   * Deliberately unlike streamz, which emits an empty tuple for an interval
+   * in which nothing arrived: here an empty interval emits nothing.
+   */
   timedWindow(ms: number): Stream<T[]> {
     return derive(new TimedWindowNode(this[kNode], ms));
   }
@@ -289,7 +310,11 @@ export class Stream<T> {
     return derive(new PartitionUniqueNode(this[kNode], n, options as UniqueWindowOptions));
   }
 
-  /** The last n items after each item. */
+  /**
+   * The last n items after each item. Deliberately unlike streamz, whose
+   * default (return_partial=True) also emits the shorter windows of the
+   * first n - 1 items: here they are emitted only with `{ partial: true }`.
+   */
   slidingWindow(n: number, options?: SlidingWindowOptions): Stream<T[]> {
     return derive(new SlidingWindowNode(this[kNode], n, options));
   }

@@ -20,7 +20,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
           '`tasks` {at, counts, totals, ended: [{key, fn, worker, status, startedAt, finishedAt}], endedDropped, errors: [... with error {name, message, traceback}], workers: [{id, processing, lastHeartbeatAt}]} every 250 ms while tasks move (at most 500 ended tasks listed per frame; totals are exact);',
           '`worker` {type: joined | left, worker}; `channel` {type: configured | appended | stopped | deleted, channel, count?};',
           'and, on the same 250 ms tick, one frame per kind of coordination primitive that changed, each name once with its state then (never items, values or messages):',
-          '`queues` {at, changed: [{name, size, maxsize, getters, putters, puts, gets}], deleted: [name], more} (puts and gets: items since the previous frame);',
+          '`queues` {at, changed: [{name, size, maxsize, getters, putters, leased, puts, gets}], deleted: [name], more} (puts and gets: items since the previous frame);',
           '`leases` {at, changed: [{kind: lock | semaphore, name, maxLeases, held, waiting, lastToken, holders, acquired, released, expired}], more};',
           '`variables` {at, count, set: [name], deleted: [name]}; `flags` {at, count, set: [name], cleared: [name]};',
           '`topics` {at, changed: [{name, subscribers, lastSeq, published}], forgotten: [name]}. Lists hold 1000 names at most; `more` counts the rest.',
