@@ -58,12 +58,12 @@ export class QueueLeases implements LeaseKeeper {
   start(): void {
     this.#queues.leases = this;
     for (const row of this.#store.leases()) {
-      if (row.items.length === 0) {
-        this.#store.delete(row.id);
+      const items = this.#queues.withhold(row.queue, row.items);
+      if (items.length === 0) {
+        this.#store.delete(row.id); // nothing of it left in the queue
         continue;
       }
-      this.#queues.withhold(row.queue, row.items);
-      this.#hold(row.id, row.queue, row.client_id, row.ttl_ms, row.items);
+      this.#hold(row.id, row.queue, row.client_id, row.ttl_ms, items);
     }
     if (this.#leases.size > 0) this.#log.info({ leases: this.#leases.size }, 'restored queue leases; their items go back in line unless acknowledged or renewed within their ttl');
     this.#scheduler.events.on('client:ended', this.#onClientEnded);

@@ -505,15 +505,20 @@ export class Queues {
     };
   }
 
-  /** At start: items leased before the restart stay out of line until their lease ends. */
-  withhold(name: string, ids: readonly number[]): void {
+  /** At start: items leased before the restart stay out of line until their lease ends. Answers the ids found in line. */
+  withhold(name: string, ids: readonly number[]): number[] {
     const queue = this.#queues.get(name);
-    if (!queue || ids.length === 0) return;
+    if (!queue || ids.length === 0) return [];
     const leased = new Set(ids);
     const rest = new IdDeque();
-    for (const id of queue.ready) if (!leased.has(id)) rest.push(id);
-    queue.leased += queue.ready.length - rest.length;
+    const found: number[] = [];
+    for (const id of queue.ready) {
+      if (leased.has(id)) found.push(id);
+      else rest.push(id);
+    }
+    queue.leased += found.length;
     queue.ready = rest;
+    return found;
   }
 
   /** Leased items given back (released, lapsed, or their session ended): to the front of the line, in order. */

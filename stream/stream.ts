@@ -550,6 +550,15 @@ export class EventSourceStream extends SourceStream<ServerSentEvent> {
   get lastEventId(): string | undefined {
     return (this[kNode] as EventSourceSource).lastEventId;
   }
+
+  /**
+   * The id of the last event such that it and every event before it are
+   * done with (every branch finished with them; none failed): saved and
+   * passed as `lastEventId` to a new source after a crash, nothing is skipped.
+   */
+  get doneEventId(): string | undefined {
+    return (this[kNode] as EventSourceSource).doneEventId;
+  }
 }
 
 /** collect()'s stream: flush() emits what it has collected. */

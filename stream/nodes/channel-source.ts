@@ -3,9 +3,9 @@ import type { Channel } from '../../client/channel.ts';
 import type { Client } from '../../client/client.ts';
 import type { GraphContext } from '../context.ts';
 import { abortable } from '../gate.ts';
-import { RefCounter } from '../metadata.ts';
 import type { ErrorOptions } from '../policy.ts';
 import { RemoteItem } from '../remote-item.ts';
+import { DoneTracker } from './done-tracker.ts';
 import { LateErrors } from './late-errors.ts';
 import { SourceNode } from './source.ts';
 
@@ -19,11 +19,6 @@ export interface ChannelSourceOptions extends ErrorOptions {
    * again with the first entry not yet done with. See `committedSeq`.
    */
   consumer?: string;
-}
-
-interface Entry {
-  readonly seq: number;
-  state: 'pending' | 'done' | 'failed';
 }
 
 /**
@@ -48,10 +43,10 @@ export class ChannelSource extends SourceNode {
   readonly #consumer: string | undefined;
   readonly #late: LateErrors;
   #channel: Channel | undefined;
-  /** Entries delivered and not yet below the position, in order. */
-  readonly #entries: Entry[] = [];
   /** The position reached: every entry up to it is done with. */
-  #done = 0;
+  #done = new DoneTracker<number>(() => {
+    if (!this.context.cancelled) void this.#commit();
+  }, 0);
   #committing: Promise<void> | undefined;
   lastSeq: number | undefined;
   /** The consumer's position the scheduler has acknowledged. */
@@ -73,7 +68,7 @@ export class ChannelSource extends SourceNode {
     if (this.#consumer !== undefined) {
       const position = await abortable(channel.position(this.#consumer), signal);
       this.committedSeq = position;
-      this.#done = position;
+      this.#done.last = position;
       from ??= position + 1;
     }
     const entries = channel.entries(from === undefined ? {} : { from });
@@ -87,7 +82,7 @@ export class ChannelSource extends SourceNode {
           return;
         }
         if (this.#consumer === undefined) await this.deliver(new RemoteItem(future));
-        else await this.deliver(new RemoteItem(future), [{ ref: this.#track(seq), channel: this.#name, seq }]);
+        else await this.deliver(new RemoteItem(future), [{ ref: this.#done.track(seq), channel: this.#name, seq }]);
         this.lastSeq = seq;
         if (signal.aborted) return;
       }
@@ -96,40 +91,17 @@ export class ChannelSource extends SourceNode {
     }
   }
 
-  /** A counter for entry seq: when it drops to zero, the entry is done with (or failed). */
-  #track(seq: number): RefCounter {
-    const entry: Entry = { seq, state: 'pending' };
-    this.#entries.push(entry);
-    return new RefCounter({
-      onDone: (ref) => {
-        if (ref.count > 0 || entry.state !== 'pending') return;
-        entry.state = ref.failed ? 'failed' : 'done';
-        this.#advance();
-      },
-    });
-  }
-
-  #advance(): void {
-    let moved = false;
-    while (this.#entries.length > 0 && this.#entries[0].state === 'done') {
-      const entry = this.#entries.shift() as Entry;
-      this.#done = entry.seq;
-      moved = true;
-    }
-    if (moved && !this.context.cancelled) this.#commit();
-  }
-
   /** One commit at a time, each with the newest position. */
   #commit(): Promise<void> {
     this.#committing ??= (async () => {
       try {
-        while (this.#consumer !== undefined && this.#channel && this.#done > (this.committedSeq ?? 0) && !this.context.cancelled) {
-          const seq = this.#done;
+        while (this.#consumer !== undefined && this.#channel && (this.#done.last ?? 0) > (this.committedSeq ?? 0) && !this.context.cancelled) {
+          const seq = this.#done.last ?? 0;
           await this.#channel.commit(this.#consumer, seq);
           this.committedSeq = seq;
         }
       } catch (error) {
-        if (!this.context.cancelled) this.#late.add(error, `the position ${this.#done} of consumer ${this.#consumer}`);
+        if (!this.context.cancelled) this.#late.add(error, `the position ${String(this.#done.last)} of consumer ${this.#consumer}`);
       } finally {
         this.#committing = undefined;
       }

@@ -5,6 +5,7 @@ import { type FetchLike, fetchTransport, type Transport } from '../../client/tra
 import type { GraphContext } from '../context.ts';
 import { Waiters } from '../gate.ts';
 import type { ErrorOptions } from '../policy.ts';
+import { DoneTracker } from './done-tracker.ts';
 import { SourceNode } from './source.ts';
 
 /** One Server-Sent Event: its `event` name (undefined for the default 'message'), `data` and `id`. */
@@ -34,19 +35,29 @@ export interface EventSourceOptions extends ErrorOptions {
  * no event is missed or repeated across a reconnection (given a server that
  * honours Last-Event-ID, as sluice's does). Reading pauses while the
  * pipeline has not taken the events already read (backpressure). A refusal
- * (a 4xx answer) stops the source with that error.
+ * (a 4xx answer) stops the source with that error. Each event with an id
+ * carries metadata `{ ref, id }`: `doneEventId` is the id of the last event
+ * such that it and every event before it are done with (every branch
+ * finished with them), the one to resume from after a crash.
  */
 export class EventSourceSource extends SourceNode {
   readonly #url: string;
   readonly #options: EventSourceOptions;
   /** The id of the last event the pipeline took. */
   lastEventId: string | undefined;
+  /** The id of the last event such that it and every event before it are done with: resume from here after a crash. */
+  readonly #done: DoneTracker<string>;
 
   constructor(url: string, context: GraphContext | undefined, options: EventSourceOptions = {}) {
     super(`fromEventSource('${url}')`, context, options);
     this.#url = url;
     this.#options = options;
     this.lastEventId = options.lastEventId;
+    this.#done = new DoneTracker<string>(undefined, options.lastEventId);
+  }
+
+  get doneEventId(): string | undefined {
+    return this.#done.last;
   }
 
   protected async produce(signal: AbortSignal): Promise<void> {
@@ -79,7 +90,8 @@ export class EventSourceSource extends SourceNode {
       for (;;) {
         while (queue.length > 0) {
           const event = queue.shift() as ServerSentEvent;
-          await this.deliver(event);
+          if (event.id === undefined) await this.deliver(event);
+          else await this.deliver(event, [{ ref: this.#done.track(event.id), id: event.id }]);
           if (event.id !== undefined) this.lastEventId = event.id;
           if (signal.aborted) return;
         }

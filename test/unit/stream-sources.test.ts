@@ -238,3 +238,24 @@ t.test('fromQueue with ack: an item is acknowledged once every branch is done wi
   await running;
   t.throws(() => Stream.fromQueue(new MemoryQueue<number>() as never, { ack: true }), TypeError, 'ack needs a queue that leases');
 });
+
+t.test('fromEventSource: doneEventId is the last event done with, every one before it too (what to resume from after a crash)', async (t) => {
+  const { url } = await sseServer(t, 5, 100);
+  const gate = deferred();
+  const source = Stream.fromEventSource(`${url}/events`);
+  t.teardown(() => source.cancel());
+  const written: string[] = [];
+  source.buffer(10).sink(async (e) => {
+    if (e.id === '2') await gate.promise;
+    written.push(e.id ?? '');
+  });
+  const done = source.start();
+  await waitFor(() => source.lastEventId === '5', 'all five events taken');
+  await waitFor(() => source.doneEventId === '1', 'event 1 done with');
+  t.same(written, ['1'], 'events 2 to 5 wait in the buffer behind 2');
+  t.equal(source.doneEventId, '1', 'taken is not done: resuming from lastEventId would skip 2 to 5');
+  gate.resolve();
+  await waitFor(() => source.doneEventId === '5', 'every event done with');
+  await source.end();
+  await done;
+});
