@@ -515,6 +515,8 @@ t.test('a queue pipeline process killed (SIGKILL) mid-run and started again: eve
   const before = await processed();
   const atKill = (await curl.get(`/queues/${name}`)).body as { size: number; leased: number };
   t.ok(atKill.leased > 0, `the killed pipeline held ${atKill.leased} items under lease`);
+  await waitFor(async () => (await curl.get(`/queues/${name}`)).body.leased === 0, 'the dead consumer’s leases to lapse', 30_000);
+  t.match((await curl.get(`/queues/${name}`)).body, { size: atKill.size + atKill.leased }, 'its unacknowledged items are back in the queue');
 
   const run2 = new Proc([], { script: PIPELINE, env });
   t.teardown(() => run2.stop('SIGKILL'));
@@ -524,6 +526,7 @@ t.test('a queue pipeline process killed (SIGKILL) mid-run and started again: eve
   t.same([...new Set(all)].sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'every item processed at least once, none lost');
   const repeated = second.filter((x) => before.includes(x));
   t.ok(repeated.length <= atKill.leased, `repeats (${repeated.length}: ${repeated.join(', ')}) are among the ${atKill.leased} items still leased when the pipeline died`);
+  t.same(second, [...second].sort((a, b) => a - b), 'the second run took the items in queue order: those given back first, at the front');
   t.equal(new Set(before).size, before.length, 'no repeats within a run');
   t.match((await curl.get(`/queues/${name}`)).body, { size: 0, leased: 0 });
 });
