@@ -47,6 +47,8 @@ export class TaskScheduler {
   readonly #workersByFn = new Map<string, Set<WorkerState>>();
   readonly #queuedByFn = new Map<string, Heap<ActiveTask>>();
   readonly #counts: Record<ActiveTask['state'], number> = { waiting: 0, queued: 0, processing: 0 };
+  /** The same counts per function; a function leaves when it has no active task. */
+  readonly #countsByFn = new Map<string, Record<ActiveTask['state'], number>>();
   readonly #effects: SchedulerEffects;
   readonly #lookup: StoreLookup;
   readonly #allowedFailures: number;
@@ -110,6 +112,11 @@ export class TaskScheduler {
   /** Counts of active tasks by state, kept as tasks move (no scan). */
   counts(): Readonly<Record<ActiveTask['state'], number>> {
     return this.#counts;
+  }
+
+  /** Counts of active tasks by function and state, kept as tasks move (no scan); only functions with active tasks. */
+  countsByFunction(): ReadonlyMap<string, Readonly<Record<ActiveTask['state'], number>>> {
+    return this.#countsByFn;
   }
 
   // ── clients ────────────────────────────────────────────────────────────
@@ -337,6 +344,9 @@ export class TaskScheduler {
     };
     this.#tasks.set(task.key, task);
     this.#counts.waiting++;
+    const byFn = this.#countsByFn.get(task.fn);
+    if (byFn) byFn.waiting++;
+    else this.#countsByFn.set(task.fn, { waiting: 1, queued: 0, processing: 0 });
     this.#pendingBytes += pendingBytesOf(task);
     return task;
   }
@@ -344,6 +354,9 @@ export class TaskScheduler {
   #move(task: ActiveTask, state: ActiveTask['state']): void {
     this.#counts[task.state]--;
     this.#counts[state]++;
+    const byFn = this.#countsByFn.get(task.fn) as Record<ActiveTask['state'], number>;
+    byFn[task.state]--;
+    byFn[state]++;
     task.state = state;
   }
 
@@ -490,6 +503,9 @@ export class TaskScheduler {
       if (task.ended) continue;
       task.ended = true;
       this.#counts[task.state]--;
+      const byFn = this.#countsByFn.get(task.fn) as Record<ActiveTask['state'], number>;
+      byFn[task.state]--;
+      if (byFn.waiting + byFn.queued + byFn.processing === 0) this.#countsByFn.delete(task.fn);
       this.#tasks.delete(task.key);
       this.#pendingBytes -= pendingBytesOf(task);
       this.#removeHolder(task, FIRE_AND_FORGET);

@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import t from 'tap';
 import { hasHolder, listHolders } from '../../server/state/holders.ts';
 import { FIRE_AND_FORGET, TaskScheduler } from '../../server/state/task-scheduler.ts';
@@ -139,6 +141,64 @@ t.test('a chain of 20,000 erring tasks does not overflow the stack', async (t) =
   t.equal(h.ended.get('t19999')?.error?.key, 't0');
   t.equal(h.core.size, 0);
   t.same(h.core.counts(), { waiting: 0, queued: 0, processing: 0 }, 'the counts follow every move');
+});
+
+t.test('counts by function follow every move, as a scan of the active tasks would find them', async (t) => {
+  const fns = ['f', 'g', 'h'];
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('submit' as const), fn: fc.constantFrom(...fns), dep: fc.option(fc.nat(40)), retries: fc.nat(1) }),
+    fc.record({ kind: fc.constant('finish' as const), pick: fc.nat(40) }),
+    fc.record({ kind: fc.constant('err' as const), pick: fc.nat(40) }),
+    fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat(40) }),
+    fc.record({ kind: fc.constant('release' as const), pick: fc.nat(40) }),
+    fc.record({ kind: fc.constant('join' as const), id: fc.constantFrom('w1', 'w2', 'w3'), concurrency: fc.integer({ min: 1, max: 3 }), fns: fc.subarray(fns, { minLength: 1 }) }),
+    fc.record({ kind: fc.constant('leave' as const), id: fc.constantFrom('w1', 'w2', 'w3') }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+      const h = harness({ allowedFailures: 1 });
+      const keys: string[] = [];
+      const joined = new Set<string>();
+      const processing = (pick: number) => keys.map((k) => h.core.get(k)).filter((task) => task?.state === 'processing')[pick % Math.max(1, keys.length)];
+      for (const o of ops) {
+        if (o.kind === 'submit') {
+          const key = `k${keys.length}`;
+          const dep = o.dep === null || keys.length === 0 ? [] : [keys[o.dep % keys.length]];
+          h.core.submit([h.task(key, { fn: o.fn, deps: dep, retries: o.retries })], ['c']);
+          keys.push(key);
+        } else if (o.kind === 'join') {
+          if (joined.has(o.id)) continue;
+          joined.add(o.id);
+          h.join(o.id, o.concurrency, o.fns);
+        } else if (o.kind === 'leave') {
+          joined.delete(o.id);
+          h.core.workerLeft(o.id);
+        } else if (o.kind === 'cancel') {
+          if (keys.length > 0) h.core.cancel(keys[o.pick % keys.length]);
+        } else if (o.kind === 'release') {
+          if (keys.length > 0) h.core.release([keys[o.pick % keys.length]], 'c');
+        } else {
+          const task = processing(o.pick);
+          if (!task?.worker) continue;
+          if (o.kind === 'finish') h.core.taskFinished(task.worker.id, task.key, task.attempt, 'null');
+          else h.core.taskErred(task.worker.id, task.key, task.attempt, { name: 'E', message: 'm', traceback: '' });
+        }
+        const scanned = new Map<string, Record<string, number>>();
+        for (const key of keys) {
+          const task = h.core.get(key);
+          if (!task) continue;
+          const counts = scanned.get(task.fn) ?? { waiting: 0, queued: 0, processing: 0 };
+          counts[task.state]++;
+          scanned.set(task.fn, counts);
+        }
+        const kept = new Map([...h.core.countsByFunction()].map(([fn, counts]) => [fn, { ...counts }]));
+        if (!isDeepStrictEqual(kept, scanned)) return false;
+      }
+      return true;
+    }),
+    { numRuns: 200 },
+  );
+  t.pass('200 runs of up to 120 operations');
 });
 
 t.test('retries: a task that throws runs again, then errs', async (t) => {
