@@ -1,3 +1,4 @@
+import type { FirehoseEntry } from '../schemas/firehose.ts';
 import type { QueueInfo } from '../schemas/queues.ts';
 import type { Flags } from './flags.ts';
 import type { Leases, LeaseSummary } from './leases.ts';
@@ -163,8 +164,8 @@ export class CoordinationActivity {
    * The frames that sum up what changed since the previous call, as
    * [event, data] pairs (none if nothing did); starts the next period.
    */
-  take(at: number): Array<[string, unknown]> {
-    const frames: Array<[string, unknown]> = [];
+  take(at: number): FirehoseEntry[] {
+    const frames: FirehoseEntry[] = [];
     if (this.#queues.size > 0) {
       const changed: QueueActivity[] = [];
       const deleted: string[] = [];

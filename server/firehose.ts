@@ -1,10 +1,12 @@
 import type { ChannelInfo } from '../schemas/channels.ts';
 import type { TaskErrorInfo } from '../schemas/common.ts';
+import type { ErrorRecord, FirehoseEvent, FirehoseFrame, SnapshotFrame, TaskProgress, TaskRecord, TaskTotals, WorkerInfo } from '../schemas/firehose.ts';
 import type { Channels } from './channels.ts';
 import type { CoordinationActivity } from './coordination-activity.ts';
 import type { EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { WorkerState } from './state/types.ts';
+import { FunctionProgressCounter } from './task-progress.ts';
 import { VERSION } from './version.ts';
 
 /** How often task activity is summed up and sent. */
@@ -22,24 +24,11 @@ const RECENT_TASKS = 500;
 const RECENT_ERRORS = 20;
 /** Seconds of throughput history a new reader gets. */
 const HISTORY_S = 300;
-
-export interface TaskRecord {
-  key: string;
-  fn: string;
-  worker: string | null;
-  status: string;
-  startedAt: number | null;
-  finishedAt: number;
-}
-
-export interface ErrorRecord extends TaskRecord {
-  error: TaskErrorInfo;
-}
-
-type Totals = Record<'submitted' | 'finished' | 'error' | 'cancelled' | 'lost', number>;
+/** Functions listed one by one in the firehose's progress; the others are summed up. */
+const PROGRESS_LISTED = 20;
 
 /** A worker as GET /workers and the firehose show it. The figures are there once its heartbeats carry them. */
-export function workerInfo(w: WorkerState) {
+export function workerInfo(w: WorkerState): WorkerInfo {
   return {
     id: w.id,
     name: w.name,
@@ -87,11 +76,12 @@ export class Firehose {
   readonly #readers = new Set<SseStream>();
   readonly #ring: FrameLog;
   #n = 0;
-  readonly #totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
+  readonly #totals: TaskTotals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
   #ended: TaskRecord[] = [];
   #endedDropped = 0;
   #errors: ErrorRecord[] = [];
   #errorsDropped = 0;
+  readonly #progress = new FunctionProgressCounter();
   readonly #recentTasks = new Recent<TaskRecord>(RECENT_TASKS);
   readonly #recentErrors = new Recent<ErrorRecord>(RECENT_ERRORS);
   /** [second, finished, errors] for the last HISTORY_S seconds. */
@@ -117,7 +107,7 @@ export class Firehose {
   }
 
   /** Totals since this scheduler started. */
-  get totals(): Readonly<Totals> {
+  get totals(): Readonly<TaskTotals> {
     return this.#totals;
   }
 
@@ -132,8 +122,12 @@ export class Firehose {
       this.#dirty = true;
     });
     on(events, 'task:ended', (event: EndedEvent) => this.#taskEnded(event));
-    on(events, 'worker:joined', (worker: WorkerState) => this.#publish('worker', { type: 'joined', worker: workerInfo(worker) }));
+    on(events, 'worker:joined', (worker: WorkerState) => {
+      this.#dirty = true; // it takes queued tasks at once
+      this.#publish('worker', { type: 'joined', worker: workerInfo(worker) });
+    });
     on(events, 'worker:left', (worker: WorkerState) => {
+      this.#dirty = true; // its tasks queue again
       this.#workerStats.delete(worker.id);
       this.#publish('worker', { type: 'left', worker: workerInfo(worker) });
     });
@@ -173,8 +167,13 @@ export class Firehose {
     stream.write(sseFrame('snapshot', JSON.stringify(snapshot), `${this.epoch}-${this.#n}`));
   }
 
+  /** Tasks by function: the `limit` busiest, the rest summed up. */
+  progress(limit = PROGRESS_LISTED): TaskProgress {
+    return this.#progress.progress(this.#scheduler.core.countsByFunction(), limit);
+  }
+
   /** Everything a dashboard shows, now. */
-  snapshot(restarted = false) {
+  snapshot(restarted = false): SnapshotFrame {
     return {
       epoch: this.epoch,
       restarted,
@@ -182,6 +181,7 @@ export class Firehose {
       startedAt: new Date(this.#scheduler.startedAt).toISOString(),
       counts: { ...this.#scheduler.core.counts() },
       totals: { ...this.#totals },
+      progress: this.progress(),
       workers: [...this.#scheduler.core.workers()].map(workerInfo),
       channels: this.#channels.list(),
       ...this.#coordination.snapshot(),
@@ -192,8 +192,9 @@ export class Firehose {
   }
 
   #taskEnded(event: EndedEvent): void {
-    const status = event.outcome.status as keyof Totals;
+    const status = event.outcome.status as TaskRecord['status'];
     if (status in this.#totals) this.#totals[status]++;
+    this.#progress.ended(event.fn, status);
     const record: TaskRecord = { key: event.key, fn: event.fn, worker: event.worker, status, startedAt: event.startedAt, finishedAt: event.finishedAt };
     if (this.#ended.length < ENDED_PER_TICK) this.#ended.push(record);
     else this.#endedDropped++;
@@ -220,7 +221,7 @@ export class Firehose {
   #tick(): void {
     // Published with or without readers, so that one resuming finds it in the ring.
     const at = Date.now();
-    for (const [event, data] of this.#coordination.take(at)) this.#publish(event, data);
+    for (const [event, data] of this.#coordination.take(at)) this.#send(event, data);
     for (const name of this.#appended.keys()) this.#publishAppended(name);
     if (this.#workerStats.size > 0) {
       const workers = [...this.#workerStats.values()].map((w) => ({ id: w.id, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(), ...workerStats(w) }));
@@ -232,6 +233,7 @@ export class Firehose {
       at,
       counts: { ...this.#scheduler.core.counts() },
       totals: { ...this.#totals },
+      progress: this.progress(),
       ended: this.#ended,
       endedDropped: this.#endedDropped,
       errors: this.#errors,
@@ -250,7 +252,7 @@ export class Firehose {
   }
 
   /** A channel changed: the appends summed up so far go out first, so a reader sees them in order. */
-  #publishChannel(name: string, data: unknown): void {
+  #publishChannel(name: string, data: FirehoseFrame<'channel'>): void {
     this.#publishAppended(name);
     this.#publish('channel', data);
   }
@@ -263,7 +265,11 @@ export class Firehose {
     if (channel) this.#publish('channel', { type: 'appended', channel, count });
   }
 
-  #publish(event: string, data: unknown): void {
+  #publish<E extends FirehoseEvent>(event: E, data: FirehoseFrame<E>): void {
+    this.#send(event, data);
+  }
+
+  #send(event: FirehoseEvent, data: unknown): void {
     const n = ++this.#n;
     const frame = sseFrame(event, JSON.stringify(data), `${this.epoch}-${n}`);
     this.#ring.push({ n, frame });

@@ -1,6 +1,7 @@
+import type { FirehoseEntry, FirehoseEvent } from '../../schemas/firehose.ts';
 import type { Model } from './model.ts';
 
-const EVENTS = ['snapshot', 'tasks', 'worker', 'channel', 'queues', 'leases', 'variables', 'flags', 'topics'] as const;
+const EVENTS: readonly FirehoseEvent[] = ['snapshot', 'tasks', 'worker', 'channel', 'queues', 'leases', 'variables', 'flags', 'topics'];
 
 /**
  * Follow the scheduler's /events with EventSource, which resumes with
@@ -29,7 +30,7 @@ export function connect(model: Model, base = ''): () => void {
       current.addEventListener(type, (event) => {
         const message = event as MessageEvent<string>;
         if (message.lastEventId) lastEventId = message.lastEventId;
-        model.apply(type, JSON.parse(message.data));
+        model.apply(...([type, JSON.parse(message.data)] as FirehoseEntry));
       });
     }
   };

@@ -4,75 +4,34 @@
  * frame, however many events arrive.
  */
 
-export interface WorkerView {
-  id: string;
-  name: string;
-  functions: string[];
-  concurrency: number;
-  processing: number;
-  draining: boolean;
-  connectedAt: string;
-  lastHeartbeatAt: string;
-  /** The worker process, and the figures of its heartbeats (absent from workers that do not send them). */
-  pid?: number;
-  rssBytes?: number;
-  /** Share of time its event loop was busy between its last two heartbeats, 0 to 1. */
-  eventLoopUtilization?: number;
-  memoryLimitBytes?: number;
+import type { ChannelInfo } from '../../schemas/channels.ts';
+import type {
+  ErrorRecord,
+  FirehoseEntry,
+  LeaseSummary,
+  TaskCounts,
+  TaskProgress,
+  TaskRecord,
+  TaskTotals,
+  TopicSummary,
+  WorkerInfo,
+} from '../../schemas/firehose.ts';
+import type { QueueInfo } from '../../schemas/queues.ts';
+
+// The frames' types come from their zod schemas (type-only imports: no zod in the bundle).
+export type { ErrorRecord, FunctionProgress, TaskProgress, TaskRecord } from '../../schemas/firehose.ts';
+
+export type WorkerView = WorkerInfo & {
   /** Set when it disconnected; it stays listed, greyed, for a while. */
   leftAt?: number;
-}
-
-export interface ChannelView {
-  name: string;
-  length: number;
-  maxlen: number | null;
-  stopped: boolean;
-  lastSeq: number;
-}
-
-export interface QueueView {
-  name: string;
-  size: number;
-  maxsize: number | null;
-  /** Callers waiting to get an item. */
-  getters: number;
-  /** Callers waiting for room to put. */
-  putters: number;
-}
-
+};
+export type ChannelView = ChannelInfo;
+export type QueueView = QueueInfo;
 /** A lock or a semaphore. */
-export interface LeaseView {
-  kind: 'lock' | 'semaphore';
-  name: string;
-  maxLeases: number;
-  held: number;
-  waiting: number;
-  lastToken: number;
-  holders: string[];
-}
-
-export interface TopicView {
-  name: string;
-  subscribers: number;
-  lastSeq: number;
-}
-
-export interface TaskRecord {
-  key: string;
-  fn: string;
-  worker: string | null;
-  status: string;
-  startedAt: number | null;
-  finishedAt: number;
-}
-
-export interface ErrorRecord extends TaskRecord {
-  error: { name: string; message: string; traceback: string; key?: string };
-}
-
-export type Counts = Record<'waiting' | 'queued' | 'processing', number>;
-export type Totals = Record<'submitted' | 'finished' | 'error' | 'cancelled' | 'lost', number>;
+export type LeaseView = LeaseSummary;
+export type TopicView = TopicSummary;
+export type Counts = TaskCounts;
+export type Totals = TaskTotals;
 
 const RECENT_TASKS = 3000;
 const RECENT_ERRORS = 20;
@@ -91,6 +50,8 @@ export class Model {
   startedAt = '';
   counts: Counts = { waiting: 0, queued: 0, processing: 0 };
   totals: Totals = { submitted: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
+  /** Tasks by function. */
+  progress: TaskProgress = { functions: [], other: null };
   workers = new Map<string, WorkerView>();
   channels = new Map<string, ChannelView>();
   queues = new Map<string, QueueView>();
@@ -131,7 +92,7 @@ export class Model {
     this.changed();
   }
 
-  apply(event: string, data: any): void {
+  apply(...[event, data]: FirehoseEntry): void {
     switch (event) {
       case 'snapshot':
         if (data.restarted) this.restartedAt = Date.now();
@@ -139,15 +100,16 @@ export class Model {
         this.startedAt = data.startedAt;
         this.counts = data.counts;
         this.totals = data.totals;
-        this.workers = new Map(data.workers.map((w: WorkerView) => [w.id, w]));
-        this.channels = new Map(data.channels.map((c: ChannelView) => [c.name, c]));
+        this.progress = data.progress;
+        this.workers = new Map(data.workers.map((w) => [w.id, w]));
+        this.channels = new Map(data.channels.map((c) => [c.name, c]));
         this.#appends.clear();
-        this.queues = new Map((data.queues ?? []).map((q: QueueView) => [q.name, q]));
-        this.leases = new Map((data.leases ?? []).map((l: LeaseView) => [leaseId(l), l]));
-        this.topics = new Map((data.topics ?? []).map((t: TopicView) => [t.name, t]));
-        this.variableCount = data.variables?.count ?? 0;
-        this.flagCount = data.flags?.count ?? 0;
-        this.flagsSet = new Set(data.flags?.set ?? []);
+        this.queues = new Map(data.queues.map((q) => [q.name, q]));
+        this.leases = new Map(data.leases.map((l) => [leaseId(l), l]));
+        this.topics = new Map(data.topics.map((t) => [t.name, t]));
+        this.variableCount = data.variables.count;
+        this.flagCount = data.flags.count;
+        this.flagsSet = new Set(data.flags.set);
         this.#queueOps.clear();
         this.recentTasks = data.recentTasks;
         this.recentErrors = data.recentErrors;
@@ -157,25 +119,26 @@ export class Model {
         this.#addThroughput(data.at, data.totals);
         this.counts = data.counts;
         this.totals = data.totals;
-        if (data.ended.length > 0) this.recentTasks = this.recentTasks.concat(data.ended as TaskRecord[]).slice(-RECENT_TASKS);
-        this.recentErrors = [...this.recentErrors, ...(data.errors as ErrorRecord[])].slice(-RECENT_ERRORS);
-        for (const w of data.workers as Array<{ id: string; processing: number; lastHeartbeatAt: string }>) {
+        this.progress = data.progress;
+        if (data.ended.length > 0) this.recentTasks = this.recentTasks.concat(data.ended).slice(-RECENT_TASKS);
+        this.recentErrors = [...this.recentErrors, ...data.errors].slice(-RECENT_ERRORS);
+        for (const w of data.workers) {
           const worker = this.workers.get(w.id);
           if (worker) Object.assign(worker, w);
         }
         break;
       case 'worker': {
         if (data.type === 'stats') {
-          // Heartbeat figures, summed up per tick: {id, lastHeartbeatAt, rssBytes?, eventLoopUtilization?, memoryLimitBytes?}.
-          for (const w of data.workers as Array<Partial<WorkerView> & { id: string }>) {
+          // Heartbeat figures, summed up per tick.
+          for (const w of data.workers) {
             const worker = this.workers.get(w.id);
             if (worker && worker.leftAt === undefined) Object.assign(worker, w);
           }
           break;
         }
-        const worker = data.worker as WorkerView;
+        const worker = data.worker;
         if (data.type === 'joined') this.workers.set(worker.id, worker);
-        else if (data.type === 'left') this.workers.set(worker.id, { ...worker, processing: 0, leftAt: Date.now() });
+        else this.workers.set(worker.id, { ...worker, processing: 0, leftAt: Date.now() });
         break;
       }
       case 'channel':
@@ -188,31 +151,29 @@ export class Model {
         }
         break;
       case 'queues':
-        for (const name of data.deleted as string[]) {
+        for (const name of data.deleted) {
           this.queues.delete(name);
           this.#queueOps.delete(name);
         }
-        for (const { puts, gets, ...queue } of data.changed as Array<QueueView & { puts: number; gets: number }>) {
+        for (const { puts, gets, ...queue } of data.changed) {
           this.queues.set(queue.name, queue);
           if (puts > 0 || gets > 0) this.#countQueueOps(queue.name, data.at, puts, gets);
         }
         break;
       case 'leases':
-        for (const { acquired: _a, released: _r, expired: _e, ...lease } of data.changed as Array<LeaseView & Record<'acquired' | 'released' | 'expired', number>>) {
-          this.leases.set(leaseId(lease), lease);
-        }
+        for (const { acquired: _a, released: _r, expired: _e, ...lease } of data.changed) this.leases.set(leaseId(lease), lease);
         break;
       case 'variables':
         this.variableCount = data.count;
         break;
       case 'flags':
         this.flagCount = data.count;
-        for (const name of data.cleared as string[]) this.flagsSet.delete(name);
-        for (const name of data.set as string[]) if (this.flagsSet.size < FLAGS_SHOWN) this.flagsSet.add(name);
+        for (const name of data.cleared) this.flagsSet.delete(name);
+        for (const name of data.set) if (this.flagsSet.size < FLAGS_SHOWN) this.flagsSet.add(name);
         break;
       case 'topics':
-        for (const name of data.forgotten as string[]) this.topics.delete(name);
-        for (const { published: _p, ...topic } of data.changed as Array<TopicView & { published: number }>) this.topics.set(topic.name, topic);
+        for (const name of data.forgotten) this.topics.delete(name);
+        for (const { published: _p, ...topic } of data.changed) this.topics.set(topic.name, topic);
         break;
       default:
         return;

@@ -1,24 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { WorkerInfo } from '../../schemas/firehose.ts';
 import { WorkerExitReport } from '../../schemas/worker-protocol.ts';
 import { workerInfo } from '../firehose.ts';
 import { VERSION } from '../version.ts';
 
 const Health = z.object({ status: z.enum(['ok', 'shutting-down']), version: z.string(), uptimeS: z.number() });
-const WorkerInfo = z.object({
-  id: z.string(),
-  name: z.string(),
-  functions: z.array(z.string()),
-  concurrency: z.number(),
-  processing: z.number(),
-  draining: z.boolean(),
-  connectedAt: z.string(),
-  lastHeartbeatAt: z.string(),
-  pid: z.number().optional().describe('The worker process, as its hello gave it.'),
-  rssBytes: z.number().optional().describe('Resident set size at its last heartbeat.'),
-  eventLoopUtilization: z.number().optional().describe('Share of the time its event loop was busy between its last two heartbeats, 0 to 1.'),
-  memoryLimitBytes: z.number().optional().describe('Over this RSS it drains and restarts (--memory-limit).'),
-});
 const ExitAnswer = z.object({ workerId: z.string().nullable(), tasks: z.array(z.string()) });
 
 /** Health and the workers. */

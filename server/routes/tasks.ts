@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLIENT_HEADER } from '../../schemas/common.ts';
 import { ErrorBody } from '../../schemas/errors.ts';
+import { ProgressQuery, TaskProgress } from '../../schemas/firehose.ts';
 import { SubmitBatchReply, SubmitBody, SubmitOneReply } from '../../schemas/tasks.ts';
 import { callerOf } from './caller.ts';
 
-/** POST /tasks: submit one task or a batch; 201 once committed. */
+/** POST /tasks: submit one task or a batch; 201 once committed. GET /tasks/progress: tasks by function. */
 const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/tasks',
@@ -28,6 +29,20 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
       reply.code(201);
       return batch ? { keys } : { key: keys[0] };
     },
+  );
+
+  app.get(
+    '/tasks/progress',
+    {
+      schema: {
+        summary: 'Tasks by function: active ones by state now, ended ones by status since the scheduler started',
+        description:
+          'What the dashboard’s progress panel shows (and the firehose’s `progress` field): the `limit` busiest functions (most active tasks, then most recently ended), in name order; the others summed up in `other`. All rows together add up to the counts and totals of the firehose.',
+        querystring: ProgressQuery,
+        response: { 200: TaskProgress, 400: ErrorBody },
+      },
+    },
+    async (request) => app.firehose.progress(request.query.limit),
   );
 };
 

@@ -242,3 +242,20 @@ function announceBody(url: string, bytes: number): Promise<{ status: number; bod
     req.flushHeaders();
   });
 }
+
+t.test('GET /tasks/progress: tasks by function; limit validated', async (t) => {
+  await http.post('/gather', { keys: (await http.post('/tasks', { tasks: [{ fn: 'add', args: [1, 2] }, { fn: 'add', args: [3, 4] }] })).body.keys, timeout: 10 });
+  const progress = await http.get('/tasks/progress');
+  t.equal(progress.status, 200);
+  t.match(progress.body.functions.find((f: { fn: string }) => f.fn === 'add'), { fn: 'add', finished: 2, error: 0, waiting: 0, queued: 0, processing: 0 });
+  const names = progress.body.functions.map((f: { fn: string }) => f.fn);
+  t.same(names, [...names].sort(), 'in name order');
+  const one = await http.get('/tasks/progress?limit=1');
+  t.equal(one.body.functions.length, 1);
+  t.ok(one.body.other.functions >= 1, 'the others summed up');
+  for (const limit of ['0', '1001', 'many']) {
+    const refused = await http.get(`/tasks/progress?limit=${limit}`);
+    t.equal(refused.status, 400, `limit=${limit}`);
+    t.match(refused.body.error, { code: 'SLUICE_ERR_VALIDATION', message: /query\.limit/ });
+  }
+});
