@@ -83,6 +83,22 @@ export const GatherReply = z.object({
 });
 
 export const KeysBody = z.object({ keys: z.array(Key).min(1) }).strict();
+
+export const OutcomesBody = z
+  .object({
+    keys: z.array(Key).min(1),
+    resultChars: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Results longer than this many characters of JSON are left out (resultOmitted: true); default: the inline limit, 64 KiB.'),
+  })
+  .strict();
+export const OutcomesReply = z.object({
+  futures: z.array(Outcome.extend({ resultOmitted: z.literal(true).optional() })).describe('In the order asked, each key once; a pending key has only its status.'),
+  missing: z.array(Key).describe('Keys that are unknown, or forgotten.'),
+});
 export const FuturesReply = z.object({ futures: z.array(Outcome) });
 
 export const ScatterBody = z.union([

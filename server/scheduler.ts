@@ -336,6 +336,13 @@ export class Scheduler {
     return fromRow(row);
   }
 
+  /** The outcome of a key now: pending, ended, or undefined if the key is unknown or forgotten. */
+  peekOutcome(key: string): OutcomeRecord | undefined {
+    if (this.core.get(key)) return { key, status: 'pending' };
+    const row = this.store.task(key);
+    return row ? fromRow(row) : undefined;
+  }
+
   /** Throws 404 (unknown or forgotten) unless the key names a task or a value. */
   assertKnown(key: string): void {
     this.knownStatus(key);

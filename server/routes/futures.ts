@@ -9,6 +9,8 @@ import {
   KeyParams,
   KeysBody,
   Outcome,
+  OutcomesBody,
+  OutcomesReply,
   ResultQuery,
 } from '../../schemas/tasks.ts';
 import { SluiceError, tooLarge } from '../errors.ts';
@@ -117,6 +119,46 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
         return json;
       });
       return sendJson(reply, `{"futures":[${parts.join(',')}]}`);
+    },
+  );
+
+  app.post(
+    '/futures/outcomes',
+    {
+      schema: {
+        summary: 'The outcomes of these keys now, without waiting and without holding them',
+        description:
+          'A batch of GET /futures/:key for views such as the dashboard: each key’s status, with its result up to `resultChars` characters (longer ones are left out and flagged `resultOmitted`) or its error. Unknown or forgotten keys are listed in `missing`. A reply over --max-reply-bytes answers 413: ask for fewer keys, or smaller results.',
+        body: OutcomesBody,
+        response: { 200: OutcomesReply, 400: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const keys = [...new Set(request.body.keys)];
+      const { maxBatch, maxReplyBytes } = scheduler.options;
+      if (keys.length > maxBatch) throw tooLarge(`a request with ${keys.length} keys`, maxBatch);
+      const resultChars = request.body.resultChars ?? inline;
+      const parts: string[] = [];
+      const missing: string[] = [];
+      let bytes = 0;
+      for (const key of keys) {
+        const outcome = scheduler.peekOutcome(key);
+        if (!outcome) {
+          missing.push(key);
+          continue;
+        }
+        const json = outcomeJson(outcome, resultChars);
+        bytes += json.length + 1;
+        if (bytes > maxReplyBytes) {
+          throw new SluiceError(
+            'SLUICE_ERR_TOO_LARGE',
+            `the outcomes of these ${keys.length} keys are over the largest reply, --max-reply-bytes (${maxReplyBytes} characters): ask for fewer keys, or a smaller resultChars`,
+            { limit: maxReplyBytes },
+          );
+        }
+        parts.push(json);
+      }
+      return sendJson(reply, `{"futures":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}`);
     },
   );
 

@@ -243,6 +243,59 @@ function announceBody(url: string, bytes: number): Promise<{ status: number; bod
   });
 }
 
+t.test('POST /futures/outcomes: many keys at once, no waiting, no holding; small results inline, unknown keys named', async (t) => {
+  const finished = (await http.post('/tasks', { fn: 'inc', args: [500] })).body.key;
+  const large = (await http.post('/tasks', { fn: 'echo', args: ['y'.repeat(400)] })).body.key;
+  const failed = (await http.post('/tasks', { fn: 'fail', args: ['read in a batch'] })).body.key;
+  const [scattered] = (await http.post('/scatter', { data: [{ a: 1 }] })).body.keys;
+  await http.post('/gather', { keys: [finished, large], timeout: 10 });
+  await http.get(`/futures/${failed}/result?timeout=10`);
+  const pending = (await http.post('/tasks', { fn: 'sleep', args: [60_000, 'outcomes'] })).body.key;
+  t.teardown(() => http.post(`/futures/${pending}/cancel`));
+
+  const answer = await http.post('/futures/outcomes', { keys: [finished, large, failed, scattered, pending, 'never-submitted', finished], resultChars: 300 });
+  t.equal(answer.status, 200);
+  t.same(answer.body.futures[0], { key: finished, status: 'finished', result: 501 });
+  t.same(answer.body.futures[1], { key: large, status: 'finished', resultOmitted: true }, 'a result over resultChars is left out');
+  t.match(answer.body.futures[2], { key: failed, status: 'error', error: { name: 'TypeError', message: 'read in a batch' } });
+  t.same(answer.body.futures[3], { key: scattered, status: 'finished', result: { a: 1 } });
+  t.same(answer.body.futures[4], { key: pending, status: 'pending' });
+  t.equal(answer.body.futures.length, 5, 'each key once');
+  t.same(answer.body.missing, ['never-submitted']);
+  t.match((await http.get(`/futures/${pending}`)).body, { status: 'pending', state: /queued|processing/ }, 'asking does not change the task');
+  t.same((await http.post('/futures/outcomes', { keys: [large] })).body.futures[0].result, ['y'.repeat(400)], 'by default results up to the inline limit');
+
+  for (const [body, field] of [
+    [{ keys: [] }, 'body.keys'],
+    [{ keys: ['bad key'] }, 'body.keys[0]'],
+    [{ keys: [finished], resultChars: -1 }, 'body.resultChars'],
+    [{ keys: [finished], extra: 1 }, 'body'],
+  ] as const) {
+    const refused = await http.post('/futures/outcomes', body);
+    t.equal(refused.status, 400, JSON.stringify(body));
+    t.match(refused.body.error, { code: 'SLUICE_ERR_VALIDATION', message: new RegExp(field.replace(/[.[\]]/g, '\\$&')) });
+  }
+});
+
+t.test('POST /futures/outcomes is bounded: keys by --max-batch, the reply by --max-reply-bytes', async (t) => {
+  const small = await startScheduler(t, { args: ['--max-batch', '10', '--max-reply-bytes', '2048'] });
+  await startWorker(t, small.url);
+  const smallHttp = api(small.url);
+  const tooMany = await smallHttp.post('/futures/outcomes', { keys: Array.from({ length: 11 }, (_, i) => `k${i}`) });
+  t.equal(tooMany.status, 413);
+  t.match(tooMany.body.error, { code: 'SLUICE_ERR_TOO_LARGE', message: /11 keys is over the limit of 10/ });
+  const keys = (await smallHttp.post('/tasks', { tasks: Array.from({ length: 3 }, (_, i) => ({ fn: 'echo', args: [String(i).repeat(1000)] })) })).body.keys;
+  await smallHttp.post('/gather', { keys: keys.slice(0, 1), timeout: 10 });
+  await smallHttp.post('/futures/outcomes', { keys });
+  t.equal((await smallHttp.post('/gather', { keys, timeout: 10, errors: 'skip' })).status, 413, 'gather refuses the same results');
+  const tooLarge = await smallHttp.post('/futures/outcomes', { keys });
+  t.equal(tooLarge.status, 413);
+  t.match(tooLarge.body.error, { code: 'SLUICE_ERR_TOO_LARGE', message: /--max-reply-bytes \(2048 characters\): ask for fewer keys, or a smaller resultChars/ });
+  const cut = await smallHttp.post('/futures/outcomes', { keys, resultChars: 100 });
+  t.equal(cut.status, 200, 'with a smaller resultChars the same keys fit');
+  t.same(cut.body.futures.map((f: { resultOmitted?: boolean }) => f.resultOmitted), [true, true, true]);
+});
+
 t.test('GET /tasks/progress: tasks by function; limit validated', async (t) => {
   await http.post('/gather', { keys: (await http.post('/tasks', { tasks: [{ fn: 'add', args: [1, 2] }, { fn: 'add', args: [3, 4] }] })).body.keys, timeout: 10 });
   const progress = await http.get('/tasks/progress');
