@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ChannelDetail } from './channel-detail.tsx';
 import { Leases, Queues, Topics } from './coordination.tsx';
 import { ago, bytes, clock, count } from './format.ts';
-import type { Model } from './model.ts';
+import type { Model, WorkerView } from './model.ts';
+import { Progress } from './progress.tsx';
 import { TaskStream } from './task-stream.tsx';
 import { Throughput } from './throughput.tsx';
 
@@ -28,15 +29,18 @@ export function App({ model }: { model: Model }) {
       </section>
       <p class="note">Waiting, queued and processing: now. Finished, error, cancelled and lost: since the scheduler started.</p>
       <div class="grid">
+        <Progress model={model} />
         <section class="panel">
-          <h2>Throughput</h2>
+          <h2>Throughput <small>tasks per second</small></h2>
           <Throughput history={model.history} />
         </section>
-        <section class="panel">
-          <h2>Task stream <small>last 30 s, one row per worker</small></h2>
-          <TaskStream model={model} />
-        </section>
       </div>
+      <section class="panel">
+        <h2>
+          Task stream <small>last 30 s, one row per worker</small>
+        </h2>
+        <TaskStream model={model} />
+      </section>
       <Workers model={model} />
       <div class="grid">
         <Channels model={model} selected={channel} onSelect={setChannel} />
@@ -83,45 +87,76 @@ function Count({ label, value, hint }: { label: string; value: number; hint?: st
   );
 }
 
+/** A bar with its figure on it; past `warn` (a fraction) it turns amber, past 1 red. */
+function Meter({ fraction, label, warn = 0.8, title }: { fraction: number; label: string; warn?: number; title?: string }) {
+  const level = fraction > 1 ? 'over' : fraction >= warn ? 'high' : '';
+  return (
+    <span class={`meter ${level}`} title={title}>
+      <i style={{ width: `${Math.min(1, Math.max(0, fraction)) * 100}%` }} />
+      <span>{label}</span>
+    </span>
+  );
+}
+
+/** RSS against the worker's memory limit; a worker without one (--memory-limit) has nothing to fill: its figure only. */
+function MemoryMeter({ worker }: { worker: WorkerView }) {
+  if (worker.rssBytes === undefined) return <>—</>;
+  if (worker.memoryLimitBytes === undefined) return <Meter fraction={0} label={bytes(worker.rssBytes)} title="no memory limit (--memory-limit)" />;
+  return <Meter fraction={worker.rssBytes / worker.memoryLimitBytes} label={`${bytes(worker.rssBytes)} / ${bytes(worker.memoryLimitBytes)}`} />;
+}
+
 function Workers({ model }: { model: Model }) {
   const workers = model.visibleWorkers();
   return (
     <section class="panel">
       <h2>Workers <small>{workers.filter((w) => w.leftAt === undefined).length} connected</small></h2>
-      <table data-testid="workers">
-        <thead>
-          <tr>
-            <th>name</th>
-            <th>status</th>
-            <th>processing</th>
-            <th>concurrency</th>
-            <th>functions</th>
-            <th>last heartbeat</th>
-            <th title="resident set size, and the limit over which the worker restarts">memory</th>
-            <th title="share of time the event loop was busy between the last two heartbeats">event loop</th>
-          </tr>
-        </thead>
-        <tbody>
-          {workers.map((w) => (
-            <tr key={w.id} class={w.leftAt === undefined ? '' : 'left'} data-worker={w.name}>
-              <td>{w.name}</td>
-              <td>{w.leftAt !== undefined ? `left ${ago(w.leftAt)}` : w.draining ? 'draining' : 'connected'}</td>
-              <td class="num">{w.processing}</td>
-              <td class="num">{w.concurrency}</td>
-              <td title={w.functions.join(', ')}>
-                {w.functions.slice(0, 6).join(', ')}
-                {w.functions.length > 6 ? ` +${w.functions.length - 6}` : ''}
-              </td>
-              <td>{w.leftAt === undefined ? ago(w.lastHeartbeatAt) : '—'}</td>
-              <td class="num">
-                {w.rssBytes === undefined ? '—' : bytes(w.rssBytes)}
-                {w.memoryLimitBytes === undefined ? '' : ` / ${bytes(w.memoryLimitBytes)}`}
-              </td>
-              <td class="num">{w.eventLoopUtilization === undefined ? '—' : `${Math.round(w.eventLoopUtilization * 100)} %`}</td>
+      <div class="table-wrap">
+        <table data-testid="workers">
+          <thead>
+            <tr>
+              <th>name</th>
+              <th class="wide">status</th>
+              <th title="tasks running now, of how many at once">processing</th>
+              <th class="wide">functions</th>
+              <th class="wide">last heartbeat</th>
+              <th title="resident set size, against the limit over which the worker restarts">memory</th>
+              <th title="share of time the event loop was busy between the last two heartbeats">event loop</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {workers.map((w) => {
+              const status = w.leftAt !== undefined ? `left ${ago(w.leftAt)}` : w.draining ? 'draining' : 'connected';
+              return (
+                <tr key={w.id} class={w.leftAt === undefined ? '' : 'left'} data-worker={w.name}>
+                  <td class="name">
+                    {w.name}
+                    <small class="narrow">{status}</small>
+                  </td>
+                  <td class="wide">{status}</td>
+                  <td class="processing">
+                    <Meter fraction={w.processing / w.concurrency} label={`${w.processing} / ${w.concurrency}`} warn={Infinity} />
+                  </td>
+                  <td class="wide" title={w.functions.join(', ')}>
+                    {w.functions.slice(0, 6).join(', ')}
+                    {w.functions.length > 6 ? ` +${w.functions.length - 6}` : ''}
+                  </td>
+                  <td class="wide">{w.leftAt === undefined ? ago(w.lastHeartbeatAt) : '—'}</td>
+                  <td class="memory" data-bytes={w.rssBytes} data-limit={w.memoryLimitBytes}>
+                    <MemoryMeter worker={w} />
+                  </td>
+                  <td class="elu" data-elu={w.eventLoopUtilization}>
+                    {w.eventLoopUtilization === undefined ? (
+                      '—'
+                    ) : (
+                      <Meter fraction={w.eventLoopUtilization} label={`${Math.round(w.eventLoopUtilization * 100)} %`} warn={0.9} />
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -131,28 +166,30 @@ function Channels({ model, selected, onSelect }: { model: Model; selected: strin
   return (
     <section class="panel">
       <h2>Channels <small>{model.channels.size}</small></h2>
-      <table data-testid="channels">
-        <thead>
-          <tr>
-            <th>name</th>
-            <th>length</th>
-            <th>maxlen</th>
-            <th>appends/s</th>
-            <th>stopped</th>
-          </tr>
-        </thead>
-        <tbody>
-          {channels.map((c) => (
-            <tr key={c.name} class={c.name === selected ? 'selected' : ''} data-channel={c.name} onClick={() => onSelect(c.name)}>
-              <td class="link">{c.name}</td>
-              <td class="num length">{count(c.length)}</td>
-              <td class="num">{c.maxlen ?? '—'}</td>
-              <td class="num">{model.appendRate(c.name).toFixed(1)}</td>
-              <td>{c.stopped ? 'stopped' : ''}</td>
+      <div class="table-wrap">
+        <table data-testid="channels">
+          <thead>
+            <tr>
+              <th>name</th>
+              <th>length</th>
+              <th>maxlen</th>
+              <th>appends/s</th>
+              <th>stopped</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {channels.map((c) => (
+              <tr key={c.name} class={c.name === selected ? 'selected' : ''} data-channel={c.name} onClick={() => onSelect(c.name)}>
+                <td class="link">{c.name}</td>
+                <td class="num length">{count(c.length)}</td>
+                <td class="num">{c.maxlen ?? '—'}</td>
+                <td class="num">{model.appendRate(c.name).toFixed(1)}</td>
+                <td>{c.stopped ? 'stopped' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

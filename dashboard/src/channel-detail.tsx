@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { cut } from './format.ts';
 
 interface Entry {
   seq: number;
@@ -6,12 +7,32 @@ interface Entry {
   status: string;
 }
 
-const SHOWN = 50;
+/** What the result column shows for a key that ended. */
+interface Shown {
+  text: string;
+  kind: 'result' | 'error' | 'omitted' | 'missing';
+}
 
-/** A channel's most recent entries, live: appends and status changes from its own SSE stream. */
+interface OutcomesReply {
+  futures: Array<{ key: string; status: string; result?: unknown; resultOmitted?: true; error?: { name: string; message: string } }>;
+  missing: string[];
+}
+
+const SHOWN = 50;
+/** Results up to this many characters of JSON are shown inline; longer ones link to GET /futures/:key. */
+const RESULT_CHARS = 300;
+
+/**
+ * A channel's most recent entries, live: appends and status changes from its
+ * own SSE stream, and the results of those that ended (small ones inline),
+ * read in batches from POST /futures/outcomes.
+ */
 export function ChannelDetail({ name, onClose }: { name: string; onClose: () => void }) {
   const [entries, setEntries] = useState<Entry[]>([]);
   const [stopped, setStopped] = useState(false);
+  const [results, setResults] = useState<ReadonlyMap<string, Shown>>(new Map());
+  /** The batch being read, if any: one at a time. */
+  const reading = useRef<object | null>(null);
 
   useEffect(() => {
     let source: EventSource | undefined;
@@ -32,6 +53,8 @@ export function ChannelDetail({ name, onClose }: { name: string; onClose: () => 
       if (!frame) frame = requestAnimationFrame(flush);
     };
     setEntries([]);
+    setResults(new Map());
+    reading.current = null; // a batch read for the previous channel is dropped
     setStopped(false);
     void fetch(`/channels/${encodeURIComponent(name)}?limit=1`)
       .then((r) => r.json())
@@ -50,6 +73,34 @@ export function ChannelDetail({ name, onClose }: { name: string; onClose: () => 
     };
   }, [name]);
 
+  // Read the outcomes of shown entries that ended, one batch at a time.
+  useEffect(() => {
+    if (reading.current !== null) return;
+    const wanted = [...new Set(entries.filter((e) => e.status !== 'pending' && !results.has(e.key)).map((e) => e.key))];
+    if (wanted.length === 0) return;
+    const batch = {};
+    reading.current = batch;
+    const failed = (): OutcomesReply => ({ futures: [], missing: [] });
+    void fetch('/futures/outcomes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: wanted, resultChars: RESULT_CHARS }),
+    })
+      .then((r) => (r.ok ? (r.json() as Promise<OutcomesReply>) : failed()))
+      .catch(failed)
+      .then((reply) => {
+        if (reading.current !== batch) return; // another channel is shown now
+        reading.current = null;
+        setResults((known) => {
+          const next = new Map(known);
+          for (const key of wanted) next.set(key, { kind: 'omitted', text: 'not available' });
+          for (const f of reply.futures) if (f.status !== 'pending') next.set(f.key, shown(f));
+          for (const key of reply.missing) next.set(key, { kind: 'missing', text: 'forgotten' });
+          return next;
+        });
+      });
+  }, [name, entries, results]);
+
   return (
     <section class="panel detail" data-testid="channel-detail">
       <h2>
@@ -58,26 +109,48 @@ export function ChannelDetail({ name, onClose }: { name: string; onClose: () => 
           close
         </button>
       </h2>
-      <table>
-        <thead>
-          <tr>
-            <th>seq</th>
-            <th>key</th>
-            <th>status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={e.seq}>
-              <td class="num">{e.seq}</td>
-              <td>
-                <code>{e.key}</code>
-              </td>
-              <td class={`status ${e.status}`}>{e.status}</td>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th>seq</th>
+              <th>key</th>
+              <th>status</th>
+              <th>result</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {entries.map((e) => {
+              const result = results.get(e.key);
+              return (
+                <tr key={e.seq} data-seq={e.seq}>
+                  <td class="num">{e.seq}</td>
+                  <td class="key">
+                    <code>{e.key}</code>
+                  </td>
+                  <td class={`status ${e.status}`}>{e.status}</td>
+                  <td class={`result ${result?.kind ?? ''}`}>
+                    {result?.kind === 'omitted' ? (
+                      <a href={`/futures/${encodeURIComponent(e.key)}`} target="_blank" rel="noreferrer">
+                        {result.text}
+                      </a>
+                    ) : (
+                      <code>{result?.text ?? ''}</code>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
+}
+
+function shown(f: OutcomesReply['futures'][number]): Shown {
+  if (f.resultOmitted) return { kind: 'omitted', text: `over ${RESULT_CHARS} characters` };
+  if (f.status === 'finished') return { kind: 'result', text: cut(JSON.stringify(f.result ?? null), RESULT_CHARS) };
+  if (f.error) return { kind: 'error', text: cut(`${f.error.name}: ${f.error.message}`, RESULT_CHARS) };
+  return { kind: 'error', text: f.status };
 }

@@ -23,9 +23,33 @@ export function bytes(n: number): string {
   return `${(n / 1e9).toFixed(1)} GB`;
 }
 
-/** A stable colour per function name. */
+/** Distinct colours for the first functions seen (no red: red means an error; no grey: grey means waiting). */
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#edc948', '#76b7b2', '#9c755f', '#8cd17d', '#d4a6c8', '#499894', '#f1ce63', '#86bcb6'];
+
+/** The colour of each function seen so far; the task stream asks for one per bar, thousands a frame. */
+const colours = new Map<string, string>();
+
+/**
+ * A function's colour, the same in every panel: the first functions get the
+ * palette's colours in turn, later ones a hue from their name.
+ */
 export function colour(name: string): string {
-  let hash = 0;
-  for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) | 0;
-  return `hsl(${Math.abs(hash) % 360} 60% 55%)`;
+  let known = colours.get(name);
+  if (known) return known;
+  if (colours.size < PALETTE.length) known = PALETTE[colours.size];
+  else {
+    let hash = 0;
+    for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) | 0;
+    known = `hsl(${30 + (Math.abs(hash) % 290)} 55% 50%)`;
+  }
+  if (colours.size < 10_000) colours.set(name, known);
+  return known;
+}
+
+/** The failed-task colour, everywhere. */
+export const ERROR_COLOUR = '#e63946';
+
+/** JSON text cut to `length` characters. */
+export function cut(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }

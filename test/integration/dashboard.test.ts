@@ -1,15 +1,35 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core),
 // the /events firehose it reads, /metrics and /docs.
-import { existsSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import t from 'tap';
+import { isDeepStrictEqual } from 'node:util';
+import t, { type Test } from 'tap';
+import { FirehoseFrames, type FirehoseEvent, type TaskProgress } from '../../schemas/firehose.ts';
 import { api, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
-import { ROOT, waitFor } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test/artifacts');
+/** Screenshots to look at; not kept in the repository. */
+const SCREENSHOTS = process.env.SLUICE_SCREENSHOTS ?? join(tmpdir(), 'sluice-dashboard-screenshots');
+const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Each frame as its schema in schemas/firehose.ts describes it: it parses, and the schema names every field (zod drops the others). */
+function checkFrames(t: Test, events: Array<{ event?: string; data: string }>): void {
+  t.ok(events.length > 0, 'frames to check');
+  for (const e of events) {
+    const schema = FirehoseFrames[e.event as FirehoseEvent];
+    if (!schema) {
+      t.fail(`event ${e.event} has no schema in schemas/firehose.ts`);
+      continue;
+    }
+    const data = JSON.parse(e.data);
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) t.fail(`${e.event} frame does not match its schema: ${parsed.error.message}`, { data });
+    else if (!isDeepStrictEqual(parsed.data, data)) t.same(parsed.data, data, `${e.event} frame: every field is in its schema`);
+  }
+}
 
 t.test('the firehose: a snapshot, then activity; resumes from Last-Event-ID; says when the scheduler restarted', async (t) => {
   const scheduler = await startScheduler(t);
@@ -31,6 +51,12 @@ t.test('the firehose: a snapshot, then activity; resumes from Last-Event-ID; say
   const error = ticks.flatMap((tick) => tick.errors)[0];
   t.match(error, { fn: 'fail', status: 'error', error: { name: 'TypeError', message: 'seen by the firehose', traceback: /at fail/ } });
   t.match(JSON.parse(events.find((e) => e.event === 'channel')?.data ?? '{}'), { channel: { name: 'watched' } });
+  t.same(data.progress, { functions: [], other: null }, 'no tasks yet: no progress rows');
+  const progress = ticks.at(-1).progress as TaskProgress;
+  t.match(progress.functions.find((f) => f.fn === 'fail'), { fn: 'fail', error: 1, finished: 0, waiting: 0, queued: 0, processing: 0 });
+  t.ok(progress.functions.some((f) => f.fn === 'inc'), 'inc has a progress row');
+  for (const tick of ticks) t.same(progressSums(tick.progress), { ...tick.counts, ...tick.totals, submitted: undefined }, 'every tick: the rows add up to its counts and totals');
+  checkFrames(t, events);
   first.close();
 
   const seen = events.at(-1)?.id as string;
@@ -66,6 +92,7 @@ t.test('the firehose sums up a channel’s appends once a tick, in order with it
   t.equal(appended.reduce((sum, f) => sum + f.count, 0), 63, 'the counts add up to every entry appended');
   t.ok(appended.length < 61, `${appended.length} appended frames for 61 append requests`);
   t.same(frames.map((f) => f.type).slice(-2), ['stopped', 'deleted'], 'the stop and the delete come after every appended frame');
+  checkFrames(t, events);
   t.match(appended.at(-1), { channel: { name: 'busy', lastSeq: 63, length: 63 } }, 'the last appended frame shows the channel after its last append');
   reader.close();
 });
@@ -193,6 +220,7 @@ t.test('the firehose and /metrics follow queues, variables, flags, locks, semaph
   t.match(text, /^sluice_topic_messages_total 1$/m);
   t.equal((await http.post('/locks/measured-lock/release', { leaseId: held.leaseId })).status, 204);
   subscriber.close();
+  checkFrames(t, firehose.events);
   firehose.close();
 });
 
@@ -202,10 +230,7 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   const scheduler = await startScheduler(t, { db });
   await startWorker(t, scheduler.url, { name: 'dashboard-worker', concurrency: 4 });
   const http = api(scheduler.url);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const pageErrors: string[] = [];
@@ -263,8 +288,8 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   await http.post('/flags/dashboard-flag/set');
   await expectText(page, '[data-testid="variables-count"]', '1');
   await expectText(page, '[data-testid="coordination-stats"]', /flags set: 1 \(dashboard-flag\)/);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
 
   await scheduler.proc.stop('SIGKILL');
   await expectText(page, '[data-testid="connection"]', 'reconnecting…');
@@ -275,7 +300,143 @@ t.test('the dashboard in a browser: counts, workers, a channel, an error’s tra
   await expectText(page, '[data-channel="dashboard-channel"] .length', '3');
   await expectText(page, '[data-queue="dashboard-queue"] .size', '5');
   await expectText(page, '[data-testid="variables-count"]', '1');
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-after-restart.png'), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-after-restart.png'), fullPage: true });
+  t.same(pageErrors, [], 'no error in the page');
+});
+
+t.test('the dashboard under load at 1400 and 390 px: progress by function, worker resources and channel results match the REST API', async (t) => {
+  t.ok(existsSync(CHROMIUM), `a Chromium at ${CHROMIUM}`);
+  const scheduler = await startScheduler(t);
+  await startWorker(t, scheduler.url, { name: 'limited-worker', concurrency: 3, args: ['--memory-limit', '2GB'] });
+  await startWorker(t, scheduler.url, { name: 'plain-worker', concurrency: 3 });
+  const http = api(scheduler.url);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${scheduler.url}/dashboard`);
+  await expectText(page, '[data-testid="connection"]', 'live');
+  mkdirSync(SCREENSHOTS, { recursive: true });
+
+  // Load: batches of short tasks of three functions, one in twenty failing, until told to stop.
+  let loading = true;
+  let round = 0;
+  const load = (async () => {
+    while (loading) {
+      round++;
+      const tasks = Array.from({ length: 60 }, (_, i) =>
+        i % 20 === 0 ? { fn: 'fail', args: [`failure ${round}-${i}`] } : i % 3 === 0 ? { fn: 'sleep', args: [30, round * 100 + i] } : { fn: 'inc', args: [round * 100 + i] },
+      );
+      await http.post('/tasks', { tasks, fireAndForget: true });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  t.teardown(() => {
+    loading = false;
+    return load;
+  });
+  // A channel with a small result, a large one and an error.
+  const appended = await http.post('/channels/results-channel/append', {
+    tasks: [
+      { fn: 'inc', args: [41] },
+      { fn: 'echo', args: ['x'.repeat(500)] },
+      { fn: 'fail', args: ['failed in the channel'] },
+    ],
+  });
+  t.equal(appended.status, 201);
+  await expectText(page, '[data-testid="count-processing"] .value', /^[1-9]/);
+  await expectText(page, '[data-testid="task-stream-key"]', /inc[\s\S]*error/);
+  await waitFor(async () => (await page.locator('[data-fn="sleep"]').count()) > 0 && (await page.locator('[data-fn="inc"]').count()) > 0, 'progress rows for inc and sleep', 15_000);
+  t.notOk(
+    (await page.locator('[data-testid="throughput"] .u-legend').textContent())?.includes('--'),
+    'the throughput legend shows values without hovering',
+  );
+  await page.screenshot({ path: join(SCREENSHOTS, 'load-1400.png'), fullPage: true });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(500); // a frame or two at the new width
+  t.ok(await fitsWidth(page), 'no horizontal scroll at 390 px');
+  await page.screenshot({ path: join(SCREENSHOTS, 'load-390.png'), fullPage: true });
+
+  await page.click('[data-channel="results-channel"]');
+  await expectText(page, '[data-testid="channel-detail"] [data-seq="1"] .result', '42');
+  await expectText(page, '[data-testid="channel-detail"] [data-seq="2"] .result', 'over 300 characters');
+  await expectText(page, '[data-testid="channel-detail"] [data-seq="3"] .result', 'TypeError: failed in the channel');
+  const outcomes = (await http.post('/futures/outcomes', { keys: appended.body.keys, resultChars: 300 })).body;
+  t.match(outcomes, {
+    futures: [
+      { key: appended.body.keys[0], status: 'finished', result: 42 },
+      { key: appended.body.keys[1], status: 'finished', resultOmitted: true },
+      { key: appended.body.keys[2], status: 'error', error: { name: 'TypeError', message: 'failed in the channel' } },
+    ],
+    missing: [],
+  });
+  t.ok(await fitsWidth(page), 'no horizontal scroll at 390 px with a channel open');
+  await page.screenshot({ path: join(SCREENSHOTS, 'channel-390.png'), fullPage: false });
+  await page.click('[data-testid="channel-detail"] button');
+
+  // Still: stop the load; six tasks that never end (on six slots), two queued behind them, one waiting for one of them.
+  loading = false;
+  await load;
+  const hung = (await http.post('/tasks', { tasks: Array.from({ length: 8 }, (_, i) => ({ fn: 'hang', args: [i] })), fireAndForget: true })).body.keys as string[];
+  await http.post('/tasks', { fn: 'add', args: [{ $future: hung[0] }, 1], fireAndForget: true });
+  t.teardown(() => Promise.all(hung.map((key) => http.post(`/futures/${key}/cancel`))));
+  await waitFor(async () => {
+    const { counts } = await snapshotOf(scheduler.url);
+    return counts.processing === 6 && counts.queued === 2 && counts.waiting === 1;
+  }, 'the load to drain, leaving six hanging tasks running, two queued and one waiting', 60_000);
+  await page.setViewportSize({ width: 1400, height: 1000 });
+
+  const rest = (await http.get<TaskProgress>('/tasks/progress')).body;
+  t.match(rest.functions.find((f) => f.fn === 'hang'), { processing: 6, queued: 2, waiting: 0, finished: 0 });
+  t.match(rest.functions.find((f) => f.fn === 'add'), { waiting: 1, processing: 0 });
+  t.ok((rest.functions.find((f) => f.fn === 'fail')?.error ?? 0) >= 2, 'the failures count as errors');
+  t.equal(rest.other, null, 'every function listed');
+  const fields = ['waiting', 'queued', 'processing', 'finished', 'error', 'cancelled', 'lost'] as const;
+  for (const row of rest.functions) {
+    await waitFor(
+      async () => {
+        const shown = await page.locator(`[data-testid="progress"] [data-fn="${row.fn}"]`).evaluate((el) => ({ ...(el as HTMLElement).dataset }));
+        return fields.every((field) => Number(shown[field]) === row[field]);
+      },
+      `the progress row of ${row.fn} to show ${JSON.stringify(row)}`,
+      15_000,
+    );
+    const total = fields.reduce((n, field) => n + row[field], 0);
+    await expectText(page, `[data-testid="progress"] [data-fn="${row.fn}"] .done`, `${row.finished.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`);
+  }
+  const all = progressSums(rest);
+  await expectText(page, '[data-testid="progress-all"] .done', `${all.finished?.toLocaleString('en-US')} / ${fields.reduce((n, f) => n + (all[f] ?? 0), 0).toLocaleString('en-US')}`);
+
+  // Worker resources: what GET /workers says, as bars.
+  for (const name of ['limited-worker', 'plain-worker']) {
+    await waitFor(
+      async () => {
+        const worker = (await http.get<Array<{ name: string; rssBytes?: number; eventLoopUtilization?: number; memoryLimitBytes?: number }>>('/workers')).body.find((w) => w.name === name);
+        const shown = await page.locator(`[data-worker="${name}"]`).evaluate((row) => ({
+          bytes: row.querySelector('.memory')?.getAttribute('data-bytes'),
+          limit: row.querySelector('.memory')?.getAttribute('data-limit'),
+          elu: row.querySelector('.elu')?.getAttribute('data-elu'),
+          width: (row.querySelector('.memory .meter i') as HTMLElement | null)?.style.width,
+        }));
+        if (!worker?.rssBytes || worker.eventLoopUtilization === undefined) return false;
+        const limitMatches = name === 'limited-worker' ? shown.limit === String(2e9) && worker.memoryLimitBytes === 2e9 : shown.limit === null;
+        const widthMatches = name === 'plain-worker' || Math.abs(Number.parseFloat(shown.width ?? '') - (worker.rssBytes / 2e9) * 100) < 0.01;
+        return shown.bytes === String(worker.rssBytes) && shown.elu === String(worker.eventLoopUtilization) && limitMatches && widthMatches;
+      },
+      `the workers table to show ${name}'s heartbeat figures as GET /workers has them`,
+      20_000,
+    );
+  }
+  await expectText(page, '[data-worker="limited-worker"] .memory', / MB \/ 2\.0 GB$/);
+  await expectText(page, '[data-worker="limited-worker"] .processing', '3 / 3');
+  await page.screenshot({ path: join(SCREENSHOTS, 'still-1400.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(500);
+  t.ok(await fitsWidth(page), 'no horizontal scroll at 390 px');
+  await page.screenshot({ path: join(SCREENSHOTS, 'still-390.png'), fullPage: true });
+  t.comment(`screenshots in ${SCREENSHOTS}`);
   t.same(pageErrors, [], 'no error in the page');
 });
 
@@ -283,10 +444,7 @@ t.test('a scheduler with tokens: the dashboard asks for one, then shows the clus
   t.ok(existsSync(CHROMIUM), `a Chromium at ${CHROMIUM}`);
   const token = 'dashboard-admin-token-000000';
   const scheduler = await startScheduler(t, { insecure: false, args: ['--admin-token', token] });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${scheduler.url}/dashboard`);
@@ -298,6 +456,38 @@ t.test('a scheduler with tokens: the dashboard asks for one, then shows the clus
   await expectText(page, '[data-testid="connection"]', 'live');
   t.pass('the session cookie let EventSource in');
 });
+
+/** No horizontal scrolling: the page is no wider than the window. */
+async function fitsWidth(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+/** The firehose's first frame. */
+async function snapshotOf(url: string): Promise<{ counts: Record<'waiting' | 'queued' | 'processing', number> }> {
+  const reader = await readSse(`${url}/events`);
+  try {
+    const [snapshot] = await reader.until((e) => e.length >= 1);
+    return JSON.parse(snapshot.data);
+  } finally {
+    reader.close();
+  }
+}
+
+/** The progress rows (and other) summed up, field by field. */
+function progressSums(progress: TaskProgress): Record<string, number | undefined> {
+  const rows = [...progress.functions, ...(progress.other ? [progress.other] : [])];
+  const sum = (field: 'waiting' | 'queued' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost') => rows.reduce((n, f) => n + f[field], 0);
+  return {
+    waiting: sum('waiting'),
+    queued: sum('queued'),
+    processing: sum('processing'),
+    finished: sum('finished'),
+    error: sum('error'),
+    cancelled: sum('cancelled'),
+    lost: sum('lost'),
+    submitted: undefined,
+  };
+}
 
 /** Wait until the element's text matches (the page updates once per animation frame). */
 async function expectText(page: Page, selector: string, want: string | RegExp, timeoutMs = 15_000): Promise<void> {
