@@ -12,8 +12,11 @@ export function clock(ms: number): string {
   return new Date(ms).toLocaleTimeString();
 }
 
+/** One formatter for every figure: toLocaleString makes a new one per call, which a page of counts redrawn every frame feels. */
+const NUMBER = new Intl.NumberFormat('en-US');
+
 export function count(n: number): string {
-  return n.toLocaleString('en-US');
+  return NUMBER.format(n);
 }
 
 /** Bytes in decimal units, as --memory-limit takes them: 123 MB, 2.1 GB. */

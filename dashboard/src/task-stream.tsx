@@ -64,9 +64,12 @@ function draw(element: HTMLCanvasElement, model: Model, tasks: TaskRecord[], now
   const count = Math.max(rows.size, 1);
   const height = Math.max(MIN_HEIGHT, count * MIN_ROW + AXIS);
   const row = (height - AXIS) / count;
-  element.width = width * ratio;
-  element.height = height * ratio;
-  element.style.height = `${height}px`;
+  // Resizing a canvas reallocates it: only when its size changes, not every frame.
+  if (element.width !== Math.round(width * ratio) || element.height !== Math.round(height * ratio)) {
+    element.width = Math.round(width * ratio);
+    element.height = Math.round(height * ratio);
+    element.style.height = `${height}px`;
+  }
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.clearRect(0, 0, width, height);
   context.font = '11px system-ui, sans-serif';
