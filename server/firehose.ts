@@ -26,6 +26,13 @@ const RECENT_ERRORS = 20;
 const HISTORY_S = 300;
 /** Functions listed one by one in the firehose's progress; the others are summed up. */
 const PROGRESS_LISTED = 20;
+/**
+ * Making the progress list scans the functions with active tasks (some tens
+ * of nanoseconds each). Past this many, the tasks frames carry it once every
+ * PROGRESS_SLOW_MS rather than every tick.
+ */
+const PROGRESS_SCAN_LIMIT = 10_000;
+const PROGRESS_SLOW_MS = 2000;
 
 /** A worker as GET /workers and the firehose show it. The figures are there once its heartbeats carry them. */
 export function workerInfo(w: WorkerState): WorkerInfo {
@@ -82,6 +89,8 @@ export class Firehose {
   #errors: ErrorRecord[] = [];
   #errorsDropped = 0;
   readonly #progress = new FunctionProgressCounter();
+  /** The progress list the last tasks frame carried, and when it was made. */
+  #lastProgress: { at: number; progress: TaskProgress } | undefined;
   readonly #recentTasks = new Recent<TaskRecord>(RECENT_TASKS);
   readonly #recentErrors = new Recent<ErrorRecord>(RECENT_ERRORS);
   /** [second, finished, errors] for the last HISTORY_S seconds. */
@@ -233,7 +242,7 @@ export class Firehose {
       at,
       counts: { ...this.#scheduler.core.counts() },
       totals: { ...this.#totals },
-      progress: this.progress(),
+      progress: this.#tickProgress(at),
       ended: this.#ended,
       endedDropped: this.#endedDropped,
       errors: this.#errors,
@@ -241,6 +250,13 @@ export class Firehose {
       workers: [...this.#scheduler.core.workers()].map((w) => ({ id: w.id, processing: w.tasks.size, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString() })),
     });
     this.#reset();
+  }
+
+  #tickProgress(at: number): TaskProgress {
+    const last = this.#lastProgress;
+    if (last && at - last.at < PROGRESS_SLOW_MS && this.#scheduler.core.countsByFunction().size > PROGRESS_SCAN_LIMIT) return last.progress;
+    this.#lastProgress = { at, progress: this.progress() };
+    return this.#lastProgress.progress;
   }
 
   #reset(): void {

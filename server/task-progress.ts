@@ -14,6 +14,20 @@ interface Tracked extends EndedCounts {
 }
 
 const zeroEnded = (): EndedCounts => ({ finished: 0, error: 0, cancelled: 0, lost: 0 });
+const FIELDS = ['waiting', 'queued', 'processing', 'finished', 'error', 'cancelled', 'lost'] as const;
+
+function row(fn: string, a: ActiveCounts | undefined, e: EndedCounts | undefined): FunctionProgress {
+  return {
+    fn,
+    waiting: a?.waiting ?? 0,
+    queued: a?.queued ?? 0,
+    processing: a?.processing ?? 0,
+    finished: e?.finished ?? 0,
+    error: e?.error ?? 0,
+    cancelled: e?.cancelled ?? 0,
+    lost: e?.lost ?? 0,
+  };
+}
 
 /**
  * Tasks by function, Dask's progress: the scheduling core counts active tasks
@@ -25,8 +39,8 @@ const zeroEnded = (): EndedCounts => ({ finished: 0, error: 0, cancelled: 0, los
  */
 export class FunctionProgressCounter {
   readonly #ended = new Map<string, Tracked>();
-  /** Ended tasks of functions no longer counted one by one. */
-  readonly #folded = zeroEnded();
+  /** Ended tasks of every function, those no longer counted one by one too. */
+  readonly #totals = zeroEnded();
   #order = 0;
 
   ended(fn: string, status: string): void {
@@ -39,77 +53,56 @@ export class FunctionProgressCounter {
     }
     counts[status]++;
     counts.last = ++this.#order;
+    this.#totals[status]++;
   }
 
   /**
    * The `limit` busiest functions (most active tasks, then most recently
-   * ended), in name order; the others summed up in `other`.
+   * ended), in name order; the others summed up in `other`. One pass over the
+   * functions with active tasks, no sort of them all: `other` is what the
+   * totals leave once the listed rows are taken out.
    */
   progress(active: ReadonlyMap<string, ActiveCounts>, limit: number): TaskProgress {
-    const rank = (fn: string): [number, number] => {
-      const a = active.get(fn);
-      return [a ? a.waiting + a.queued + a.processing : 0, this.#ended.get(fn)?.last ?? 0];
-    };
-    const before = (x: [number, number], y: [number, number]): boolean => x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
-    // The top `limit` by rank, kept sorted best first: one pass, no sort of every function.
-    const top: Array<{ fn: string; rank: [number, number] }> = [];
-    const consider = (fn: string): void => {
-      const r = rank(fn);
-      if (top.length === limit && !before(r, top[top.length - 1].rank)) return;
+    // The top `limit`, kept sorted best first; most functions fail the first comparison with the worst kept.
+    const top: Array<{ fn: string; busy: number; last: number }> = [];
+    const consider = (fn: string, busy: number, lastOf: number | ((fn: string) => number)): void => {
+      const worst = top.length === limit ? top[limit - 1] : undefined;
+      if (worst && busy < worst.busy) return;
+      const last = typeof lastOf === 'number' ? lastOf : lastOf(fn);
+      if (worst && busy === worst.busy && last <= worst.last) return;
       let i = top.length;
-      while (i > 0 && before(r, top[i - 1].rank)) i--;
-      top.splice(i, 0, { fn, rank: r });
+      while (i > 0 && (busy > top[i - 1].busy || (busy === top[i - 1].busy && last > top[i - 1].last))) i--;
+      top.splice(i, 0, { fn, busy, last });
       if (top.length > limit) top.pop();
     };
-    for (const fn of active.keys()) consider(fn);
-    for (const fn of this.#ended.keys()) if (!active.has(fn)) consider(fn);
-
-    const listed = new Set(top.map((t) => t.fn));
-    const row = (fn: string): FunctionProgress => {
-      const a = active.get(fn);
-      const e = this.#ended.get(fn);
-      return {
-        fn,
-        waiting: a?.waiting ?? 0,
-        queued: a?.queued ?? 0,
-        processing: a?.processing ?? 0,
-        finished: e?.finished ?? 0,
-        error: e?.error ?? 0,
-        cancelled: e?.cancelled ?? 0,
-        lost: e?.lost ?? 0,
-      };
-    };
-    const functions = [...listed].sort().map(row);
-
-    const other = { functions: 0, waiting: 0, queued: 0, processing: 0, ...this.#folded };
+    const lastEnded = (fn: string): number => this.#ended.get(fn)?.last ?? 0;
+    const other = { functions: 0, waiting: 0, queued: 0, processing: 0, ...this.#totals };
     for (const [fn, a] of active) {
-      if (listed.has(fn)) continue;
-      other.functions++;
       other.waiting += a.waiting;
       other.queued += a.queued;
       other.processing += a.processing;
+      consider(fn, a.waiting + a.queued + a.processing, lastEnded);
     }
+    let both = 0;
     for (const [fn, e] of this.#ended) {
-      if (listed.has(fn)) continue;
-      if (!active.has(fn)) other.functions++;
-      other.finished += e.finished;
-      other.error += e.error;
-      other.cancelled += e.cancelled;
-      other.lost += e.lost;
+      if (active.has(fn)) both++;
+      else consider(fn, 0, e.last);
     }
-    const empty = other.functions === 0 && Object.values(this.#folded).every((n) => n === 0);
+
+    const functions = top
+      .map(({ fn }) => row(fn, active.get(fn), this.#ended.get(fn)))
+      .sort((x, y) => (x.fn < y.fn ? -1 : x.fn > y.fn ? 1 : 0));
+    other.functions = active.size + this.#ended.size - both - functions.length;
+    for (const f of functions) {
+      for (const field of FIELDS) other[field] -= f[field];
+    }
+    const empty = FIELDS.every((field) => other[field] === 0) && other.functions === 0;
     return { functions, other: empty ? null : other };
   }
 
   /** Sum up the least recently active quarter of the functions counted one by one. */
   #fold(): void {
     const oldest = [...this.#ended].sort((a, b) => a[1].last - b[1].last).slice(0, Math.ceil(TRACKED / 4));
-    for (const [fn, counts] of oldest) {
-      this.#folded.finished += counts.finished;
-      this.#folded.error += counts.error;
-      this.#folded.cancelled += counts.cancelled;
-      this.#folded.lost += counts.lost;
-      this.#ended.delete(fn);
-    }
+    for (const [fn] of oldest) this.#ended.delete(fn);
   }
 }
