@@ -220,7 +220,7 @@ t.test('health and workers', async (t) => {
   t.match(workers.body[0], { name: /^test-worker-/, concurrency: 4, processing: 0, draining: false });
   t.same(
     [...workers.body[0].functions].sort(),
-    ['add', 'crash', 'echo', 'fail', 'fanOut', 'flaky', 'hang', 'inc', 'increment', 'incrementSlowFirst', 'rejectIf', 'sleep', 'total', 'unserializable', 'whereAmI'],
+    ['add', 'addReturningState', 'addXYZ', 'crash', 'echo', 'fail', 'fanOut', 'flaky', 'hang', 'inc', 'incEach', 'increment', 'incrementSlowFirst', 'rejectIf', 'sleep', 'total', 'unserializable', 'whereAmI'],
     'every exported function, under its export name',
   );
 });
