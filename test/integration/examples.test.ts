@@ -80,9 +80,13 @@ t.test('coordination between two clients: a queue of futures, an event, pub/sub,
   t.equal(await example('coordination.ts'), '[ 2, 4, 6 ]\nready: true, news: results are in\nwrote under lock token 1\n{ doubles: 3 }\n');
 });
 
-/** Run examples/<file> against the test cluster; resolves with what it printed. */
+/**
+ * Run examples/<file> against the test cluster; resolves with what it printed.
+ * `sluice/...` resolves to the sources under test ("sluice-source"), not to
+ * the last build in dist/lib (test/integration/packaging.test.ts tests that).
+ */
 async function example(file: string, env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join('examples', file)], {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--conditions=sluice-source', join('examples', file)], {
     cwd: ROOT,
     env: { ...process.env, SLUICE_SCHEDULER: scheduler.url, ...env },
     timeout: 60_000,

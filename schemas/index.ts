@@ -1,0 +1,19 @@
+/**
+ * sluice/schemas: the zod schemas of every request and reply body, SSE event
+ * and worker message, the error catalog (ERRORS, ErrorBody) and how keys are
+ * derived (pureKey, randomKey). The scheduler validates with these, and its
+ * OpenAPI document is generated from them.
+ */
+export * from './channels.ts';
+export * from './common.ts';
+export * from './constants.ts';
+export * from './coordination.ts';
+export * from './errors.ts';
+export * from './flags.ts';
+export * from './keys.ts';
+export * from './leases.ts';
+export * from './queues.ts';
+export * from './tasks.ts';
+export * from './topics.ts';
+export * from './variables.ts';
+export * from './worker-protocol.ts';
