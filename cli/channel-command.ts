@@ -1,27 +1,22 @@
+import { createInterface } from 'node:readline/promises';
 import { openEventStream } from '../client/event-stream.ts';
-import { SluiceError } from '../client/errors.ts';
 import { Http } from '../client/http.ts';
 import { undiciTransport } from '../client/node-transport.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
+import { fail as failWith, printTable } from './output.ts';
 
 const path = (name: string): string => `/channels/${encodeURIComponent(name)}`;
 
 const auth = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 const http = (scheduler: string, token: string | undefined): Http => new Http(scheduler, { transport: undiciTransport(), headers: auth(token) });
 
-function fail(error: unknown): number {
-  const message = error instanceof SluiceError ? `${error.code}: ${error.message}` : String(error);
-  process.stderr.write(`sluice channel: ${message}\n`);
-  return 1;
-}
+const fail = (error: unknown): number => failWith('channel', error);
 
 /** sluice channel ls: one line per channel. */
 export async function listChannels(scheduler: string, token?: string): Promise<number> {
   try {
     const channels = await http(scheduler, token).request<ChannelInfo[]>('GET', '/channels');
-    const rows = [['NAME', 'LENGTH', 'MAXLEN', 'LAST SEQ', 'STOPPED'], ...channels.map((c) => [c.name, String(c.length), c.maxlen === null ? '-' : String(c.maxlen), String(c.lastSeq), c.stopped ? 'yes' : 'no'])];
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()}\n`);
+    printTable([['NAME', 'LENGTH', 'MAXLEN', 'LAST SEQ', 'STOPPED'], ...channels.map((c) => [c.name, String(c.length), c.maxlen === null ? '-' : String(c.maxlen), String(c.lastSeq), c.stopped ? 'yes' : 'no'])]);
     return 0;
   } catch (error) {
     return fail(error);
@@ -39,10 +34,24 @@ export async function appendToChannel(scheduler: string, name: string, keys: str
   }
 }
 
-/** sluice channel stop NAME */
-export async function stopChannel(scheduler: string, name: string, token?: string): Promise<number> {
+/**
+ * sluice channel stop NAME: asks first on a terminal (--yes does not), and
+ * refuses without --yes when there is no terminal to ask on: a stop cannot
+ * be undone.
+ */
+export async function stopChannel(scheduler: string, name: string, token: string | undefined, yes: boolean): Promise<number> {
+  if (!yes) {
+    if (!process.stdin.isTTY) {
+      return fail(`stopping a channel cannot be undone, and there is no terminal to ask on: run again with --yes to stop ${name}`);
+    }
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await prompt.question(`Stop channel ${name}? Appends to it will be refused and every reader's iteration ends, for good. [y/N] `);
+    prompt.close();
+    if (!/^y(es)?$/i.test(answer.trim())) return fail(`${name} was not stopped`);
+  }
   try {
     await http(scheduler, token).request('POST', `${path(name)}/stop`);
+    process.stderr.write(`sluice channel: ${name} is stopped\n`);
     return 0;
   } catch (error) {
     return fail(error);

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import bytes from 'bytes-iec';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../server/version.ts';
+import { LOG_FORMATS, logFormatOf } from './logging.ts';
 
 // Commands load their modules when they run, so that `sluice worker` does not
 // pay for the scheduler's (and --help for neither).
@@ -72,7 +73,13 @@ function schedulerOptions(command: Command): Command {
     .option('--max-queues <n>', 'queues that exist at once (env SLUICE_MAX_QUEUES)')
     .option('--max-channels <n>', 'channels that exist at once (env SLUICE_MAX_CHANNELS)')
     .option('--firehose-replay-bytes <n>', 'characters of recent dashboard-stream frames kept for readers that resume (env SLUICE_FIREHOSE_REPLAY_BYTES)')
-    .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+    .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(logFormatOption());
+}
+
+/** --log-format: readable lines on a terminal, JSON lines otherwise, unless told. */
+function logFormatOption(): Option {
+  return new Option('--log-format <format>', 'json (one object per line) or pretty (readable lines); default: pretty when stdout is a terminal, else json (env SLUICE_LOG_FORMAT)').choices(LOG_FORMATS);
 }
 
 const CONFIG_FLAGS = [
@@ -96,11 +103,22 @@ function tokenOf(flags: { token?: string }): string | undefined {
   return flags.token ?? process.env.SLUICE_TOKEN;
 }
 
+// npm puts the command in node_modules/.bin, not on the PATH: `npx sluice` runs it.
 const program = new Command()
-  .name('sluice')
+  .name('npx sluice')
   .description('A task scheduler with durable channels of futures, served over HTTP.')
   .version(VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npx sluice up --insecure --tasks examples/tasks.ts      a scheduler on localhost:8786 and local workers
+  npx sluice worker --scheduler http://host:8786 --tasks ./tasks.js
+  npx sluice submit inc 10 --wait                         prints 11
+  npx sluice submit inc --batch numbers.jsonl --wait      one task per line ([1], [2], ...)
+  npx sluice completion bash >> ~/.bashrc                 tab completion (for sluice on the PATH)`,
+  );
 
 schedulerOptions(
   program
@@ -112,12 +130,13 @@ schedulerOptions(
     .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) a local worker takes no more tasks and restarts once they end', byteSize('--memory-limit')),
 ).action(async (flags) => {
   const { runUp } = await import('./up-command.ts');
-  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit });
+  const logFormat = logFormatOf(flags.logFormat);
+  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit, logFormat });
 });
 
 schedulerOptions(program.command('scheduler').description('Start a scheduler alone')).action(async (flags) => {
   const { runScheduler } = await import('./scheduler-command.ts');
-  await runScheduler(await configOf(flags));
+  await runScheduler(await configOf(flags), logFormatOf(flags.logFormat));
 });
 
 program
@@ -131,6 +150,7 @@ program
   .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) the worker takes no more tasks and its process restarts once they end', byteSize('--memory-limit'))
   .option('--no-nanny', 'run the worker in this process, without the supervisor that restarts it when it dies')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .addOption(logFormatOption())
   .action(async (flags) => {
     const { runWorker } = await import('./worker-command.ts');
     await runWorker({
@@ -139,6 +159,7 @@ program
       concurrency: flags.concurrency,
       name: flags.name,
       logLevel: flags.logLevel,
+      logFormat: logFormatOf(flags.logFormat),
       token: flags.token ?? process.env.SLUICE_TOKEN,
       memoryLimitBytes: flags.memoryLimit,
       nanny: flags.nanny,
@@ -147,22 +168,35 @@ program
 
 program
   .command('submit')
-  .description('Submit a task: sluice submit FN [ARGS_JSON...]; each argument is JSON, or a string if it is not')
-  .argument('<fn>', 'function name')
+  .description(
+    'Submit a task: npx sluice submit FN [ARGS_JSON...], each argument JSON or else a string; prints its key, or with --wait its result. ' +
+      'Or many: --batch FILE, one task per line as POST /tasks takes it ({"fn": "inc", "args": [1]}), or with FN given a JSON array of arguments; prints their keys, or with --wait a JSON line per task',
+  )
+  .argument('[fn]', 'function name (with --batch: for the lines that name none)')
   .argument('[args...]', 'arguments, each as JSON')
+  .option('--batch <file>', 'submit every task in FILE, one per line (- reads stdin); nothing is submitted if a line is bad')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
   .option('--channel <name>', 'append the future to this channel')
-  .option('--wait', 'wait for the result and print it as JSON')
-  .option('--timeout <seconds>', 'with --wait, give up after this long', Number)
-  .option('--key <key>', 'use this key')
+  .option('--wait', 'wait for the result and print it as JSON; says why a task is not running (no worker offers its function, say)')
+  .option('--timeout <seconds>', 'with --wait, give up after this long', seconds('--timeout'))
+  .option('--key <key>', 'use this key (one task only)')
   .option('--no-pure', 'a new task even if an identical one exists')
   .option('--priority <n>', 'higher runs first', Number)
   .option('--retries <n>', 'runs again this many times if it throws', int('--retries'))
   .option('--timeout-ms <ms>', 'time limit of each attempt', int('--timeout-ms'))
   .option('--token <token>', 'a client token (env SLUICE_TOKEN)')
-  .action(async (fn: string, args: string[], flags) => {
+  .action(async (fn: string | undefined, args: string[], flags, command: Command) => {
+    const options = { ...flags, token: tokenOf(flags) };
+    if (flags.batch !== undefined) {
+      if (args.length > 0) command.error('error: with --batch, the arguments come from the file (one task per line)');
+      if (flags.key !== undefined) command.error('error: --key names one task; with --batch, give a line its own "key"');
+      const { runBatch } = await import('./submit-batch.ts');
+      process.exitCode = await runBatch(flags.batch, fn, options);
+      return;
+    }
+    if (fn === undefined) command.error('error: missing the function name (or --batch FILE)');
     const { runSubmit } = await import('./submit-command.ts');
-    process.exitCode = await runSubmit(fn, args, { ...flags, token: flags.token ?? process.env.SLUICE_TOKEN });
+    process.exitCode = await runSubmit(fn, args, options);
   });
 
 const channel = program.command('channel').description('Channels: ls | tail NAME | append NAME KEY... | stop NAME');
@@ -199,29 +233,34 @@ channel
   });
 channel
   .command('stop')
-  .description('Stop a channel: every iteration ends, appends are refused')
+  .description('Stop a channel, for good: every iteration ends, appends are refused. Asks first (on a terminal; elsewhere it needs --yes)')
   .argument('<name>', 'channel name')
+  .option('-y, --yes', 'stop without asking')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
   .option('--token <token>', 'an admin token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { stopChannel } = await import('./channel-command.ts');
-    process.exitCode = await stopChannel(flags.scheduler, name, tokenOf(flags));
+    process.exitCode = await stopChannel(flags.scheduler, name, tokenOf(flags), flags.yes === true);
   });
 
-const seconds = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} takes a number of seconds`);
-  return n;
-};
+/** A function declaration, hoisted: `submit`, above, uses it too. */
+function seconds(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} takes a number of seconds`);
+    return n;
+  };
+}
 
 const queue = program.command('queue').description('Queues: ls | put NAME ITEM... | get NAME');
 queue
   .command('ls')
   .description('List queues with their sizes and waiting callers')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (flags) => {
     const { listQueues } = await import('./queue-command.ts');
-    process.exitCode = await listQueues(flags.scheduler);
+    process.exitCode = await listQueues(flags.scheduler, tokenOf(flags));
   });
 queue
   .command('put')
@@ -230,9 +269,10 @@ queue
   .argument('<items...>', 'items, in order')
   .option('--timeout <seconds>', 'on a full queue, wait this long for room (default: as long as it takes)', seconds('--timeout'))
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, items: string[], flags) => {
     const { putItems } = await import('./queue-command.ts');
-    process.exitCode = await putItems(flags.scheduler, name, items, flags.timeout);
+    process.exitCode = await putItems(flags.scheduler, name, items, flags.timeout, tokenOf(flags));
   });
 queue
   .command('get')
@@ -241,9 +281,10 @@ queue
   .option('--batch <n>', 'take up to this many', int('--batch'), 1)
   .option('--timeout <seconds>', 'wait this long for an item (default: as long as it takes; 0: do not wait)', seconds('--timeout'))
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { getItems } = await import('./queue-command.ts');
-    process.exitCode = await getItems(flags.scheduler, name, flags.batch, flags.timeout);
+    process.exitCode = await getItems(flags.scheduler, name, flags.batch, flags.timeout, tokenOf(flags));
   });
 
 const variable = program.command('variable').description('Variables: get NAME | set NAME VALUE | del NAME');
@@ -253,9 +294,10 @@ variable
   .argument('<name>', 'variable name')
   .option('--timeout <seconds>', 'wait this long for it to be set (default: fail at once if it is not)', seconds('--timeout'))
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { getVariable } = await import('./variable-command.ts');
-    process.exitCode = await getVariable(flags.scheduler, name, flags.timeout);
+    process.exitCode = await getVariable(flags.scheduler, name, flags.timeout, tokenOf(flags));
   });
 variable
   .command('set')
@@ -263,18 +305,29 @@ variable
   .argument('<name>', 'variable name')
   .argument('<value>', 'the value')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, value: string, flags) => {
     const { setVariable } = await import('./variable-command.ts');
-    process.exitCode = await setVariable(flags.scheduler, name, value);
+    process.exitCode = await setVariable(flags.scheduler, name, value, tokenOf(flags));
   });
 variable
   .command('del')
   .description('Unset the variable')
   .argument('<name>', 'variable name')
   .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { deleteVariable } = await import('./variable-command.ts');
-    process.exitCode = await deleteVariable(flags.scheduler, name);
+    process.exitCode = await deleteVariable(flags.scheduler, name, tokenOf(flags));
+  });
+
+program
+  .command('completion')
+  .description('Print a tab-completion script for bash or zsh, for `sluice` on the PATH (npm link, a global install): npx sluice completion bash >> ~/.bashrc (zsh: >> ~/.zshrc)')
+  .addArgument(new Argument('[shell]', 'bash or zsh').choices(['bash', 'zsh']).default('bash'))
+  .action(async (shell: 'bash' | 'zsh') => {
+    const { completionScript } = await import('./completion.ts');
+    process.stdout.write(completionScript(program, shell));
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -2,12 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
 import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
+import { type LogFormat, logDestination } from './logging.ts';
 
-/** Build the app and listen; resolves with the app and the URL it serves. */
-export async function startScheduler(config: SchedulerConfig): Promise<{ app: FastifyInstance; url: string }> {
+/**
+ * Build the app and listen; resolves with the app and the URL it serves.
+ * Logs go to stdout as JSON lines, or as readable lines (logFormat pretty),
+ * which also print one plain line with the dashboard's address.
+ */
+export async function startScheduler(config: SchedulerConfig, logFormat: LogFormat = 'json'): Promise<{ app: FastifyInstance; url: string }> {
   const problem = await startupProblem(config.host, { client: config.clientToken, worker: config.workerToken, admin: config.adminToken }, config.insecure);
   if (problem) throw new Error(problem);
-  const app = await buildApp({ config });
+  const stream = await logDestination(logFormat);
+  const app = await buildApp({ config, logger: stream ? { level: config.logLevel, stream } : undefined });
   await app.listen({ port: config.port, host: config.host });
   if (config.insecure) {
     // listen resolved the name again: check what it bound, not what it was told.
@@ -21,7 +27,12 @@ export async function startScheduler(config: SchedulerConfig): Promise<{ app: Fa
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-  app.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens' }, 'sluice scheduler ready');
+  const dashboard = `${url}/dashboard`;
+  app.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
+  if (logFormat === 'pretty') {
+    const login = config.insecure ? '' : ' (it asks for a client token)';
+    process.stdout.write(`\nsluice is ready at ${url}: the dashboard is ${dashboard}${login}, the API ${url}/docs\n\n`);
+  }
   return { app, url };
 }
 
@@ -68,7 +79,7 @@ export async function shutdown(app: FastifyInstance, graceMs: number): Promise<v
   await app.close();
 }
 
-export async function runScheduler(config: SchedulerConfig): Promise<void> {
-  const { app } = await startScheduler(config);
+export async function runScheduler(config: SchedulerConfig, logFormat: LogFormat): Promise<void> {
+  const { app } = await startScheduler(config, logFormat);
   onSignals(app.log, () => shutdown(app, config.shutdownGraceMs));
 }

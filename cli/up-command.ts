@@ -1,4 +1,5 @@
 import type { SchedulerConfig } from '../server/config.ts';
+import type { LogFormat } from './logging.ts';
 import { onSignals, shutdown, startScheduler } from './scheduler-command.ts';
 import { WorkerSupervisor } from './worker-supervisor.ts';
 
@@ -8,6 +9,8 @@ export interface UpOptions {
   concurrency: number;
   /** Over this RSS (bytes) a local worker drains and its process is restarted. */
   memoryLimitBytes?: number;
+  /** The scheduler's and the local workers' log format. */
+  logFormat: LogFormat;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface UpOptions {
  * process dies exits by itself.
  */
 export async function runUp(config: SchedulerConfig, options: UpOptions): Promise<void> {
-  const { app, url } = await startScheduler(config);
+  const { app, url } = await startScheduler(config, options.logFormat);
   const supervisors: WorkerSupervisor[] = [];
 
   const stop = onSignals(
@@ -35,7 +38,7 @@ export async function runUp(config: SchedulerConfig, options: UpOptions): Promis
   );
 
   if (options.tasks) {
-    const args = ['--scheduler', url, '--tasks', options.tasks, '--concurrency', String(options.concurrency), '--log-level', config.logLevel];
+    const args = ['--scheduler', url, '--tasks', options.tasks, '--concurrency', String(options.concurrency), '--log-level', config.logLevel, '--log-format', options.logFormat];
     if (options.memoryLimitBytes !== undefined) args.push('--memory-limit', String(options.memoryLimitBytes));
     for (let i = 0; i < options.workers; i++) {
       const supervisor = new WorkerSupervisor({
@@ -52,6 +55,6 @@ export async function runUp(config: SchedulerConfig, options: UpOptions): Promis
       supervisor.start();
     }
   } else {
-    app.log.warn('no --tasks module given: starting the scheduler alone; run `sluice worker --tasks MODULE` to add workers');
+    app.log.warn('no --tasks module given: starting the scheduler alone; run `npx sluice worker --tasks MODULE` to add workers');
   }
 }

@@ -1,20 +1,19 @@
 import { waitFor } from '../client/calls.ts';
-import { Http } from '../client/http.ts';
-import { fail } from './queue-command.ts';
-import { parseArg } from './submit-command.ts';
+import { fail } from './output.ts';
+import { parseArg, schedulerHttp } from './submit-command.ts';
 
 const path = (name: string): string => `/variables/${encodeURIComponent(name)}`;
 
 /** sluice variable get NAME: prints the value as JSON; with --timeout, waits that long for it to be set. */
-export async function getVariable(scheduler: string, name: string, timeoutS: number | undefined): Promise<number> {
+export async function getVariable(scheduler: string, name: string, timeoutS: number | undefined, token?: string): Promise<number> {
   try {
-    const http = new Http(scheduler);
+    const http = schedulerHttp({ scheduler, token });
     const { value } =
       timeoutS === undefined
         ? await http.request<{ value: unknown }>('GET', path(name))
         : await waitFor((s) => http.request<{ value: unknown }>('GET', `${path(name)}?timeout=${s}`), {
             timeoutMs: timeoutS * 1000,
-            what: `variable ${name} to be set`,
+            failure: `variable ${name} was not set`,
           });
     process.stdout.write(`${JSON.stringify(value)}\n`);
     return 0;
@@ -24,9 +23,9 @@ export async function getVariable(scheduler: string, name: string, timeoutS: num
 }
 
 /** sluice variable set NAME VALUE: VALUE is JSON, or a string if it is not. */
-export async function setVariable(scheduler: string, name: string, value: string): Promise<number> {
+export async function setVariable(scheduler: string, name: string, value: string, token?: string): Promise<number> {
   try {
-    await new Http(scheduler).request('PUT', path(name), { value: parseArg(value) });
+    await schedulerHttp({ scheduler, token }).request('PUT', path(name), { value: parseArg(value) });
     return 0;
   } catch (error) {
     return fail('variable', error);
@@ -34,9 +33,9 @@ export async function setVariable(scheduler: string, name: string, value: string
 }
 
 /** sluice variable del NAME */
-export async function deleteVariable(scheduler: string, name: string): Promise<number> {
+export async function deleteVariable(scheduler: string, name: string, token?: string): Promise<number> {
   try {
-    await new Http(scheduler).request('DELETE', path(name));
+    await schedulerHttp({ scheduler, token }).request('DELETE', path(name));
     return 0;
   } catch (error) {
     return fail('variable', error);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { Worker } from '../worker/runtime.ts';
+import { type LogFormat, logDestination } from './logging.ts';
 import type { SupervisedMessage, SupervisorMessage, WorkerExit } from './worker-supervisor.ts';
 
 // The worker's modules load in the worker process only: the supervisor, which
@@ -12,6 +13,7 @@ export interface WorkerCommandOptions {
   concurrency: number;
   name?: string;
   logLevel: string;
+  logFormat: LogFormat;
   token?: string;
   /** Over this RSS (bytes) the worker drains and its process is restarted. */
   memoryLimitBytes?: number;
@@ -34,8 +36,8 @@ async function runSupervisor(options: WorkerCommandOptions): Promise<void> {
   const { WorkerSupervisor } = await import('./worker-supervisor.ts');
   const name = options.name ?? `${hostname()}-${process.pid}`;
   // The supervisor's lines name the worker themselves (WorkerSupervisor also logs for `sluice up`).
-  const logger = pino({ level: options.logLevel, base: { supervisor: process.pid } });
-  const args = ['--scheduler', options.scheduler, '--tasks', options.tasks, '--concurrency', String(options.concurrency), '--log-level', options.logLevel];
+  const logger = await createLogger(options, { supervisor: process.pid });
+  const args = ['--scheduler', options.scheduler, '--tasks', options.tasks, '--concurrency', String(options.concurrency), '--log-level', options.logLevel, '--log-format', options.logFormat];
   if (options.memoryLimitBytes !== undefined) args.push('--memory-limit', String(options.memoryLimitBytes));
   const supervisor = new WorkerSupervisor({
     name,
@@ -67,6 +69,11 @@ async function runSupervisor(options: WorkerCommandOptions): Promise<void> {
   supervisor.start();
 }
 
+async function createLogger(options: WorkerCommandOptions, base: Record<string, unknown>): Promise<Logger> {
+  const destination = await logDestination(options.logFormat);
+  return destination ? pino({ level: options.logLevel, base }, destination) : pino({ level: options.logLevel, base });
+}
+
 /** How long a stop waits for the worker process before killing it: its own grace for running tasks, and some. */
 const STOP_GRACE_MS = 15_000;
 
@@ -93,7 +100,7 @@ async function reportExit(options: WorkerCommandOptions, exit: WorkerExit, log: 
  * and does not restart it), and the supervisor's death ends this process too.
  */
 async function runWorkerProcess(options: WorkerCommandOptions): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { worker: options.name } });
+  const logger = await createLogger(options, { worker: options.name });
   const supervised = typeof process.send === 'function';
   if (options.memoryLimitBytes !== undefined && !supervised) {
     throw new Error('--memory-limit needs the supervisor that restarts the worker process: leave out --no-nanny');

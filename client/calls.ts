@@ -29,11 +29,12 @@ export async function call<T>(client: Client, signal: AbortSignal, method: strin
  * Call a route that waits on the scheduler (?timeout=<seconds>), in chunks of
  * at most chunkMs, until timeoutMs has passed (undefined: for ever). Each
  * chunk that times out (408) is followed by the next; when the time is up,
- * rejects with TimeoutError.
+ * rejects with TimeoutError: "<failure> within <timeoutMs> ms" ("variable
+ * cfg was not set within 1000 ms").
  */
 export async function waitFor<T>(
   request: (timeoutS: number) => Promise<T>,
-  options: { timeoutMs?: number; chunkMs?: number; what: string },
+  options: { timeoutMs?: number; chunkMs?: number; failure: string },
 ): Promise<T> {
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   const chunkMs = options.chunkMs ?? LONG_POLL_MS;
@@ -43,7 +44,7 @@ export async function waitFor<T>(
       return await request(left / 1000);
     } catch (error) {
       if (!(error instanceof SluiceError && error.code === 'SLUICE_ERR_TIMEOUT')) throw error;
-      if (Date.now() >= deadline) throw new TimeoutError(`${options.what} did not come within ${options.timeoutMs} ms`);
+      if (Date.now() >= deadline) throw new TimeoutError(`${options.failure} within ${options.timeoutMs} ms`);
     }
   }
 }

@@ -38,7 +38,7 @@ export class Flag {
     try {
       await waitFor((timeoutS) => call(this.client, this.#closer.signal, 'GET', `${this.#path}?timeout=${timeoutS}`), {
         timeoutMs: options.timeoutMs,
-        what: `flag ${this.name} to be set`,
+        failure: `flag ${this.name} was not set`,
       });
       return true;
     } catch (error) {

@@ -180,7 +180,7 @@ abstract class LeaseHolder {
         return call<LeaseAnswer>(this.client, this.closer.signal, 'POST', `${this.path}/acquire?timeout=${timeoutS}`, body);
       },
       // Short chunks keep the answer of the last one close to its sending, from which the lease's deadline is counted.
-      { timeoutMs: options.timeoutMs, chunkMs: Math.min(ttlMs / 3, 20_000), what: `a lease on ${this.kind} ${this.name}` },
+      { timeoutMs: options.timeoutMs, chunkMs: Math.min(ttlMs / 3, 20_000), failure: `${this.kind} ${this.name} was not acquired` },
     );
     const lease = new Lease(this.client, this.kind, answer, sentAt, this.closer.signal, () => {
       const i = this.leases.indexOf(lease);

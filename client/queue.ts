@@ -70,7 +70,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       await this.client.flush(); // futures submitted just before must exist before the queue holds them
       const { size } = await waitFor(
         (timeoutS) => call<{ size: number }>(this.client, this.#closer.signal, 'POST', `${this.#path}/put?timeout=${timeoutS}`, body),
-        { timeoutMs: options.timeoutMs, what: `room in queue ${this.name}` },
+        { timeoutMs: options.timeoutMs, failure: `queue ${this.name} had no room` },
       );
       return size;
     };
@@ -92,7 +92,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     try {
       const { items } = await waitFor(
         (timeoutS) => call<{ items: unknown[] }>(this.client, signal, 'POST', `${this.#path}/get?batch=${n}&timeout=${timeoutS}`),
-        { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
+        { timeoutMs: options.timeoutMs, failure: `no item came to queue ${this.name}` },
       );
       return items.map((item) => revive<T>(item, this.client));
     } catch (error) {

@@ -58,7 +58,7 @@ export class Variable<T = unknown> {
     await this.#lastSet;
     const { value } = await waitFor(
       (timeoutS) => call<{ value: unknown }>(this.client, this.#closer.signal, 'GET', `${this.#path}?timeout=${timeoutS}`),
-      { timeoutMs: options.timeoutMs, what: `variable ${this.name} to be set` },
+      { timeoutMs: options.timeoutMs, failure: `variable ${this.name} was not set` },
     );
     return { value: revive<T>(value, this.client) };
   }

@@ -345,7 +345,7 @@ t.test('the CLI: ls, append, tail, stop', async (t) => {
   t.match((await run('channel', 'ls')).stdout, /from-cli\s+2\s+-\s+2\s+no/);
   const tail = run('channel', 'tail', 'from-cli');
   await sleep(500);
-  await run('channel', 'stop', 'from-cli');
+  await run('channel', 'stop', 'from-cli', '--yes');
   const lines = (await tail).stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.same(lines, [
     { event: 'append', seq: 1, key, status: 'finished' },
@@ -353,5 +353,5 @@ t.test('the CLI: ls, append, tail, stop', async (t) => {
   ]);
   const refused = await run('channel', 'append', 'from-cli', key).then(() => undefined, (error: { code: number; stderr: string }) => error);
   t.equal(refused?.code, 1);
-  t.match(refused?.stderr, /SLUICE_ERR_CHANNEL_STOPPED: channel from-cli is stopped/);
+  t.match(refused?.stderr, /channel from-cli is stopped.* \(SLUICE_ERR_CHANNEL_STOPPED\)/);
 });
