@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** The library's directories: what they import must stay inside them (no server code). */
-export const LIB_DIRS = ['client', 'schemas', 'stream', 'worker'];
+const LIB_DIRS = ['client', 'schemas', 'stream', 'worker'];
 const OUT = join(ROOT, 'dist', 'lib');
 
 /** Every TypeScript source of the library, relative to the root. */
