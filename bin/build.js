@@ -107,8 +107,18 @@ export async function buildLibrary() {
     const tsc = tscPath();
     await Promise.all([buildJavaScript(tmp), tsc ? buildDeclarations(tsc, tmp) : undefined]);
     const old = `${OUT}.old.${process.pid}`;
-    if (existsSync(OUT)) renameSync(OUT, old);
-    renameSync(tmp, OUT);
+    try {
+      renameSync(OUT, old);
+    } catch (error) {
+      if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'ENOENT') throw error; // no build yet, or another build moved it
+    }
+    try {
+      renameSync(tmp, OUT);
+    } catch (error) {
+      // A build running at the same time put its output there first: the same output.
+      if (!existsSync(OUT)) throw error;
+      rmSync(tmp, { recursive: true, force: true });
+    }
     rmSync(old, { recursive: true, force: true });
     const ms = Math.round(performance.now() - started);
     const declarations = tsc ? 'with type declarations' : 'without type declarations (TypeScript is not installed)';
