@@ -119,7 +119,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       const answer = await waitFor(
         (timeoutS) =>
           call<{ items: unknown[]; lease: LeaseAnswer }>(this.client, signal, 'POST', `${this.#path}/get?batch=${batch}&timeout=${timeoutS}&ack=true&ttlMs=${ttlMs}`),
-        { timeoutMs: options.timeoutMs, what: `an item in queue ${this.name}` },
+        { timeoutMs: options.timeoutMs, failure: `no item came to queue ${this.name}` },
       );
       const items = answer.items.map((item) => revive<T>(item, this.client));
       return new QueueLease<T>(this.client, this.name, answer.lease, items, sentAt, this.#closer.signal);

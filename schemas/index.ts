@@ -1,17 +1,21 @@
 /**
  * sluice/schemas: the zod schemas of every request and reply body, SSE event
  * and worker message, the error catalog (ERRORS, ErrorBody) and how keys are
- * derived (pureKey, randomKey). The scheduler validates with these, and its
- * OpenAPI document is generated from them.
+ * derived (pureKey, randomKey), and the dashboard stream's frames. The
+ * scheduler validates with these, and its OpenAPI document is generated from
+ * them.
  */
+export * from './channel-consumers.ts';
 export * from './channels.ts';
 export * from './common.ts';
 export * from './constants.ts';
 export * from './coordination.ts';
 export * from './errors.ts';
+export * from './firehose.ts';
 export * from './flags.ts';
 export * from './keys.ts';
 export * from './leases.ts';
+export * from './queue-leases.ts';
 export * from './queues.ts';
 export * from './tasks.ts';
 export * from './topics.ts';

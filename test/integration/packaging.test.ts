@@ -45,7 +45,7 @@ async function node(file: string, source: string, args: string[] = []): Promise<
 
 t.test('the tarball holds the built library and the command, not the tests', async (t) => {
   const paths = new Set(files.map((f) => f.path));
-  for (const entry of ['client/index', 'client/node', 'stream/index', 'worker/index', 'schemas/index']) {
+  for (const entry of ['client/index', 'client/node', 'stream/index', 'stream/node-index', 'worker/index', 'schemas/index']) {
     t.ok(paths.has(`dist/lib/${entry}.js`), `dist/lib/${entry}.js`);
     t.ok(paths.has(`dist/lib/${entry}.d.ts`), `dist/lib/${entry}.d.ts`);
     t.ok(paths.has(`dist/lib/${entry}.js.map`), `dist/lib/${entry}.js.map`);
@@ -59,13 +59,15 @@ t.test('plain node imports every entry point', async (t) => {
     'entries.mjs',
     `const names = {};
 for (const entry of ['sluice/client', 'sluice/stream', 'sluice/worker', 'sluice/schemas']) names[entry] = Object.keys(await import(entry)).sort();
-names.resolved = import.meta.resolve('sluice/client');
+names.resolved = [import.meta.resolve('sluice/client'), import.meta.resolve('sluice/stream')];
 console.log(JSON.stringify(names));`,
   );
-  const names = JSON.parse(printed) as Record<string, string[]> & { resolved: string };
-  t.match(names.resolved, /node_modules\/sluice\/dist\/lib\/client\/node\.js$/, 'Node gets the undici client, built');
+  const names = JSON.parse(printed) as Record<string, string[]> & { resolved: string[] };
+  t.match(names.resolved[0], /node_modules\/sluice\/dist\/lib\/client\/node\.js$/, 'Node gets the undici client, built');
+  t.match(names.resolved[1], /node_modules\/sluice\/dist\/lib\/stream\/node-index\.js$/, 'and the streams with the file operators');
   for (const name of ['Client', 'Future', 'Channel', 'Queue', 'Lock', 'SluiceError', 'asCompleted', 'wait', 'fireAndForget']) t.ok(names['sluice/client'].includes(name), `sluice/client exports ${name}`);
   for (const name of ['Stream', 'ClusterStream', 'StreamError']) t.ok(names['sluice/stream'].includes(name), `sluice/stream exports ${name}`);
+  for (const name of ['TaskSpec', 'SnapshotFrame', 'AckBody', 'ConsumerPosition']) t.ok(names['sluice/schemas'].includes(name), `sluice/schemas exports ${name}`);
   for (const name of ['getClient', 'getTask', 'secede', 'Worker', 'loadTasks']) t.ok(names['sluice/worker'].includes(name), `sluice/worker exports ${name}`);
   for (const name of ['TaskSpec', 'SubmitBody', 'ERRORS', 'ErrorBody', 'pureKey', 'WorkerMessage']) t.ok(names['sluice/schemas'].includes(name), `sluice/schemas exports ${name}`);
 
