@@ -45,7 +45,13 @@ export async function stopChannel(scheduler: string, name: string, token: string
       return fail(`stopping a channel cannot be undone, and there is no terminal to ask on: run again with --yes to stop ${name}`);
     }
     const prompt = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await prompt.question(`Stop channel ${name}? Appends to it will be refused and every reader's iteration ends, for good. [y/N] `);
+    // Ctrl-C or Ctrl-D at the question is a no.
+    const asked = new AbortController();
+    prompt.once('SIGINT', () => asked.abort());
+    prompt.once('close', () => asked.abort());
+    const answer = await prompt
+      .question(`Stop channel ${name}? Appends to it will be refused and every reader's iteration ends, for good. [y/N] `, { signal: asked.signal })
+      .catch(() => '');
     prompt.close();
     if (!/^y(es)?$/i.test(answer.trim())) return fail(`${name} was not stopped`);
   }
