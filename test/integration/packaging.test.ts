@@ -180,8 +180,8 @@ export async function handler(event) {
     t.same(inputs.filter((p) => /\/(server|cli)\/|better-sqlite3|fastify|\/zod\/|pino/.test(p)), [], `${platform}: no server module, no zod, no logger`);
     if (platform === 'browser') {
       t.same(inputs.filter((p) => p.includes('undici')), [], 'browser: no undici (fetch is the browser’s)');
-      // What it is now, with room for small changes: a regression guard, not the aim (25 kB).
-      t.ok(code.length <= 50_000, `browser: ${code.length} bytes minified (at most 50,000)`);
+      // A guard against a dependency pulled in by mistake (zod alone would pass it), not the aim (25 kB): ~48 kB today.
+      t.ok(code.length <= 64_000, `browser: ${code.length} bytes minified (at most 64,000)`);
     }
     t.comment(`${platform} bundle of a handler importing sluice/client: ${code.length} bytes minified, ${gzipSync(code).length} gzipped`);
   }
