@@ -259,6 +259,25 @@ class ClientTest(unittest.TestCase):
         status, _ = http(f"{self.url}/clients/{client.id}", "DELETE", headers={"sluice-client": client.id})
         self.assertIn(status, (204, 401, 403, 404))
 
+    def test_a_session_ended_on_the_scheduler_is_replaced_and_the_client_goes_on(self):
+        client = Client(self.url, set_as_default=False)
+        self.addCleanup(client.close)
+        finished = client.submit("py_inc", 41, pure=False)
+        self.assertEqual(finished.result(timeout=30), 42)
+        before = client.id
+        # An admin ends the session (an insecure scheduler takes a caller without a token as admin).
+        status, _ = http(f"{self.url}/clients/{before}", "DELETE")
+        self.assertEqual(status, 204)
+        # The next call meets SLUICE_ERR_SESSION_ENDED and the client starts a new session by itself.
+        after = client.submit("py_inc", 1, pure=False)
+        self.assertEqual(after.result(timeout=30), 2)
+        wait_until(lambda: client.id != before, "a new session")
+        self.assertNotEqual(client.id, before)
+        # It acts as its new session: cancelling needs the holder.
+        hanging = client.submit("py_sleep", 30, "never", pure=False)
+        hanging.cancel()
+        self.assertEqual(hanging.status, "cancelled")
+
     def test_a_pending_future_resolves_across_a_scheduler_kill_and_restart(self):
         scheduler = Scheduler(self)
         start_python_worker(self, scheduler.url, concurrency=2)
