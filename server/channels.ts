@@ -6,19 +6,11 @@ import type { TaskSpec } from '../schemas/tasks.ts';
 import { SluiceError, tooLarge } from './errors.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
+import { channelEntryHolder, channelEntryOf } from './state/holder-kinds.ts';
 import type { ChannelStore, EntryRow } from './store/channel-store.ts';
 
 const REPLAY_PAGE = 500;
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
-
-/** The holder an entry keeps on its key: one per entry, so a key appended twice is held twice. */
-export const entryHolder = (channel: string, seq: number): string => `channel:${channel}:${seq}`;
-
-function parseEntryHolder(holder: string): { channel: string; seq: number } | undefined {
-  if (!holder.startsWith('channel:')) return undefined;
-  const colon = holder.lastIndexOf(':');
-  return { channel: holder.slice('channel:'.length, colon), seq: Number(holder.slice(colon + 1)) };
-}
 
 interface Reader {
   stream: SseStream;
@@ -230,7 +222,7 @@ export class Channels {
     const channel = this.#get(name);
     this.#channels.delete(name);
     for (const fn of this.#onDelete) fn(name);
-    for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], entryHolder(name, entry.seq));
+    for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], channelEntryHolder(name, entry.seq));
     this.#scheduler.store.afterCommit(() => {
       for (const reader of channel.readers) this.#sendStop(channel, reader);
       this.events.emit('channel:deleted', name);
@@ -307,7 +299,7 @@ export class Channels {
     for (const key of keys) {
       const seq = ++channel.lastSeq;
       this.#store.insertEntry(name, seq, key);
-      this.#scheduler.core.hold([key], entryHolder(name, seq));
+      this.#scheduler.core.hold([key], channelEntryHolder(name, seq));
       seqs.push(seq);
     }
     // The channel's row is written when its first entry or its config changes;
@@ -324,7 +316,7 @@ export class Channels {
     if (channel.maxlen === null || channel.lastSeq - channel.firstSeq + 1 <= channel.maxlen) return false;
     const upTo = channel.lastSeq - channel.maxlen;
     for (const entry of this.#store.dropUpTo(channel.name, upTo)) {
-      this.#scheduler.core.release([entry.key], entryHolder(channel.name, entry.seq));
+      this.#scheduler.core.release([entry.key], channelEntryHolder(channel.name, entry.seq));
     }
     channel.firstSeq = upTo + 1;
     this.#persist(channel);
@@ -386,7 +378,7 @@ export class Channels {
   /** A task ended: readers that have seen its entries hear its new status. */
   readonly #onTaskEnded = (event: EndedEvent): void => {
     for (const holder of event.holders) {
-      const entry = parseEntryHolder(holder);
+      const entry = channelEntryOf(holder);
       if (!entry) continue;
       const channel = this.#channels.get(entry.channel);
       if (!channel || channel.readers.size === 0) continue;

@@ -1,5 +1,6 @@
 import { findDependencies } from '../schemas/keys.ts';
-import { type Caller, clientHolder, type Scheduler } from './scheduler.ts';
+import type { Caller, Scheduler } from './scheduler.ts';
+import { clientHolder } from './state/holder-kinds.ts';
 
 /**
  * Futures inside stored values: every {"$future": key} in a queue item or a

@@ -6,14 +6,12 @@ import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
+import { queueItemHolder } from './state/holder-kinds.ts';
 import { IdDeque } from './state/id-deque.ts';
 import type { ItemRow, QueueStore } from './store/queue-store.ts';
 import { WaitLine } from './wait-line.ts';
 
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
-
-/** The holder an item keeps on the futures inside it. */
-export const itemHolder = (queue: string, id: number): string => `queue:${queue}:${id}`;
 
 export const unknownQueue = (name: string): SluiceError =>
   new SluiceError('SLUICE_ERR_UNKNOWN_QUEUE', `unknown queue: ${name} (putting to it, or PUT /queues/${name}, creates it)`, { queue: name });
@@ -296,7 +294,7 @@ export class Queues {
     const queue = this.#queues.get(name);
     if (!queue?.stored) throw unknownQueue(name);
     const items = this.#store.deleteQueue(name);
-    for (const item of items) this.#refs.release(item.refs, itemHolder(name, item.id));
+    for (const item of items) this.#refs.release(item.refs, queueItemHolder(name, item.id));
     this.#itemCount -= items.length;
     this.#storedCount--;
     queue.stored = false;
@@ -390,7 +388,7 @@ export class Queues {
     for (const [i, json] of put.items.entries()) {
       const refs = put.refs[i];
       const id = this.#store.insertItem(queue.name, json, refs, now);
-      this.#refs.hold(refs, itemHolder(queue.name, id));
+      this.#refs.hold(refs, queueItemHolder(queue.name, id));
       queue.ready.push(id);
       fresh?.set(id, { id, value: json, refs });
     }
@@ -451,7 +449,7 @@ export class Queues {
         if (generation === queue.generation) this.#itemCount -= rows.length; // else delete counted them
         for (const row of rows) {
           this.#store.deleteItem(row.id);
-          this.#refs.handOver(row.refs, itemHolder(queue.name, row.id), caller);
+          this.#refs.handOver(row.refs, queueItemHolder(queue.name, row.id), caller);
         }
         if (rows.length > 0) this.events.emit('queue:got', queue.name, rows.length);
         this.#admit(queue);
@@ -542,7 +540,7 @@ export class Queues {
       if (!row) continue;
       this.#store.deleteItem(id);
       this.#itemCount--;
-      this.#refs.release(row.refs, itemHolder(name, id));
+      this.#refs.release(row.refs, queueItemHolder(name, id));
     }
     this.events.emit('queue:got', name, ids.length);
     this.#admit(queue);

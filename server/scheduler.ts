@@ -12,8 +12,9 @@ import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } 
 import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
+import { clientHolder, clientOf, FIRE_AND_FORGET, type HolderId } from './state/holder-kinds.ts';
 import { hasHolder, listHolders } from './state/holders.ts';
-import { FIRE_AND_FORGET, pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
+import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import { SessionStore } from './store/session-store.ts';
 import type { TaskStore } from './store/task-store.ts';
@@ -95,8 +96,6 @@ export interface SchedulerEvents {
   /** A client session ended: closed, or idle longer than its lease. */
   'client:ended': [clientId: string];
 }
-
-export const clientHolder = (clientId: string): string => `client:${clientId}`;
 
 /**
  * How long the tasks of a supervised worker whose connection closed wait for
@@ -237,7 +236,7 @@ export class Scheduler {
     }));
     this.#checkPendingBytes(batch);
     const known = this.#checkBatch(batch);
-    const holders: string[] = [];
+    const holders: HolderId[] = [];
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
     if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
     this.store.holdingWrites(() => this.core.submit(batch, holders, known), this.workers.flush);
@@ -812,9 +811,10 @@ export class Scheduler {
       const holders = [...listHolders(task.holders)];
       let frame: string | undefined;
       for (const holder of holders) {
-        if (!holder.startsWith('client:')) continue;
+        const clientId = clientOf(holder);
+        if (clientId === undefined) continue;
         frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
-        this.clients.send(holder.slice('client:'.length), frame);
+        this.clients.send(clientId, frame);
       }
       this.events.emit('task:ended', { key: task.key, fn: task.fn, outcome: record, holders, worker, startedAt, finishedAt });
     }

@@ -5,11 +5,9 @@ import type { FutureRefs } from './future-refs.ts';
 import type { Leases } from './leases.ts';
 import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
+import { variableHolder } from './state/holder-kinds.ts';
 import type { VariableStore } from './store/variable-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
-
-/** The holder a variable keeps on the futures in its value. */
-export const variableHolder = (name: string): string => `variable:${name}`;
 
 export const variableUnset = (name: string): SluiceError =>
   new SluiceError('SLUICE_ERR_VARIABLE_UNSET', `variable ${name} is not set (GET with ?timeout= waits until it is)`, { variable: name });

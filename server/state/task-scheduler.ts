@@ -1,5 +1,6 @@
 import type { TaskErrorInfo } from '../../schemas/common.ts';
 import { Heap } from './heap.ts';
+import { dependentHolder, FIRE_AND_FORGET } from './holder-kinds.ts';
 import { hasHolder, holderCount, holdersFrom, withHolder, withoutHolder } from './holders.ts';
 import type {
   ActiveTask,
@@ -26,10 +27,6 @@ export interface WorkerAnnouncement {
   concurrency: number;
   pid?: number;
 }
-
-/** The holder a task keeps on each of its dependencies. */
-export const dependentHolder = (key: string): string => `task:${key}`;
-export const FIRE_AND_FORGET = 'ff';
 
 const before = (a: ActiveTask, b: ActiveTask): boolean =>
   a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;

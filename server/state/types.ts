@@ -25,7 +25,7 @@ export interface ActiveTask {
   waitingOn: Set<string> | undefined;
   /** Active tasks waiting for this one; made on first need. */
   dependents: Set<string> | undefined;
-  /** Who keeps this task: client:<id>, channel:<name>, ff (fire-and-forget), ... (see holders.ts). */
+  /** Who keeps this task: client:<id>, channel:<name>:<seq>, ff (fire-and-forget), ... (see holder-kinds.ts; holders.ts keeps them compact). */
   holders: Holders;
   worker: WorkerState | null;
   /** How many times the task has been started. */

@@ -1,4 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
+import { CLIENT_PREFIX, clientOf, prefixEnd, TASK_PREFIX } from '../state/holder-kinds.ts';
 import { listHolders } from '../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
 import type { Db } from './database.ts';
@@ -34,8 +35,6 @@ export interface TaskStoreOptions {
   tombstoneMs?: number;
   now?: () => number;
 }
-
-const DEPENDENT_PREFIX = 'task:';
 
 /**
  * SQLite persistence for tasks, holds and forgotten keys. Writes join the
@@ -110,7 +109,7 @@ export class TaskStore implements StoreLookup {
     this.#selectEnded = db.prepare("SELECT status, fn, error FROM tasks WHERE key = ? AND status != 'pending'");
     this.#selectHolders = db.prepare(
       `SELECT owner AS holder FROM tasks WHERE key = @key AND owner IS NOT NULL
-       UNION SELECT holder FROM holds WHERE key = @key AND holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+       UNION SELECT holder FROM holds WHERE key = @key AND holder NOT LIKE '${TASK_PREFIX}%'`,
     );
     this.#selectTask = db.prepare('SELECT * FROM tasks WHERE key = ?');
     this.#selectResult = db.prepare("SELECT result FROM tasks WHERE key = ? AND status = 'finished'");
@@ -127,14 +126,14 @@ export class TaskStore implements StoreLookup {
         // CROSS JOIN keeps this order: the pending tasks first (by their index),
         // then their holds; the other way round would read every hold there is.
         `SELECT t.key, h.holder FROM tasks t CROSS JOIN holds h ON h.key = t.key
-         WHERE t.status = 'pending' AND h.holder NOT LIKE '${DEPENDENT_PREFIX}%'`,
+         WHERE t.status = 'pending' AND h.holder NOT LIKE '${TASK_PREFIX}%'`,
       )
       .raw();
     this.#selectHeldBy = db.prepare('SELECT key FROM tasks WHERE owner = @holder UNION SELECT key FROM holds WHERE holder = @holder');
     // Ranges rather than LIKE, so that the indexes on owner and holder serve.
     this.#selectClientHolders = db.prepare(
-      `SELECT DISTINCT owner AS holder FROM tasks WHERE owner >= 'client:' AND owner < 'client;'
-       UNION SELECT DISTINCT holder FROM holds WHERE holder >= 'client:' AND holder < 'client;'`,
+      `SELECT DISTINCT owner AS holder FROM tasks WHERE owner >= '${CLIENT_PREFIX}' AND owner < '${prefixEnd(CLIENT_PREFIX)}'
+       UNION SELECT DISTINCT holder FROM holds WHERE holder >= '${CLIENT_PREFIX}' AND holder < '${prefixEnd(CLIENT_PREFIX)}'`,
     );
     this.#selectExpired = db.prepare('SELECT key FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?');
     this.#deleteTask = db.prepare('DELETE FROM tasks WHERE key = ?');
@@ -374,7 +373,7 @@ export class TaskStore implements StoreLookup {
 
   /** Every client id that holds something. */
   clientIds(): string[] {
-    return (this.#selectClientHolders.all() as Array<{ holder: string }>).map((r) => r.holder.slice('client:'.length));
+    return (this.#selectClientHolders.all() as Array<{ holder: string }>).flatMap((r) => clientOf(r.holder) ?? []);
   }
 
   countsByStatus(): Record<string, number> {

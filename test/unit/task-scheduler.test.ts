@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import t from 'tap';
 import { hasHolder, listHolders } from '../../server/state/holders.ts';
-import { FIRE_AND_FORGET, TaskScheduler } from '../../server/state/task-scheduler.ts';
+import { FIRE_AND_FORGET } from '../../server/state/holder-kinds.ts';
+import { TaskScheduler } from '../../server/state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from '../../server/state/types.ts';
 
 /** The core with recording effects and an in-memory stand-in for the store. */

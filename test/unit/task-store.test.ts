@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { channelEntryHolder, clientHolder, dependentHolder, FIRE_AND_FORGET, isDependentHolder, queueItemHolder, variableHolder } from '../../server/state/holder-kinds.ts';
+import { holdersFrom } from '../../server/state/holders.ts';
 import type { ActiveTask, WorkerState } from '../../server/state/types.ts';
 import { openDatabase } from '../../server/store/database.ts';
 import { GroupCommit } from '../../server/store/group-commit.ts';
@@ -146,4 +148,37 @@ t.test('held writes over a real SQLite file', async (t) => {
     t.equal((row.get('inc-e') as { owner: string | null }).owner, null);
     await tx.committed();
   });
+});
+
+t.test('holders with hostile names: the store answers by kind exactly as holder-kinds.ts reads them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-task-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  const tx = new GroupCommit(db, (error) => t.fail(error.message));
+  const store = new TaskStore(db, tx, { retentionMs: 60_000 });
+  t.teardown(() => store.close());
+
+  // Names with the separator, LIKE's wildcards and escape, other kinds' prefixes, other cases.
+  const names = ['a:b', 'a%', '%', 'a_b', '_', 'a\\b', 'task:x', 'TASK:x', 'Task_x', 'client:c', 'Client:c', 'ff'];
+  const holders = [FIRE_AND_FORGET, ...names.flatMap((name) => [clientHolder(name), channelEntryHolder(name, 3), queueItemHolder(name, 4), variableHolder(name), dependentHolder(name)])];
+  const kept = holders.filter((holder) => !isDependentHolder(holder));
+  const clients = [clientHolder('c1'), ...names.map(clientHolder)];
+
+  const pending = task('hostile', 10);
+  pending.holders = holdersFrom(holders);
+  store.insertTask(pending);
+  for (const holder of clients) store.addHold('other', holder); // no task row: only holds
+  await tx.committed();
+
+  t.same(store.holdersOf('hostile').sort(), [...kept].sort(), 'every holder but the dependent tasks, whatever the names hold');
+  t.same(store.pending().find((row) => row.key === 'hostile')?.holders.sort(), [...kept].sort(), 'restored with the same holders');
+  t.same(store.clientIds().sort(), ['c1', ...names].sort(), 'the client sessions, and nothing that merely looks like one');
+  for (const holder of holders) t.same(store.keysHeldBy(holder), holder.startsWith('client:') ? ['hostile', 'other'] : ['hostile'], `${holder} holds what it holds`);
+
+  store.releaseHolder(clientHolder('a_b'));
+  store.releaseHolder(clientHolder('%'));
+  await tx.committed();
+  t.notOk(store.holdersOf('hostile').includes(clientHolder('a_b')));
+  t.ok(store.holdersOf('hostile').includes(clientHolder('a%')), 'releasing client:% lets go of nothing else');
+  t.ok(store.holdersOf('hostile').includes(clientHolder('_')), 'nor does releasing client:a_b');
 });
