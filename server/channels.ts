@@ -4,6 +4,7 @@ import type { ChannelInfo } from '../schemas/channels.ts';
 import type { FutureStatus } from '../schemas/common.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
 import { SluiceError, tooLarge } from './errors.ts';
+import type { Holds } from './holds.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import { channelEntryHolder, channelEntryOf } from './state/holder-kinds.ts';
@@ -58,6 +59,7 @@ export const unknownChannel = (name: string): SluiceError =>
 export class Channels {
   readonly events = new EventEmitter<ChannelEvents>();
   readonly #scheduler: Scheduler;
+  readonly #holds: Holds;
   readonly #store: ChannelStore;
   readonly #log: FastifyBaseLogger;
   readonly #channels = new Map<string, ChannelState>();
@@ -67,8 +69,9 @@ export class Channels {
   readonly #onDelete: Array<(name: string) => void> = [];
   #purgeTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
+  constructor(scheduler: Scheduler, holds: Holds, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
     this.#scheduler = scheduler;
+    this.#holds = holds;
     this.#store = store;
     this.#log = log;
     this.#maxBatch = scheduler.options.maxBatch;
@@ -153,7 +156,7 @@ export class Channels {
     this.#checkWritable(name, keys.length);
     // 404 naming a missing key, before any write. An ended key's status is
     // final, so the lookup that proves it exists also gives its status.
-    const ended = keys.map((key) => this.#scheduler.knownStatus(key));
+    const ended = keys.map((key) => this.#holds.knownStatus(key));
     return this.#append(name, keys, idempotencyKey, ended);
   }
 
@@ -222,7 +225,7 @@ export class Channels {
     const channel = this.#get(name);
     this.#channels.delete(name);
     for (const fn of this.#onDelete) fn(name);
-    for (const entry of this.#store.delete(name)) this.#scheduler.core.release([entry.key], channelEntryHolder(name, entry.seq));
+    for (const entry of this.#store.delete(name)) this.#holds.release([entry.key], channelEntryHolder(name, entry.seq));
     this.#scheduler.store.afterCommit(() => {
       for (const reader of channel.readers) this.#sendStop(channel, reader);
       this.events.emit('channel:deleted', name);
@@ -299,7 +302,7 @@ export class Channels {
     for (const key of keys) {
       const seq = ++channel.lastSeq;
       this.#store.insertEntry(name, seq, key);
-      this.#scheduler.core.hold([key], channelEntryHolder(name, seq));
+      this.#holds.hold([key], channelEntryHolder(name, seq));
       seqs.push(seq);
     }
     // The channel's row is written when its first entry or its config changes;
@@ -316,7 +319,7 @@ export class Channels {
     if (channel.maxlen === null || channel.lastSeq - channel.firstSeq + 1 <= channel.maxlen) return false;
     const upTo = channel.lastSeq - channel.maxlen;
     for (const entry of this.#store.dropUpTo(channel.name, upTo)) {
-      this.#scheduler.core.release([entry.key], channelEntryHolder(channel.name, entry.seq));
+      this.#holds.release([entry.key], channelEntryHolder(channel.name, entry.seq));
     }
     channel.firstSeq = upTo + 1;
     this.#persist(channel);
@@ -346,8 +349,7 @@ export class Channels {
   }
 
   #status(key: string): FutureStatus {
-    if (this.#scheduler.core.get(key)) return 'pending';
-    return this.#scheduler.store.ended(key)?.status ?? 'pending';
+    return this.#holds.status(key) ?? 'pending';
   }
 
   async #replay(channel: ChannelState, reader: Reader): Promise<void> {

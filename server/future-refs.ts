@@ -1,6 +1,6 @@
 import { findDependencies } from '../schemas/keys.ts';
-import type { Caller, Scheduler } from './scheduler.ts';
-import { clientHolder } from './state/holder-kinds.ts';
+import type { Caller, Holds } from './holds.ts';
+import type { HolderId } from './state/holder-kinds.ts';
 
 /**
  * Futures inside stored values: every {"$future": key} in a queue item or a
@@ -9,30 +9,30 @@ import { clientHolder } from './state/holder-kinds.ts';
  * stored, across restarts.
  */
 export class FutureRefs {
-  readonly #scheduler: Scheduler;
+  readonly #holds: Holds;
 
-  constructor(scheduler: Scheduler) {
-    this.#scheduler = scheduler;
+  constructor(holds: Holds) {
+    this.#holds = holds;
   }
 
   /** The keys a value refers to. Throws 404 naming the first unknown or forgotten one. */
   check(value: unknown): readonly string[] {
     const keys = findDependencies(value);
-    for (const key of keys) this.#scheduler.assertKnown(key);
+    this.checkKeys(keys);
     return keys;
   }
 
   /** Throws 404 naming the first of these keys that is unknown or forgotten. */
   checkKeys(keys: readonly string[]): void {
-    for (const key of keys) this.#scheduler.assertKnown(key);
+    for (const key of keys) this.#holds.knownStatus(key);
   }
 
-  hold(keys: readonly string[], holder: string): void {
-    if (keys.length > 0) this.#scheduler.core.hold(keys, holder);
+  hold(keys: readonly string[], holder: HolderId): void {
+    if (keys.length > 0) this.#holds.hold(keys, holder);
   }
 
-  release(keys: readonly string[], holder: string): void {
-    if (keys.length > 0) this.#scheduler.core.release(keys, holder);
+  release(keys: readonly string[], holder: HolderId): void {
+    if (keys.length > 0) this.#holds.release(keys, holder);
   }
 
   /**
@@ -42,17 +42,11 @@ export class FutureRefs {
    * kept for the retention period.
    */
   giveTo(keys: readonly string[], caller: Caller): void {
-    if (keys.length === 0) return;
-    if (caller.clientId) {
-      this.#scheduler.core.hold(keys, clientHolder(caller.clientId));
-      this.#scheduler.clients.touch(caller.clientId);
-    } else {
-      this.#scheduler.fireAndForget(keys);
-    }
+    this.#holds.giveTo(keys, caller);
   }
 
   /** What `holder` held goes to the caller; taken before let go, so a pending task is never unheld in between. */
-  handOver(keys: readonly string[], holder: string, caller: Caller): void {
+  handOver(keys: readonly string[], holder: HolderId, caller: Caller): void {
     this.giveTo(keys, caller);
     this.release(keys, holder);
   }

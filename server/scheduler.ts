@@ -6,6 +6,7 @@ import { findDependencies, pureKey, randomId, randomKey } from '../schemas/keys.
 import type { TaskSpec } from '../schemas/tasks.ts';
 import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
+import type { Caller, Holds } from './holds.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooDeep, tooLarge, unknownKey } from './errors.ts';
 import { checkJsonText, nestsDeeper } from './json-checks.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
@@ -67,10 +68,7 @@ export interface SchedulerOptions {
   sessionTtlMs: number;
 }
 
-/** Who is calling: a client session, or an anonymous caller (curl). */
-export interface Caller {
-  clientId?: string;
-}
+export type { Caller } from './holds.ts';
 
 export interface EndedEvent {
   key: string;
@@ -135,6 +133,14 @@ export class Scheduler {
   /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
   readonly waiting: WaitingCalls;
   readonly options: SchedulerOptions;
+  /** The holds that services keeping futures (channel entries, queue items, variables) take and let go. */
+  readonly holds: Holds = {
+    hold: (keys, holder) => this.core.hold(keys, holder),
+    release: (keys, holder) => this.core.release(keys, holder),
+    giveTo: (keys, caller) => this.#giveTo(keys, caller),
+    knownStatus: (key) => this.knownStatus(key),
+    status: (key) => (this.core.get(key) ? 'pending' : this.store.ended(key)?.status),
+  };
   readonly startedAt = Date.now();
   readonly #log: FastifyBaseLogger;
   readonly #timeouts = new Map<string, NodeJS.Timeout>();
@@ -453,6 +459,16 @@ export class Scheduler {
       keys.filter((key) => this.core.get(key)),
       FIRE_AND_FORGET,
     );
+  }
+
+  #giveTo(keys: readonly string[], caller: Caller): void {
+    if (keys.length === 0) return;
+    if (caller.clientId) {
+      this.core.hold(keys, clientHolder(caller.clientId));
+      this.clients.touch(caller.clientId);
+    } else {
+      this.fireAndForget(keys);
+    }
   }
 
   /** End a client session (its owner said goodbye, an admin ended it, or it was idle past its lease): its streams close, its credential stops working, its holds go. */

@@ -38,7 +38,7 @@ export interface CoordinationOptions {
 export default fp<CoordinationOptions>(
   async (app, options) => {
     const { db, tx } = app.store;
-    const refs = new FutureRefs(app.scheduler);
+    const refs = new FutureRefs(app.scheduler.holds);
     const leases = new Leases(app.scheduler, new LeaseStore(db, tx), app.log, { maxLeases: options.maxLeases });
     const queues = new Queues(app.scheduler, new QueueStore(db, tx), refs, app.log, options.queues);
     const variables = new Variables(app.scheduler, new VariableStore(db, tx), refs, leases);
