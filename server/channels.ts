@@ -7,7 +7,7 @@ import { SluiceError, tooLarge } from './errors.ts';
 import type { Holds } from './holds.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
-import { channelEntryHolder, channelEntryOf } from './state/holder-kinds.ts';
+import { channelEntryHolder, parseChannelEntryHolder } from './state/holder-kinds.ts';
 import type { ChannelStore, EntryRow } from './store/channel-store.ts';
 
 const REPLAY_PAGE = 500;
@@ -380,7 +380,7 @@ export class Channels {
   /** A task ended: readers that have seen its entries hear its new status. */
   readonly #onTaskEnded = (event: EndedEvent): void => {
     for (const holder of event.holders) {
-      const entry = channelEntryOf(holder);
+      const entry = parseChannelEntryHolder(holder);
       if (!entry) continue;
       const channel = this.#channels.get(entry.channel);
       if (!channel || channel.readers.size === 0) continue;

@@ -13,7 +13,7 @@ import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } 
 import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
-import { clientHolder, clientOf, FIRE_AND_FORGET, type HolderId } from './state/holder-kinds.ts';
+import { clientHolder, FIRE_AND_FORGET, type HolderId, parseClientHolder } from './state/holder-kinds.ts';
 import { hasHolder, listHolders } from './state/holders.ts';
 import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
@@ -827,7 +827,7 @@ export class Scheduler {
       const holders = [...listHolders(task.holders)];
       let frame: string | undefined;
       for (const holder of holders) {
-        const clientId = clientOf(holder);
+        const clientId = parseClientHolder(holder);
         if (clientId === undefined) continue;
         frame ??= sseFrame('status', outcomeJson(record, this.options.inlineResultBytes));
         this.clients.send(clientId, frame);

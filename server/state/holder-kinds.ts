@@ -82,10 +82,10 @@ export function holderId(holder: Holder): HolderId {
  */
 export function parseHolder(text: string): Holder | undefined {
   if (text === FIRE_AND_FORGET) return { kind: 'fireAndForget' };
-  const clientId = clientOf(text);
+  const clientId = parseClientHolder(text);
   if (clientId !== undefined) return { kind: 'client', clientId };
   if (text.startsWith(TASK_PREFIX)) return text.length > TASK_PREFIX.length ? { kind: 'task', key: text.slice(TASK_PREFIX.length) } : undefined;
-  const entry = channelEntryOf(text);
+  const entry = parseChannelEntryHolder(text);
   if (entry) return { kind: 'channel', name: entry.channel, seq: entry.seq };
   const item = numbered(text, QUEUE_PREFIX);
   if (item) return { kind: 'queue', name: item.name, id: item.n };
@@ -94,12 +94,12 @@ export function parseHolder(text: string): Holder | undefined {
 }
 
 /** The client session a holder is, if it is one. */
-export function clientOf(text: string): string | undefined {
+export function parseClientHolder(text: string): string | undefined {
   return text.startsWith(CLIENT_PREFIX) && text.length > CLIENT_PREFIX.length ? text.slice(CLIENT_PREFIX.length) : undefined;
 }
 
 /** The channel entry a holder is, if it is one. */
-export function channelEntryOf(text: string): { channel: string; seq: number } | undefined {
+export function parseChannelEntryHolder(text: string): { channel: string; seq: number } | undefined {
   const entry = numbered(text, CHANNEL_PREFIX);
   return entry && { channel: entry.name, seq: entry.n };
 }

@@ -1,5 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
-import { CLIENT_PREFIX, clientOf, prefixEnd, TASK_PREFIX } from '../state/holder-kinds.ts';
+import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../state/holder-kinds.ts';
 import { listHolders } from '../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
 import type { Db } from './database.ts';
@@ -373,7 +373,7 @@ export class TaskStore implements StoreLookup {
 
   /** Every client id that holds something. */
   clientIds(): string[] {
-    return (this.#selectClientHolders.all() as Array<{ holder: string }>).flatMap((r) => clientOf(r.holder) ?? []);
+    return (this.#selectClientHolders.all() as Array<{ holder: string }>).flatMap((r) => parseClientHolder(r.holder) ?? []);
   }
 
   countsByStatus(): Record<string, number> {

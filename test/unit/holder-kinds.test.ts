@@ -2,15 +2,15 @@ import t from 'tap';
 import {
   CHANNEL_PREFIX,
   channelEntryHolder,
-  channelEntryOf,
   CLIENT_PREFIX,
   clientHolder,
-  clientOf,
   dependentHolder,
   FIRE_AND_FORGET,
   type Holder,
   holderId,
   isDependentHolder,
+  parseChannelEntryHolder,
+  parseClientHolder,
   parseHolder,
   prefixEnd,
   QUEUE_PREFIX,
@@ -48,10 +48,10 @@ t.test('the constructors write what the stored holders have always been', async 
 });
 
 t.test('the seq or id is what follows the last colon, and names may hold colons', async (t) => {
-  t.same(channelEntryOf('channel:a:1:2'), { channel: 'a:1', seq: 2 });
+  t.same(parseChannelEntryHolder('channel:a:1:2'), { channel: 'a:1', seq: 2 });
   t.same(parseHolder('queue:task:9:10'), { kind: 'queue', name: 'task:9', id: 10 });
-  t.same(channelEntryOf('channel:task:x:3'), { channel: 'task:x', seq: 3 }, 'a channel named like another kind is still a channel');
-  t.equal(clientOf('channel:client:c:1'), undefined);
+  t.same(parseChannelEntryHolder('channel:task:x:3'), { channel: 'task:x', seq: 3 }, 'a channel named like another kind is still a channel');
+  t.equal(parseClientHolder('channel:client:c:1'), undefined);
   t.notOk(isDependentHolder('channel:task:x:3'));
   t.ok(isDependentHolder('task:channel:a:1'));
 });
