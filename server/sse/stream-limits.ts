@@ -18,6 +18,33 @@ export interface StreamLimitsOptions {
 }
 
 /**
+ * What an open stream counts against, besides the total: the client session
+ * it acts as, if any (a credential the scheduler issued, never what a caller
+ * says of itself), and the principal that authenticated it. The limiter's
+ * own keys, each counted in a map of its own: they share no namespace with
+ * holders (a client session's holder is another thing) nor with the request
+ * rate limiter.
+ */
+export interface StreamQuota {
+  /** The client session's id, when the stream acts as one. */
+  readonly session: string | undefined;
+  /** Who authenticated: a token's fingerprint, a browser session's scope, or the address without authentication. */
+  readonly principal: string;
+  /** What the principal is, for the refusal to say. */
+  readonly principalKind: 'token' | 'address';
+}
+
+/** Whom a stream opened by this request counts against. Throws 401 or 403 for a bad session credential. */
+export function streamQuotaOf(request: FastifyRequest): StreamQuota {
+  const principal = request.principal || request.ip;
+  return {
+    session: callerOf(request).clientId,
+    principal,
+    principalKind: principal.startsWith('token:') || principal.startsWith('cookie:') ? 'token' : 'address',
+  };
+}
+
+/**
  * Opens SSE streams within limits keyed on who authenticated, never on what
  * a caller says of itself: per client session (a credential the scheduler
  * issued), per token (the principal auth derived: a token's fingerprint, or
@@ -43,16 +70,12 @@ export class StreamLimits {
   }
 
   open(request: FastifyRequest, reply: FastifyReply, kind: string): SseStream {
-    const { clientId } = callerOf(request);
-    const principal = request.principal || request.ip;
+    const { session, principal, principalKind } = streamQuotaOf(request);
     const { maxPerSession, maxPerToken, maxTotal } = this.#options;
-    const inSession = clientId === undefined ? 0 : (this.#perSession.get(clientId) ?? 0);
-    if (clientId !== undefined && inSession >= maxPerSession) throw refused(reply, `${inSession} are open for this client session, the limit is ${maxPerSession}`, maxPerSession);
+    const inSession = session === undefined ? 0 : (this.#perSession.get(session) ?? 0);
+    if (session !== undefined && inSession >= maxPerSession) throw refused(reply, `${inSession} are open for this client session, the limit is ${maxPerSession}`, maxPerSession);
     const forToken = this.#perToken.get(principal) ?? 0;
-    if (forToken >= maxPerToken) {
-      const who = principal.startsWith('token:') || principal.startsWith('cookie:') ? 'token' : 'address';
-      throw refused(reply, `${forToken} are open for this ${who}, the limit is ${maxPerToken}`, maxPerToken);
-    }
+    if (forToken >= maxPerToken) throw refused(reply, `${forToken} are open for this ${principalKind}, the limit is ${maxPerToken}`, maxPerToken);
     if (this.#total >= maxTotal) {
       reply.header('retry-after', '5');
       throw new SluiceError('SLUICE_ERR_OVERLOADED', `${this.#total} SSE streams are open, the most this scheduler serves (--max-sse); retry shortly`, { limit: maxTotal });
@@ -61,11 +84,11 @@ export class StreamLimits {
     const stream = new SseStream(reply, { maxBufferedBytes: this.#options.maxBufferedBytes, kind, backlog: this.backlog });
     this.#total++;
     this.#perToken.set(principal, forToken + 1);
-    if (clientId !== undefined) this.#perSession.set(clientId, inSession + 1);
+    if (session !== undefined) this.#perSession.set(session, inSession + 1);
     stream.onClose(() => {
       this.#total--;
       decrement(this.#perToken, principal);
-      if (clientId !== undefined) decrement(this.#perSession, clientId);
+      if (session !== undefined) decrement(this.#perSession, session);
     });
     return stream;
   }
