@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { openEventStream } from '../../client/event-stream.ts';
 import { Client } from '../../client/index.ts';
-import { api, createSession, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { api, createSession, readSse, type SseReader, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
 import { sleep, waitFor } from '../helpers/processes.ts';
 
 /** The promise, or a rejection naming what did not come within ms. */
@@ -201,6 +201,43 @@ t.test('delete releases the holds and ends readers', async (t) => {
   t.equal(reader.events.at(-1)?.event, 'stop');
   t.equal((await curl.get('/channels/doomed')).status, 404);
   t.notOk((await curl.get('/channels')).body.some((c: { name: string }) => c.name === 'doomed'));
+});
+
+t.test('names that hold colons or look like other holders: each channel hears and lets go of its own entries only', async (t) => {
+  const names = ['x', 'x:1', 'x:1:1', 'task:x', 'client:x', 'queue:x:1'];
+  const readers: SseReader[] = [];
+  for (const name of names) {
+    await curl.put(`/channels/${name}`, {});
+    readers.push(await readSse(`${scheduler.url}/channels/${name}/events`, {}, t));
+  }
+  // One key in every channel, at a different seq in each.
+  const session = api(scheduler.url, (await createSession(scheduler.url)).headers);
+  const pending = (await session.post('/tasks', { fn: 'sleep', args: [60_000], pure: false })).body.key;
+  for (const [i, name] of names.entries()) {
+    const padding = i > 0 ? await keys(i, `padding-${i}`) : [];
+    const { body } = await curl.post(`/channels/${name}/append`, { keys: [...padding, pending] });
+    t.same(body.seqs.at(-1), i + 1, `${name} has it at seq ${i + 1}`);
+  }
+  await session.post('/futures/release', { keys: [pending] });
+  await curl.post(`/futures/${pending}/cancel`);
+  for (const [i, name] of names.entries()) {
+    const events = await readers[i].until((e) => e.some((x) => x.event === 'status'));
+    t.same(
+      events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data)),
+      [{ seq: i + 1, key: pending, status: 'cancelled' }],
+      `${name}'s reader hears of its own entry, once`,
+    );
+  }
+
+  const held = (await session.post('/tasks', { fn: 'sleep', args: [60_000], pure: false })).body.key;
+  for (const name of names) await curl.post(`/channels/${name}/append`, { key: held });
+  await session.post('/futures/release', { keys: [held] });
+  for (const name of names.slice(0, -1)) {
+    t.equal((await curl.delete(`/channels/${name}`)).status, 204);
+    t.equal((await curl.get(`/futures/${held}`)).body.status, 'pending', `deleting ${name} lets go of its entry only`);
+  }
+  await curl.delete(`/channels/${names.at(-1)}`);
+  t.match((await curl.get(`/futures/${held}/result?timeout=5`)).body, { status: 'cancelled' }, 'the last entry gone, nobody holds it');
 });
 
 t.test('a reader too slow to keep up is cut off, and resumes from its last id missing nothing', async (t) => {
