@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { channelEntryHolder, FIRE_AND_FORGET } from '../server/state/holder-kinds.ts';
 import { openDatabase } from '../server/store/database.ts';
 import { Proc } from '../test/helpers/processes.ts';
 import { postJson, print, quick, type Result, round } from './lib.ts';
@@ -50,7 +51,7 @@ try {
     const insertEntry = sqlite.prepare('INSERT INTO channel_entries (channel, seq, key) VALUES (?, ?, ?)');
     const insertHold = sqlite.prepare('INSERT INTO holds (key, holder) VALUES (?, ?)');
     sqlite.transaction(() => {
-      for (let i = 0; i < pending; i++) insertTask.run(`pending-${i}`, i, `[${i}]`, 'pending', now, 'ff', null, null);
+      for (let i = 0; i < pending; i++) insertTask.run(`pending-${i}`, i, `[${i}]`, 'pending', now, FIRE_AND_FORGET, null, null);
       const kept = 1000;
       for (let i = 0; i < kept; i++) insertTask.run(`kept-${i}`, pending + i, `[${i}]`, 'finished', now, null, String(i + 1), now);
       for (let c = 0; c < 10; c++) {
@@ -59,7 +60,7 @@ try {
         for (let seq = 1; seq <= entries / 10; seq++) {
           const key = `kept-${seq % kept}`;
           insertEntry.run(name, seq, key);
-          insertHold.run(key, `channel:${name}:${seq}`);
+          insertHold.run(key, channelEntryHolder(name, seq));
         }
       }
     })();

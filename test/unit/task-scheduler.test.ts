@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import t from 'tap';
 import { hasHolder, listHolders } from '../../server/state/holders.ts';
-import { FIRE_AND_FORGET } from '../../server/state/holder-kinds.ts';
+import { FIRE_AND_FORGET, isDependentHolder } from '../../server/state/holder-kinds.ts';
 import { TaskScheduler } from '../../server/state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from '../../server/state/types.ts';
 
@@ -37,7 +37,7 @@ function harness(options: { allowedFailures?: number } = {}) {
   };
   const lookup = {
     ended: (key: string) => ended.get(key),
-    holdersOf: (key: string) => [...(holds.get(key) ?? [])].filter((h) => !h.startsWith('task:')),
+    holdersOf: (key: string) => [...(holds.get(key) ?? [])].filter((h) => !isDependentHolder(h)),
   };
   const core = new TaskScheduler(effects, lookup, { allowedFailures: options.allowedFailures ?? 3 });
   const task = (key: string, extra: Partial<NewTask> = {}): NewTask => ({
