@@ -42,6 +42,11 @@ export type AppendBody = z.output<typeof AppendBody>;
 export const AppendReply = z.object({ seqs: z.array(z.number()), keys: z.array(Key) });
 
 export const ChannelEntry = z.object({ seq: z.number(), key: z.string(), status: FutureStatus });
+export type ChannelEntry = z.infer<typeof ChannelEntry>;
+
+/** `event: stop` on a channel's stream, the last before it closes. */
+export const ChannelStop = z.object({ name: z.string(), lastSeq: z.number().describe('The last entry the channel will ever have.') });
+export type ChannelStop = z.infer<typeof ChannelStop>;
 
 export const ChannelSnapshot = ChannelInfo.extend({
   futures: z.array(ChannelEntry),

@@ -47,6 +47,13 @@ export const ClientSession = z.object({
 });
 export type ClientSession = z.infer<typeof ClientSession>;
 
+/** `event: ready`, first on a session's stream (GET /clients/:id/events). */
+export const ClientReady = z.object({
+  clientId: z.string(),
+  startedAt: z.number().describe('When the scheduler started (ms since the epoch): it changes when the scheduler restarts, and then a client asks again for its pending futures.'),
+});
+export type ClientReady = z.infer<typeof ClientReady>;
+
 
 /** Future status as clients see it. */
 export const FutureStatus = z.enum(['pending', 'finished', 'error', 'cancelled', 'lost']);

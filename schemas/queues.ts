@@ -21,14 +21,15 @@ export const QueueConfig = z
   })
   .strict();
 
-const Item = JsonValue('item');
+/** An item of a queue. */
+export const QueueItem = JsonValue('item');
 
 export const PutBody = z.union([
   z
-    .object({ item: Item.optional(), idempotencyKey: IdempotencyKey.optional() })
+    .object({ item: QueueItem.optional(), idempotencyKey: IdempotencyKey.optional() })
     .strict()
     .superRefine(required({ item: 'any JSON value, or {"$future": key} for a future' })),
-  z.object({ items: z.array(Item).min(1), idempotencyKey: IdempotencyKey.optional() }).strict(),
+  z.object({ items: z.array(QueueItem).min(1), idempotencyKey: IdempotencyKey.optional() }).strict(),
 ]);
 export type PutBody = z.output<typeof PutBody>;
 

@@ -62,6 +62,12 @@ export const Outcome = z.object({
 });
 export type Outcome = z.infer<typeof Outcome>;
 
+/** An outcome as status streams and POST /futures/outcomes carry it: the result inline up to a limit. */
+export const OutcomeUpdate = Outcome.extend({
+  resultOmitted: z.literal(true).optional().describe('The result is longer than the inline limit and was left out: GET /futures/:key/result has it.'),
+});
+export type OutcomeUpdate = z.infer<typeof OutcomeUpdate>;
+
 const Seconds = z.coerce
   .number()
   .min(0)
@@ -96,7 +102,7 @@ export const OutcomesBody = z
   })
   .strict();
 export const OutcomesReply = z.object({
-  futures: z.array(Outcome.extend({ resultOmitted: z.literal(true).optional() })).describe('In the order asked, each key once; a pending key has only its status.'),
+  futures: z.array(OutcomeUpdate).describe('In the order asked, each key once; a pending key has only its status.'),
   missing: z.array(Key).describe('Keys that are unknown, or forgotten.'),
 });
 export const FuturesReply = z.object({ futures: z.array(Outcome) });

@@ -16,3 +16,10 @@ export const TopicInfo = z.object({
   subscribers: z.number(),
   lastSeq: z.number().describe('Messages published to the topic since the scheduler started.'),
 });
+
+/** `event: gap` on a topic's stream: messages were missed and cannot be replayed. */
+export const TopicGap = z.object({
+  missed: z.number().nullable().describe('How many messages were missed; null when not known (the scheduler restarted, or forgot the idle topic).'),
+  reason: z.string(),
+});
+export type TopicGap = z.infer<typeof TopicGap>;

@@ -1,14 +1,13 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
-import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
 import crossOriginPlugin from './plugins/cross-origin.ts';
+import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import jsonBodyPlugin from './plugins/json-body.ts';
 import observabilityPlugin from './plugins/observability.ts';
@@ -33,7 +32,6 @@ import tasksRoutes from './routes/tasks.ts';
 import topicsRoutes from './routes/topics.ts';
 import variablesRoutes from './routes/variables.ts';
 import { serializerCompiler } from './serializer.ts';
-import { VERSION } from './version.ts';
 import workerSocket from './workers/worker-socket.ts';
 
 // @fastify/sse is CommonJS and its typings declare an ES default export; the
@@ -115,13 +113,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     authFailuresPerMinute: config.authFailuresPerMinute,
     listenHost: config.host,
   });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'sluice', version: VERSION, description: 'Tasks, futures and durable channels over HTTP.' },
-    },
-    transform: jsonSchemaTransform,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsPlugin);
   await app.register(sse, { heartbeatInterval: config.sseHeartbeatMs });
   await app.register(schedulerPlugin, {
     retentionMs: config.retentionMs,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
-import type { ChannelInfo } from '../schemas/channels.ts';
+import type { ChannelEntry, ChannelInfo, ChannelStop } from '../schemas/channels.ts';
 import type { FutureStatus } from '../schemas/common.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
 import { SluiceError, tooLarge } from './errors.ts';
@@ -373,7 +373,7 @@ export class Channels {
   }
 
   #sendStop(channel: ChannelState, reader: Reader): void {
-    reader.stream.write(sseFrame('stop', JSON.stringify({ name: channel.name, lastSeq: channel.committedSeq })));
+    reader.stream.write(sseFrame('stop', JSON.stringify({ name: channel.name, lastSeq: channel.committedSeq } satisfies ChannelStop)));
     reader.stream.close();
   }
 
@@ -384,14 +384,14 @@ export class Channels {
       if (!entry) continue;
       const channel = this.#channels.get(entry.channel);
       if (!channel || channel.readers.size === 0) continue;
-      const frame = sseFrame('status', JSON.stringify({ seq: entry.seq, key: event.key, status: event.outcome.status }));
+      const frame = sseFrame('status', JSON.stringify({ seq: entry.seq, key: event.key, status: event.outcome.status } satisfies ChannelEntry));
       for (const reader of channel.readers) if (reader.live && reader.cursor >= entry.seq) reader.stream.write(frame);
     }
   };
 }
 
 function appendFrame(seq: number, key: string, status: FutureStatus): string {
-  return sseFrame('append', JSON.stringify({ seq, key, status }), seq);
+  return sseFrame('append', JSON.stringify({ seq, key, status } satisfies ChannelEntry), seq);
 }
 
 function info(channel: ChannelState): ChannelInfo {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { TopicGap } from '../schemas/topics.ts';
 import { SluiceError } from './errors.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -173,13 +174,13 @@ export class Topics {
     const last = Number(lastEventId.slice(dash + 1));
     if (lastEventId.slice(0, dash) !== topic.incarnation || !Number.isInteger(last) || last > topic.seq) {
       // An id from another run, or from before this topic was forgotten: what came after it is unknown.
-      stream.write(sseFrame('gap', JSON.stringify({ missed: null, reason: 'the scheduler restarted, or forgot this idle topic' })));
+      stream.write(sseFrame('gap', JSON.stringify({ missed: null, reason: 'the scheduler restarted, or forgot this idle topic' } satisfies TopicGap)));
       for (const sent of topic.replay) stream.write(sent.frame);
       return;
     }
     const oldest = topic.replay[0]?.seq ?? topic.seq + 1;
     if (oldest > last + 1) {
-      stream.write(sseFrame('gap', JSON.stringify({ missed: oldest - last - 1, reason: 'more was published than the scheduler keeps for replay' })));
+      stream.write(sseFrame('gap', JSON.stringify({ missed: oldest - last - 1, reason: 'more was published than the scheduler keeps for replay' } satisfies TopicGap)));
     }
     for (const sent of topic.replay) if (sent.seq > last) stream.write(sent.frame);
   }

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBody } from '../../schemas/errors.ts';
 import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
 import { SluiceError } from '../errors.ts';
 import type { OutcomeRecord } from '../outcomes.ts';
@@ -7,6 +6,7 @@ import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf } from './caller.ts';
+import { errorReplies } from '../docs/replies.ts';
 
 /** Moving values in and out: gather results, scatter values. */
 const dataRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -17,10 +17,11 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Results of several keys, in the order given',
+        operationId: 'gather',
         description:
           'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`. Results over --max-reply-bytes together answer 413: gather fewer at a time.',
         body: GatherBody,
-        response: { 200: GatherReply, 404: ErrorBody, 408: ErrorBody, 413: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+        response: { 200: GatherReply, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_TASK_FAILED', 'SLUICE_ERR_OVERLOADED') },
       },
     },
     async (request, reply) => {
@@ -71,9 +72,11 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Store values as finished futures',
+        operationId: 'scatter',
+        clientSession: 'optional',
         description: '{ data: [...] } stores each element under its own key; { data, key? } stores one value. Keys default to data-<hash of the value>.',
         body: ScatterBody,
-        response: { 201: ScatterReply, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        response: { 201: ScatterReply, ...errorReplies('SLUICE_ERR_VALIDATION', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_TOO_LARGE') },
       },
     },
     async (request, reply) => {

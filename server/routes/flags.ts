@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBody } from '../../schemas/errors.ts';
 import { FlagInfo, FlagParams, FlagQuery } from '../../schemas/flags.ts';
+import { errorReplies } from '../docs/replies.ts';
 import { presenceOf } from '../reply-delivery.ts';
 
 /** Flags, Dask's Event: set, clear, wait. (/events is the dashboard's stream.) */
@@ -12,10 +12,11 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Whether the flag is set; with ?timeout=, wait until it is',
+        operationId: 'flagIsSet',
         description: 'A flag that was never set is clear. With ?timeout=, waits up to that many seconds for it to be set, then 408.',
         params: FlagParams,
         querystring: FlagQuery,
-        response: { 200: FlagInfo, 408: ErrorBody },
+        response: { 200: FlagInfo, ...errorReplies('SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_OVERLOADED') },
       },
     },
     async (request, reply) => {
@@ -30,7 +31,7 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/flags/:name/set',
-    { schema: { summary: 'Set the flag: every waiter wakes', params: FlagParams, response: { 200: FlagInfo } } },
+    { schema: { summary: 'Set the flag: every waiter wakes', operationId: 'flagSet', params: FlagParams, response: { 200: FlagInfo } } },
     async (request) => {
       flags.set(request.params.name);
       await app.store.committed();
@@ -40,7 +41,7 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/flags/:name/clear',
-    { schema: { summary: 'Clear the flag: later waits wait', params: FlagParams, response: { 200: FlagInfo } } },
+    { schema: { summary: 'Clear the flag: later waits wait', operationId: 'flagClear', params: FlagParams, response: { 200: FlagInfo } } },
     async (request) => {
       flags.clear(request.params.name);
       await app.store.committed();

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorBody } from '../../schemas/errors.ts';
 import {
   CancelReply,
   FutureEventsQuery,
@@ -10,6 +9,7 @@ import {
   KeysBody,
   Outcome,
   OutcomesBody,
+  OutcomeUpdate,
   OutcomesReply,
   ResultQuery,
 } from '../../schemas/tasks.ts';
@@ -20,9 +20,11 @@ import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf, clientOf } from './caller.ts';
+import { errorReplies } from '../docs/replies.ts';
+import { sseEvents } from '../docs/sse.ts';
 
 const FOREVER_S = 24 * 3600;
-const NoContent = z.null().describe('No content');
+const NoContent = z.null().describe('Done; no content.');
 
 /** Futures: status, results, cancel, holds, and an SSE stream of status changes. */
 const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -34,8 +36,9 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'A future: status, result or error, and why it is not running yet if it is pending',
+        operationId: 'futureInfo',
         params: KeyParams,
-        response: { 200: FutureInfo, 404: ErrorBody },
+        response: { 200: FutureInfo, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
       },
     },
     async (request, reply) => sendJson(reply, scheduler.infoJson(request.params.key)),
@@ -46,10 +49,11 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Wait for a task to end and answer its result, or its error',
+        operationId: 'futureResult',
         description: 'Waits up to ?timeout seconds (default: until it ends; 0: do not wait). A task that erred, was cancelled or lost answers 200 with that status and its error; a timeout answers 408.',
         params: KeyParams,
         querystring: ResultQuery,
-        response: { 200: Outcome, 404: ErrorBody, 408: ErrorBody },
+        response: { 200: Outcome, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT') },
       },
     },
     async (request, reply) => {
@@ -64,9 +68,11 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Cancel a pending task and the tasks that depend on it',
+        operationId: 'cancel',
+        clientSession: 'optional',
         description: 'A client token cancels only tasks its session holds (its credential in the sluice-client header); an admin token cancels any.',
         params: KeyParams,
-        response: { 200: CancelReply, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: CancelReply, ...errorReplies('SLUICE_ERR_FORBIDDEN', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
       },
     },
     async (request) => {
@@ -85,9 +91,11 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: "Release the calling client's hold on a key",
+        operationId: 'futureRelease',
+        clientSession: 'optional',
         description: 'With a session credential in the sluice-client header (POST /clients), that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
         params: KeyParams,
-        response: { 204: NoContent, 404: ErrorBody },
+        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
       },
     },
     async (request, reply) => {
@@ -104,8 +112,10 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'The calling client holds these keys (a Future for a known key); answers their outcomes so far',
+        operationId: 'hold',
+        clientSession: 'required',
         body: KeysBody,
-        response: { 200: FuturesReply, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: FuturesReply, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE') },
       },
     },
     async (request, reply) => {
@@ -127,10 +137,11 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'The outcomes of these keys now, without waiting and without holding them',
+        operationId: 'outcomes',
         description:
           'A batch of GET /futures/:key for views such as the dashboard: each key’s status, with its result up to `resultChars` characters (longer ones are left out and flagged `resultOmitted`) or its error. Unknown or forgotten keys are listed in `missing`. A reply over --max-reply-bytes answers 413: ask for fewer keys, or smaller results.',
         body: OutcomesBody,
-        response: { 200: OutcomesReply, 400: ErrorBody, 413: ErrorBody },
+        response: { 200: OutcomesReply, ...errorReplies('SLUICE_ERR_TOO_LARGE') },
       },
     },
     async (request, reply) => {
@@ -165,7 +176,13 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/futures/release',
     {
-      schema: { summary: 'The calling client lets go of these keys', body: KeysBody, response: { 204: NoContent, 400: ErrorBody } },
+      schema: {
+        summary: 'The calling client lets go of these keys',
+        operationId: 'release',
+        clientSession: 'required',
+        body: KeysBody,
+        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_TOO_LARGE') },
+      },
     },
     async (request, reply) => {
       scheduler.release(request.body.keys, clientOf(request));
@@ -179,8 +196,9 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Keep these tasks running, and their results for the retention period, even when no client holds them',
+        operationId: 'fireAndForget',
         body: KeysBody,
-        response: { 204: NoContent, 404: ErrorBody },
+        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE') },
       },
     },
     async (request, reply) => {
@@ -210,7 +228,13 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       sse: 'only',
       schema: {
         summary: 'SSE: the status of these keys now, then each change (event: status)',
+        operationId: 'futureEvents',
+        clientSession: 'optional',
         querystring: FutureEventsQuery,
+        response: errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'),
+        events: sseEvents('Each key’s outcome so far, in the order asked (a pending key has only its status), then each outcome as its task ends.', {
+          status: { data: OutcomeUpdate },
+        }),
       },
     },
     async (request, reply) => {

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MAX_WAIT_S } from '../../schemas/coordination.ts';
-import { ErrorBody } from '../../schemas/errors.ts';
+import type { ErrorCode } from '../../schemas/errors.ts';
 import { AcquireQuery, Lease, LeaseBody, LeasesInfo } from '../../schemas/leases.ts';
 import type { AcquireRequest } from '../leases.ts';
 import { presenceOf, watchDelivery } from '../reply-delivery.ts';
 import type { LeaseKind } from '../store/lease-store.ts';
+import { errorReplies } from '../docs/replies.ts';
 import { callerOf } from './caller.ts';
 
-const NoContent = z.null().describe('No content');
+const NoContent = z.null().describe('Released.');
 
 /**
  * acquire, renew, release and GET for locks (/locks/:name) and semaphores
@@ -16,12 +17,14 @@ const NoContent = z.null().describe('No content');
  */
 export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ name: z.ZodString }>; acquireBody: z.ZodType<AcquireRequest> }): FastifyPluginAsyncZod {
   const base = `/${kind}s/:name`;
+  // Only a semaphore has a maxLeases an acquire can disagree with.
+  const acquireErrors: ErrorCode[] = ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_TIMEOUT', ...(kind === 'semaphore' ? (['SLUICE_ERR_MAX_LEASES_CONFLICT'] as const) : []), 'SLUICE_ERR_OVERLOADED'];
   return async (app) => {
     const leases = app.leases;
 
     app.get(
       base,
-      { schema: { summary: `Who holds the ${kind}, and how many wait`, params: schemas.params, response: { 200: LeasesInfo } } },
+      { schema: { summary: `Who holds the ${kind}, and how many wait`, operationId: `${kind}Info`, params: schemas.params, response: { 200: LeasesInfo } } },
       async (request) => leases.info(kind, request.params.name),
     );
 
@@ -30,6 +33,8 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
       {
         schema: {
           summary: `Acquire a lease on the ${kind}`,
+          operationId: `${kind}Acquire`,
+          clientSession: 'optional',
           description:
             `Waits, first come first served, up to ?timeout= seconds (default: until a lease is free; 0: do not wait), then 408. ` +
             'The lease lapses unless renewed within ttlMs (default 30 s) of the grant or of its last renewal. The answer carries a fencing token higher than any given before for this name. ' +
@@ -37,7 +42,7 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
           params: schemas.params,
           querystring: AcquireQuery,
           body: schemas.acquireBody,
-          response: { 200: Lease, 400: ErrorBody, 408: ErrorBody, 409: ErrorBody },
+          response: { 200: Lease, ...errorReplies(...acquireErrors) },
         },
       },
       async (request, reply) => {
@@ -57,10 +62,11 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
       {
         schema: {
           summary: 'Extend the lease to ttlMs from now',
+          operationId: `${kind}Renew`,
           description: '409 SLUICE_ERR_LEASE_EXPIRED if the lease is no longer held: it lapsed, or was released.',
           params: schemas.params,
           body: LeaseBody,
-          response: { 200: Lease, 400: ErrorBody, 409: ErrorBody },
+          response: { 200: Lease, ...errorReplies('SLUICE_ERR_LEASE_EXPIRED') },
         },
       },
       async (request) => {
@@ -74,10 +80,11 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
       {
         schema: {
           summary: 'Let go of the lease; the next caller in line gets one',
+          operationId: `${kind}Release`,
           description: '409 SLUICE_ERR_LEASE_EXPIRED if the lease was no longer held: whatever was done under it may not have been exclusive.',
           params: schemas.params,
           body: LeaseBody,
-          response: { 204: NoContent, 400: ErrorBody, 409: ErrorBody },
+          response: { 204: NoContent, ...errorReplies('SLUICE_ERR_LEASE_EXPIRED') },
         },
       },
       async (request, reply) => {

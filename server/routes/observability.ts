@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { FirehoseFrames } from '../../schemas/firehose.ts';
 import { dashboardAssets } from '../dashboard-bundle.ts';
+import { sseEvents } from '../docs/sse.ts';
 
 const EventsQuery = z
   .object({ lastEventId: z.string().max(64).optional().describe('Resume after this id; for readers that cannot send the Last-Event-ID header.') })
@@ -14,6 +16,8 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
       sse: 'only',
       schema: {
         summary: 'SSE firehose for dashboards: tasks, workers, channels, queues, locks, semaphores, variables, flags, topics',
+        operationId: 'firehose',
+        clientSession: 'optional',
         description: [
           'Events, each with an id `<run>-<n>` to resume with (Last-Event-ID, or ?lastEventId=):',
           '`snapshot` {epoch, restarted, version, startedAt, counts, totals, progress, workers, channels, queues, leases (those held or waited on, and up to 200 others), leaseCount, topics, variables: {count}, flags: {count, set}, recentTasks, recentErrors, history} first, and again whenever resuming is not possible (restarted: true when the scheduler restarted since the given id);',
@@ -28,6 +32,10 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
           'Every frame has a zod schema in schemas/firehose.ts (FirehoseFrames).',
         ].join(' '),
         querystring: EventsQuery,
+        events: sseEvents(
+          '`snapshot` first (and whenever resuming is not possible), then the other frames as things change. Every event has an id to resume with.',
+          Object.fromEntries(Object.entries(FirehoseFrames).map(([name, data]) => [name, { data, id: '`<run>-<n>`: send it back as Last-Event-ID (or ?lastEventId=) to resume after it.' }])),
+        ),
       },
     },
     async (request, reply) => {
@@ -39,12 +47,27 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: tasks, workers, channels, queues, locks and semaphores, variables, flags, topics, SSE, HTTP, process' } }, async (request, reply) => {
+  app.get('/metrics', {
+      schema: {
+        summary: 'Prometheus metrics: tasks, workers, channels, queues, locks and semaphores, variables, flags, topics, SSE, HTTP, process',
+        operationId: 'metrics',
+        produces: ['text/plain; version=0.0.4; charset=utf-8'],
+        response: { 200: z.string().describe('The metrics, in the Prometheus text format.') },
+      },
+    }, async (request, reply) => {
     const text = await app.metrics.registry.metrics();
     return reply.type(app.metrics.registry.contentType).send(text);
   });
 
-  app.get('/dashboard', { config: { scope: 'public' }, schema: { summary: 'The dashboard page', hide: true } }, async (request, reply) =>
+  app.get('/dashboard', {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'The dashboard page',
+        operationId: 'dashboard',
+        produces: ['text/html; charset=utf-8'],
+        response: { 200: z.string().describe('The page; it reads GET /events.') },
+      },
+    }, async (request, reply) =>
     reply.type('text/html; charset=utf-8').send((await dashboardAssets()).html),
   );
   app.get('/dashboard/app.js', { config: { scope: 'public' }, schema: { hide: true } }, async (request, reply) =>

@@ -1,4 +1,3 @@
-import { ErrorBody } from '../../schemas/errors.ts';
 import { LeasesInfo, SemaphoreAcquireBody, SemaphoreConfig, SemaphoreParams } from '../../schemas/leases.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { leaseRoutes } from './lease-routes.ts';
@@ -12,10 +11,11 @@ const semaphoresRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Create a semaphore, or set its maxLeases',
+        operationId: 'semaphoreConfigure',
         description: 'Lowering maxLeases revokes nothing: new leases wait until fewer are held.',
         params: SemaphoreParams,
         body: SemaphoreConfig,
-        response: { 200: LeasesInfo, 400: ErrorBody },
+        response: { 200: LeasesInfo },
       },
     },
     async (request) => {

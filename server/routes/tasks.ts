@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLIENT_HEADER } from '../../schemas/common.ts';
-import { ErrorBody } from '../../schemas/errors.ts';
 import { ProgressQuery, TaskProgress } from '../../schemas/firehose.ts';
 import { SubmitBatchReply, SubmitBody, SubmitOneReply } from '../../schemas/tasks.ts';
 import { callerOf } from './caller.ts';
+import { errorReplies } from '../docs/replies.ts';
 
 /** POST /tasks: submit one task or a batch; 201 once committed. GET /tasks/progress: tasks by function. */
 const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -12,9 +12,14 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Submit one task or a batch',
+        operationId: 'submit',
+        clientSession: 'optional',
         description: `Answers 201 once the tasks are committed to the database. With a client session credential in the ${CLIENT_HEADER} header (POST /clients) the session holds the futures; without it, the task is fire-and-forget and its result is kept for the retention period.`,
         body: SubmitBody,
-        response: { 201: SubmitOneReply.or(SubmitBatchReply), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        response: {
+          201: SubmitOneReply.or(SubmitBatchReply).describe('The key of the task, or the keys of the batch in order, once committed.'),
+          ...errorReplies('SLUICE_ERR_VALIDATION', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_CHANNEL_STOPPED', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_OVERLOADED'),
+        },
       },
     },
     async (request, reply) => {
@@ -36,10 +41,11 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Tasks by function: active ones by state now, ended ones by status since the scheduler started',
+        operationId: 'taskProgress',
         description:
           'What the dashboard’s progress panel shows (and the firehose’s `progress` field): the `limit` busiest functions (most active tasks, then most recently ended), in name order; the others summed up in `other`. All rows together add up to the counts and totals of the firehose.',
         querystring: ProgressQuery,
-        response: { 200: TaskProgress, 400: ErrorBody },
+        response: { 200: TaskProgress },
       },
     },
     async (request) => app.firehose.progress(request.query.limit),

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBody } from '../../schemas/errors.ts';
-import { PublishBody, PublishReply, TopicInfo, TopicParams } from '../../schemas/topics.ts';
+import { z } from 'zod';
+import { PublishBody, PublishReply, TopicGap, TopicInfo, TopicParams } from '../../schemas/topics.ts';
+import { errorReplies } from '../docs/replies.ts';
+import { sseEvents } from '../docs/sse.ts';
 import { checkNesting } from '../plugins/json-body.ts';
 
 /** Pub/sub: publish, subscribe over SSE. */
@@ -12,10 +14,11 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Publish a message to every subscriber of the topic',
+        operationId: 'topicPublish',
         description: 'Not persisted: subscribers connected now get it, in publish order; answers how many. A message over --max-message-bytes is a 413; a new topic when --max-topics topics are in memory, each with a subscriber, a 503.',
         params: TopicParams,
         body: PublishBody,
-        response: { 200: PublishReply, 400: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+        response: { 200: PublishReply, ...errorReplies('SLUICE_ERR_VALIDATION', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_OVERLOADED') },
       },
     },
     async (request) => {
@@ -26,7 +29,7 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/topics/:name',
-    { schema: { summary: 'How many subscribe to the topic, and how many messages it has had', params: TopicParams, response: { 200: TopicInfo } } },
+    { schema: { summary: 'How many subscribe to the topic, and how many messages it has had', operationId: 'topicInfo', params: TopicParams, response: { 200: TopicInfo } } },
     async (request) => topics.info(request.params.name),
   );
 
@@ -36,9 +39,16 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
       sse: 'only',
       schema: {
         summary: 'SSE: the messages published from now on (event: message)',
+        operationId: 'topicSubscribe',
+        clientSession: 'optional',
         description:
           'event: message, data the message as published, id <incarnation>-<seq>. Reconnecting with Last-Event-ID replays what was missed from the newest messages of the topic (--topic-replay-bytes, and --topic-replay-total-bytes for all topics); if more was missed, or the scheduler restarted, an event: gap {missed, reason} comes first.',
         params: TopicParams,
+        response: errorReplies('SLUICE_ERR_OVERLOADED'),
+        events: sseEvents('The messages published from now on, in publish order; after a reconnection with Last-Event-ID, those missed that are still kept first, or a `gap`.', {
+          message: { data: z.unknown().describe('The message, as published.'), id: '`<incarnation>-<seq>`: send it back as Last-Event-ID to resume after it.', description: 'A message.' },
+          gap: { data: TopicGap, description: 'Messages were missed that cannot be replayed.' },
+        }),
       },
     },
     async (request, reply) => {

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorBody } from '../../schemas/errors.ts';
 import { VariableBody, VariableInfo, VariableParams, VariableQuery } from '../../schemas/variables.ts';
 import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
+import { errorReplies } from '../docs/replies.ts';
 
-const NoContent = z.null().describe('No content');
+const NoContent = z.null().describe('Unset (or it was not set).');
 
 /** Variables: set, get (waiting until set), delete. */
 const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -18,11 +18,12 @@ const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Set the variable',
+        operationId: 'variableSet',
         description:
           'Answers once the value is committed. A {"$future": key} inside the value is held while it is the value (404 if the key is unknown; nothing changes). With fence {lock|semaphore, token} the write happens only while that lease is held: 409 SLUICE_ERR_STALE_TOKEN otherwise.',
         params: VariableParams,
         body: VariableBody,
-        response: { 200: VariableInfo, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: VariableInfo, ...errorReplies('SLUICE_ERR_VALIDATION', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_STALE_TOKEN') },
       },
     },
     async (request, reply) => {
@@ -38,11 +39,13 @@ const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'The variable’s value',
+        operationId: 'variableGet',
+        clientSession: 'optional',
         description:
           'Without ?timeout=, answers 404 SLUICE_ERR_VARIABLE_UNSET if the variable is not set; with it, waits up to that many seconds for it to be set, then 408. A caller with a client session holds the futures in the value.',
         params: VariableParams,
         querystring: VariableQuery,
-        response: { 200: VariableInfo, 404: ErrorBody, 408: ErrorBody },
+        response: { 200: VariableInfo, ...errorReplies('SLUICE_ERR_VARIABLE_UNSET', 'SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_OVERLOADED') },
       },
     },
     async (request, reply) => {
@@ -58,6 +61,7 @@ const variablesRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Unset the variable; its futures are let go',
+        operationId: 'variableDelete',
         description: 'Idempotent: deleting a variable that is not set answers 204 too.',
         params: VariableParams,
         response: { 204: NoContent },
