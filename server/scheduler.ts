@@ -10,6 +10,7 @@ import type { Caller, Holds } from './holds.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooDeep, tooLarge, unknownKey } from './errors.ts';
 import { checkJsonText, nestsDeeper } from './json-checks.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
+import { ReplyDeliveries } from './reply-delivery.ts';
 import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
@@ -127,6 +128,8 @@ export class Scheduler {
   readonly clients: ClientSessions;
   /** Issues and checks client session credentials. */
   readonly sessions: SessionCredentials;
+  /** Replies that carry something taken for their caller (queue items, lease grants), until it is known whether they were written. */
+  readonly deliveries = new ReplyDeliveries();
   /** Opens SSE streams within the per-caller limits. */
   readonly streams: StreamLimits;
   readonly events = new EventEmitter<SchedulerEvents>();
@@ -678,10 +681,17 @@ export class Scheduler {
     this.workers.closeAll(1001, 'scheduler shutting down');
   }
 
-  /** Stop the timers, commit and close the store. Call after drain() and closeConnections(). */
+  /**
+   * Settle the replies still awaiting their verdict, stop the timers, commit
+   * and close the store. Call after drain(), closeConnections() and once the
+   * server has closed its connections (Fastify's onClose), so that every
+   * reply is finished or never will be: what a written reply carried leaves
+   * the store in the last commit.
+   */
   close(): void {
     this.#closing = true;
     this.streams.backlog.stop();
+    this.deliveries.settleAll();
     for (const timer of this.#timers) clearInterval(timer);
     for (const timer of this.#timeouts.values()) clearTimeout(timer);
     this.#timeouts.clear();

@@ -4,7 +4,7 @@ import { MAX_WAIT_S } from '../../schemas/coordination.ts';
 import type { ErrorCode } from '../../schemas/errors.ts';
 import { AcquireQuery, Lease, LeaseBody, LeasesInfo } from '../../schemas/leases.ts';
 import type { AcquireRequest } from '../leases.ts';
-import { presenceOf, watchDelivery } from '../reply-delivery.ts';
+import { presenceOf } from '../reply-delivery.ts';
 import type { LeaseKind } from '../store/lease-store.ts';
 import { errorReplies } from '../docs/replies.ts';
 import { callerOf } from './caller.ts';
@@ -50,7 +50,7 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
           timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
           presence: presenceOf(reply),
         });
-        watchDelivery(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
+        app.scheduler.deliveries.watch(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
         await app.store.committed();
         const { kind: _, ...answer } = lease;
         return answer;

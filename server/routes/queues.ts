@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MAX_WAIT_S } from '../../schemas/coordination.ts';
 import { GetQuery, GetReply, PutBody, PutQuery, PutReply, QueueConfig, QueueInfo, QueueParams } from '../../schemas/queues.ts';
 import { checkNesting } from '../plugins/json-body.ts';
-import { presenceOf, watchDelivery } from '../reply-delivery.ts';
+import { presenceOf } from '../reply-delivery.ts';
 import { callerOf } from './caller.ts';
 import { sendJson } from './send-json.ts';
 import { errorReplies } from '../docs/replies.ts';
@@ -96,7 +96,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
         ack ? { ttlMs } : undefined,
       );
       // Watch from now on: the connection may fail while the commit is awaited.
-      watchDelivery(reply, delivery);
+      app.scheduler.deliveries.watch(reply, delivery);
       await app.store.committed();
       return sendJson(reply, delivery.json);
     },
