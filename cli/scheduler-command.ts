@@ -1,39 +1,35 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../server/app.ts';
 import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
+import { SchedulerHost } from '../server/host.ts';
 import { type LogFormat, logDestination } from './logging.ts';
 
 /**
- * Build the app and listen; resolves with the app and the URL it serves.
+ * Take the store, build the app and listen; resolves with the host, the app
+ * serving now (the host may replace it: see SchedulerHost) and the URL.
  * Logs go to stdout as JSON lines, or as readable lines (logFormat pretty),
  * which also print one plain line with the dashboard's address.
  */
-export async function startScheduler(config: SchedulerConfig, logFormat: LogFormat = 'json'): Promise<{ app: FastifyInstance; url: string }> {
+export async function startScheduler(config: SchedulerConfig, logFormat: LogFormat = 'json'): Promise<{ host: SchedulerHost; app: FastifyInstance; url: string }> {
   const problem = await startupProblem(config.host, { client: config.clientToken, worker: config.workerToken, admin: config.adminToken }, config.insecure);
   if (problem) throw new Error(problem);
-  const stream = await logDestination(logFormat);
-  const app = await buildApp({ config, logger: stream ? { level: config.logLevel, stream } : undefined });
-  await app.listen({ port: config.port, host: config.host });
+  const host = await SchedulerHost.start(config, await logDestination(logFormat));
   if (config.insecure) {
     // listen resolved the name again: check what it bound, not what it was told.
-    const beyond = app.addresses().flatMap((a) => (typeof a === 'string' || isLoopbackAddress(a.address) ? [] : [a.address]));
+    const beyond = host.addresses().filter((address) => !isLoopbackAddress(address));
     if (beyond.length > 0) {
-      await app.close();
+      await host.shutdown(0);
       throw new Error(insecureBeyondLoopback(`${beyond.join(', ')} (${config.host})`));
     }
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  const url = host.url;
   const dashboard = `${url}/dashboard`;
-  app.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
+  host.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
   if (logFormat === 'pretty') {
     const login = config.insecure ? '' : ' (it asks for a client token)';
     process.stdout.write(`\nsluice is ready at ${url}: the dashboard is ${dashboard}${login}, the API ${url}/docs\n\n`);
   }
-  return { app, url };
+  return { host, app: host.app, url };
 }
 
 /**
@@ -74,12 +70,11 @@ export function onSignals(log: FastifyInstance['log'], shutdown: () => Promise<v
 }
 
 /** Drain (503 to new requests, running tasks finish up to the grace period), then close. */
-export async function shutdown(app: FastifyInstance, graceMs: number): Promise<void> {
-  await app.scheduler.drain(graceMs);
-  await app.close();
+export async function shutdown(host: SchedulerHost, graceMs: number): Promise<void> {
+  await host.shutdown(graceMs);
 }
 
 export async function runScheduler(config: SchedulerConfig, logFormat: LogFormat): Promise<void> {
-  const { app } = await startScheduler(config, logFormat);
-  onSignals(app.log, () => shutdown(app, config.shutdownGraceMs));
+  const { host } = await startScheduler(config, logFormat);
+  onSignals(host.log, () => shutdown(host, config.shutdownGraceMs));
 }

@@ -23,14 +23,15 @@ export interface UpOptions {
  * process dies exits by itself.
  */
 export async function runUp(config: SchedulerConfig, options: UpOptions): Promise<void> {
-  const { app, url } = await startScheduler(config, options.logFormat);
+  const { host, url } = await startScheduler(config, options.logFormat);
+  const log = host.log;
   const supervisors: WorkerSupervisor[] = [];
 
   const stop = onSignals(
-    app.log,
+    log,
     async () => {
       await Promise.all(supervisors.map((supervisor) => supervisor.stop(config.shutdownGraceMs + 2_000)));
-      await shutdown(app, config.shutdownGraceMs);
+      await shutdown(host, config.shutdownGraceMs);
     },
     () => {
       for (const supervisor of supervisors) supervisor.kill();
@@ -46,15 +47,16 @@ export async function runUp(config: SchedulerConfig, options: UpOptions): Promis
         args,
         // Local workers get the worker (or admin) token through the environment, not the command line.
         env: { ...process.env, SLUICE_TOKEN: config.workerToken[0] ?? config.adminToken[0] ?? '' },
-        log: app.log,
-        onExit: (exit) => app.scheduler.workerExited(exit),
+        log,
+        // The app serving now: after a failed commit the host serves a rebuilt one.
+        onExit: (exit) => host.app.scheduler.workerExited(exit),
         onStopRequested: (signal) => stop({ signal, worker: `local-${i}` }),
-        onFailedToStart: (exit) => app.log.error({ worker: exit.name, code: exit.code, signal: exit.signal, tasks: options.tasks }, 'a local worker could not start (see its error above); the scheduler runs without it'),
+        onFailedToStart: (exit) => log.error({ worker: exit.name, code: exit.code, signal: exit.signal, tasks: options.tasks }, 'a local worker could not start (see its error above); the scheduler runs without it'),
       });
       supervisors.push(supervisor);
       supervisor.start();
     }
   } else {
-    app.log.warn('no --tasks module given: starting the scheduler alone; run `npx sluice worker --tasks MODULE` to add workers');
+    log.warn('no --tasks module given: starting the scheduler alone; run `npx sluice worker --tasks MODULE` to add workers');
   }
 }

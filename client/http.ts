@@ -53,7 +53,14 @@ export function decodeError(status: number, text: string): SluiceError {
   return new SluiceError(`HTTP_${status}`, `the scheduler answered ${status}: ${text.slice(0, 200)}`, status);
 }
 
-/** Errors worth retrying: the scheduler is restarting or overloaded, or the network failed. */
+/**
+ * Errors worth retrying: the scheduler is restarting or overloaded, the
+ * network failed, or its store cannot take writes for now (507: nothing was
+ * stored, and writes resume by themselves once it can).
+ */
 export function isTransient(error: unknown): boolean {
-  return error instanceof SluiceError && (error.code === 'SLUICE_ERR_UNREACHABLE' || error.status === 503 || error.status === 429 || error.status === 502 || error.status === 504);
+  return (
+    error instanceof SluiceError &&
+    (error.code === 'SLUICE_ERR_UNREACHABLE' || error.status === 503 || error.status === 507 || error.status === 429 || error.status === 502 || error.status === 504)
+  );
 }

@@ -34,6 +34,7 @@ export const ERRORS = {
   SLUICE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'The scheduler is shutting down' },
   SLUICE_ERR_OVERLOADED: { status: 503, message: 'The scheduler is overloaded' },
+  SLUICE_ERR_STORAGE: { status: 507, message: 'The store cannot take writes now (disk full or failing); nothing was stored' },
   /** Client side only: the scheduler could not be reached. */
   SLUICE_ERR_UNREACHABLE: { status: 0, message: 'The scheduler could not be reached' },
   /** Client side only: the client was closed. */

@@ -1,8 +1,9 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
+import type { StorageHealth } from './store/storage-health.ts';
 import authPlugin from './plugins/auth.ts';
 import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
@@ -48,16 +49,23 @@ export interface BuildOptions {
   config: SchedulerConfig;
   /** Fastify's logger option; defaults to pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
+  /** A logger to use as it is (the process's, shared by the apps it builds); instead of `logger`. */
+  loggerInstance?: FastifyBaseLogger;
+  /** The HTTP server, made by the process that listens (Fastify's serverFactory). */
+  serverFactory?: FastifyServerOptions['serverFactory'];
+  /** Whether the store takes writes, kept by the process across the apps it builds (see SchedulerHost). */
+  storage?: StorageHealth;
 }
 
 /**
  * Build the scheduler app: plugins and routes, no listen. The CLI listens and
  * wires signals; tests build it or start the real process.
  */
-export async function buildApp({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, loggerInstance, serverFactory, storage }: BuildOptions): Promise<FastifyInstance> {
   const edge = { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxParamLength: MAX_PARAM_LENGTH };
   const app = Fastify({
-    logger: logger ?? { level: config.logLevel },
+    ...(loggerInstance ? { loggerInstance } : { logger: logger ?? { level: config.logLevel } }),
+    serverFactory,
     bodyLimit: config.bodyLimit,
     // Keys are up to 256 characters and travel in paths; names are checked by their schemas.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -105,7 +113,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(upgradesPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.maxDepth });
   await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
-  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs });
+  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs, storage });
   await app.register(authPlugin, {
     tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },
     insecure: config.insecure,

@@ -35,6 +35,22 @@ export const timedOut = (what: string, seconds: number): SluiceError =>
 export const shuttingDown = (): SluiceError =>
   new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'the scheduler is shutting down; retry against its next run');
 
+/** A commit (or a write in it) failed: nothing of the writes it carried was stored. */
+export const storageFailed = (cause: Error): SluiceError =>
+  new SluiceError(
+    'SLUICE_ERR_STORAGE',
+    `the store could not commit (${cause.message}); nothing of this request was stored. Writes are refused until the store takes them again, which the scheduler checks every second; reads go on`,
+    { cause: (cause as { code?: string }).code ?? cause.message },
+  );
+
+/** Writes are refused while the store cannot take them. */
+export const storageRefusing = (cause: Error | undefined): SluiceError =>
+  new SluiceError(
+    'SLUICE_ERR_STORAGE',
+    `the store cannot take writes now${cause ? ` (${cause.message})` : ''}; nothing was stored. Writes resume by themselves once it can, which the scheduler checks every second; reads go on`,
+    cause ? { cause: (cause as { code?: string }).code ?? cause.message } : undefined,
+  );
+
 export const tooLarge = (what: string, limit: number): SluiceError =>
   new SluiceError('SLUICE_ERR_TOO_LARGE', `${what} is over the limit of ${limit}`, { limit });
 

@@ -10,7 +10,7 @@ import type { Caller, Holds } from './holds.ts';
 import { forgottenKey, shuttingDown, SluiceError, timedOut, tooDeep, tooLarge, unknownKey } from './errors.ts';
 import { checkJsonText, nestsDeeper } from './json-checks.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
-import { ReplyDeliveries } from './reply-delivery.ts';
+import { type Presence, ReplyDeliveries } from './reply-delivery.ts';
 import { SessionCredentials } from './session-credentials.ts';
 import { sseFrame } from './sse/sse-stream.ts';
 import { StreamLimits } from './sse/stream-limits.ts';
@@ -19,9 +19,9 @@ import { hasHolder, listHolders } from './state/holders.ts';
 import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
 import { SessionStore } from './store/session-store.ts';
+import type { StorageHealth } from './store/storage-health.ts';
 import type { TaskStore } from './store/task-store.ts';
 import { callerGone, WaitingCalls } from './wait-line.ts';
-import type { Presence } from './reply-delivery.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
 export interface SchedulerOptions {
@@ -144,6 +144,8 @@ export class Scheduler {
     knownStatus: (key) => this.knownStatus(key),
     status: (key) => (this.core.get(key) ? 'pending' : this.store.ended(key)?.status),
   };
+  /** Whether the store takes writes. */
+  readonly storage: StorageHealth | undefined;
   readonly startedAt = Date.now();
   readonly #log: FastifyBaseLogger;
   readonly #timeouts = new Map<string, NodeJS.Timeout>();
@@ -159,9 +161,10 @@ export class Scheduler {
   #closing = false;
   #onClosing: Array<() => void> = [];
 
-  constructor(store: TaskStore, options: SchedulerOptions, log: FastifyBaseLogger) {
+  constructor(store: TaskStore, options: SchedulerOptions, log: FastifyBaseLogger, storage?: StorageHealth) {
     this.store = store;
     this.options = options;
+    this.storage = storage;
     this.#log = log;
     this.core = new TaskScheduler(this.#effects, store, { allowedFailures: options.allowedFailures });
     this.sessions = new SessionCredentials(new SessionStore(store.db, store.tx), { maxPerIdentity: options.maxSessionsPerToken });
@@ -189,7 +192,7 @@ export class Scheduler {
     if (pending.length > 0) this.#log.info({ tasks: pending.length }, 'restored pending tasks');
     let sweeping = false;
     const sweep = setInterval(() => {
-      if (sweeping) return;
+      if (sweeping || this.storage?.writable === false) return;
       sweeping = true;
       void this.sweep().finally(() => (sweeping = false));
     }, this.options.sweepIntervalMs);
@@ -672,7 +675,8 @@ export class Scheduler {
     for (const worker of this.core.workers()) this.core.draining(worker.id);
     const deadline = Date.now() + graceMs;
     while (this.#processing() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await this.store.committed();
+    // A failed commit has already answered its writers: there is nothing left to wait for.
+    await this.store.committed().catch(() => undefined);
   }
 
   /** End every SSE stream and worker socket. */

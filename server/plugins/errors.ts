@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERRORS, type ErrorCode } from '../../schemas/errors.ts';
-import { describeValidation, SluiceError } from '../errors.ts';
+import { describeValidation, SluiceError, storageFailed } from '../errors.ts';
 import { closeRefusedUpgrade } from './upgrades.ts';
 
 const BY_STATUS: Record<number, ErrorCode> = {
@@ -19,6 +19,11 @@ const BY_STATUS: Record<number, ErrorCode> = {
   503: 'SLUICE_ERR_SHUTTING_DOWN',
 };
 
+/** SQLite could not write: the disk is full, or failing. */
+function isStorageFailure(error: { name?: string; code?: string }): boolean {
+  return error.name === 'SqliteError' && (error.code === 'SQLITE_FULL' || error.code?.startsWith('SQLITE_IOERR') === true);
+}
+
 /** Every error leaves as { error: { code, message, details? } } with a code from the catalog. */
 export default fp(
   async (app) => {
@@ -29,6 +34,10 @@ export default fp(
       } else if (error.validation) {
         const { message, issues } = describeValidation(error.validationContext, error.validation);
         answer = new SluiceError('SLUICE_ERR_VALIDATION', message, { issues });
+      } else if (isStorageFailure(error)) {
+        // A write in the turn's transaction failed; SQLite rolled the transaction back (the group commit sees it at its next write).
+        request.log.error({ err: error }, 'a write failed in the store');
+        answer = storageFailed(error);
       } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         answer = new SluiceError('SLUICE_ERR_TOO_LARGE', `the body is over the limit of ${app.initialConfig.bodyLimit} bytes`, {
           limit: app.initialConfig.bodyLimit,
@@ -45,6 +54,7 @@ export default fp(
         answer = new SluiceError('SLUICE_ERR_INTERNAL', ERRORS.SLUICE_ERR_INTERNAL.message);
       }
       if (answer.statusCode === 503) reply.header('retry-after', '1');
+      if (answer.statusCode === 507) reply.header('retry-after', '5');
       return reply.code(answer.statusCode).send(answer.toJSON());
     });
     app.setNotFoundHandler((request, reply) => {

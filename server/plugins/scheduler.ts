@@ -6,12 +6,21 @@ declare module 'fastify' {
   interface FastifyInstance {
     scheduler: Scheduler;
   }
+  interface FastifyContextConfig {
+    /**
+     * false for a POST, PUT or DELETE that writes nothing to the store
+     * (gather, publish, renew...): it is served while writes are refused.
+     */
+    writes?: boolean;
+  }
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The scheduler service over the store; closing the app drains and closes it. */
 export default fp<SchedulerOptions>(
   async (app, options) => {
-    const scheduler = new Scheduler(app.store, options, app.log);
+    const scheduler = new Scheduler(app.store, options, app.log, app.storage);
     scheduler.start();
     app.decorate('scheduler', scheduler);
     // Shutdown is drain() (the CLI calls it on SIGTERM, before app.close()),
@@ -24,6 +33,8 @@ export default fp<SchedulerOptions>(
     app.addHook('onClose', async () => scheduler.close());
     app.addHook('onRequest', async (request) => {
       if (scheduler.closing && request.url !== '/health') throw shuttingDown();
+      // While the store refuses writes, a write is refused before it changes anything.
+      if (!app.storage.writable && !READS.has(request.method) && request.routeOptions.config.writes !== false) app.storage.assertWritable();
     });
   },
   { name: 'sluice-scheduler', dependencies: ['sluice-store'] },

@@ -1,12 +1,14 @@
 import fp from 'fastify-plugin';
 import { openDatabase } from '../store/database.ts';
 import { GroupCommit } from '../store/group-commit.ts';
-import { isMemoryStore, StoreLock } from '../store/store-lock.ts';
+import { StorageHealth } from '../store/storage-health.ts';
 import { TaskStore } from '../store/task-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     store: TaskStore;
+    /** Whether the store takes writes; shared by every app the process builds over it. */
+    storage: StorageHealth;
   }
 }
 
@@ -14,32 +16,36 @@ export interface StorePluginOptions {
   path: string;
   synchronous: 'normal' | 'full';
   retentionMs: number;
+  /**
+   * Given by the process that owns the store (SchedulerHost), which rebuilds
+   * the app from disk when a commit fails. Without one, a failed commit
+   * stops the process (exit 70) and the next start recovers from disk.
+   */
+  storage?: StorageHealth;
 }
 
 /**
- * Owns the one SQLite connection, and the store's lock: a second process on
- * the same file is refused before anything is read or written (and before
- * the port is bound). A failed commit means memory and disk disagree, so the
- * process stops (fail-stop); the next start rebuilds from disk.
+ * Owns the one SQLite connection. A failed commit means memory and disk
+ * disagree: the commit's writes are answered 507 SLUICE_ERR_STORAGE, writes
+ * are refused from then on, and the owner of the process rebuilds the app
+ * from disk (see SchedulerHost).
  */
 export default fp<StorePluginOptions>(
   async (app, options) => {
-    const lock = isMemoryStore(options.path) ? undefined : StoreLock.acquire(options.path, 'sluice scheduler');
-    // Registered first, so it runs last: after the scheduler has closed the store.
-    app.addHook('onClose', async () => lock?.release());
-    let db;
-    try {
-      db = openDatabase(options.path, { synchronous: options.synchronous });
-    } catch (error) {
-      lock?.release();
-      throw error;
-    }
+    const db = openDatabase(options.path, { synchronous: options.synchronous });
+    const storage = options.storage;
     const tx = new GroupCommit(db, (error) => {
+      if (storage) {
+        app.log.error({ err: error, path: options.path }, 'SQLite commit failed: its writes are answered 507, writes are refused until the store takes them again, and the state is rebuilt from disk');
+        storage.failed(error, tx);
+        return;
+      }
       app.log.fatal({ err: error }, 'SQLite commit failed; stopping so that the next start recovers from disk');
       process.exit(70);
     });
     const store = new TaskStore(db, tx, { retentionMs: options.retentionMs });
     app.decorate('store', store);
+    app.decorate('storage', storage ?? new StorageHealth());
     app.log.info({ path: options.path }, 'database open');
   },
   { name: 'sluice-store' },

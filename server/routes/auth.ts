@@ -17,7 +17,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/auth/session',
     {
-      config: { scope: 'public' },
+      config: { scope: 'public', writes: false },
       schema: {
         summary: 'Start a browser session: the token is checked and traded for an HttpOnly cookie',
         operationId: 'browserSessionStart',

@@ -15,6 +15,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/gather',
     {
+      config: { writes: false },
       schema: {
         summary: 'Results of several keys, in the order given',
         operationId: 'gather',

@@ -60,6 +60,7 @@ export function leaseRoutes(kind: LeaseKind, schemas: { params: z.ZodObject<{ na
     app.post(
       `${base}/renew`,
       {
+        config: { writes: false },
         schema: {
           summary: 'Extend the lease to ttlMs from now',
           operationId: `${kind}Renew`,

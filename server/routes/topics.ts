@@ -12,6 +12,7 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/topics/:name/publish',
     {
+      config: { writes: false },
       schema: {
         summary: 'Publish a message to every subscriber of the topic',
         operationId: 'topicPublish',

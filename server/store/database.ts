@@ -28,6 +28,11 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   // randomKey sort by time, too). 16 MB bought nothing measurable in the
   // append and task benchmarks and cost 8 MB of resident memory.
   db.pragma('cache_size = -8192');
+  // A transaction larger than the cache keeps its pages in memory rather than
+  // spilling them to the WAL before it commits: then a full disk fails the
+  // COMMIT, where the group commit handles it, and never a write in the middle
+  // of a service's change.
+  db.pragma('cache_spill = OFF');
   // Checkpoint every ~40 MB of WAL rather than every 4 MB: group commits are
   // many and small, and each checkpoint rewrites the pages they touched.
   db.pragma('wal_autocheckpoint = 10000');

@@ -382,10 +382,32 @@ export class TaskStore implements StoreLookup {
     return counts;
   }
 
-  /** Commit what is pending, fold the WAL into the database file and close it. */
+  /**
+   * Whether the store takes writes again, after a failed commit: commit what
+   * the turn holds, then commit `bytes` in a row of their own and delete it.
+   * Throws if the store still fails. The table is made on first use: it
+   * belongs to no migration, holds nothing between probes, and a probe is
+   * all that writes to it.
+   */
+  probe(bytes: number): void {
+    this.tx.commitNow();
+    if (this.tx.failed) throw this.tx.failed;
+    this.db.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+    this.db.prepare('INSERT INTO storage_probe (data) VALUES (zeroblob(?))').run(bytes);
+    this.db.exec('DELETE FROM storage_probe');
+  }
+
+  /**
+   * Commit what is pending, fold the WAL into the database file and close it.
+   * A store that cannot take writes keeps its WAL (the next start reads it).
+   */
   close(): void {
     this.tx.commitNow();
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // The disk is full or failing: the WAL stays beside the store, complete.
+    }
     this.db.close();
   }
 }

@@ -27,6 +27,11 @@ const workerSocket: FastifyPluginAsync = async (app) => {
       socket.close(CLOSE_SHUTTING_DOWN, 'scheduler shutting down');
       return;
     }
+    // A worker would report results that cannot be stored: it comes back (it retries) once writes resume.
+    if (!app.storage.writable) {
+      socket.close(CLOSE_SHUTTING_DOWN, 'the store cannot take writes now');
+      return;
+    }
     const helloTimer = setTimeout(() => {
       log.warn('worker sent no hello, closing');
       socket.close(CLOSE_PROTOCOL_ERROR, 'expected a hello message');

@@ -1,0 +1,292 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
+import { type DestinationStream, pino } from 'pino';
+import { buildApp } from './app.ts';
+import type { SchedulerConfig } from './config.ts';
+import { StorageHealth } from './store/storage-health.ts';
+import { isMemoryStore, StoreLock } from './store/store-lock.ts';
+
+/** While writes are refused, how often the store is asked whether it takes them again (ms). */
+const PROBE_INTERVAL_MS = 1000;
+/** What a probe commits: enough that the writes let in after it have room too. */
+const PROBE_BYTES = 1024 * 1024;
+/** How long an app being replaced may take to finish the requests it serves. */
+const RETIRE_WAIT_MS = 10_000;
+/** A rebuild that failed (the store cannot even be read) is tried again after this long. */
+const REBUILD_RETRY_MS = 2000;
+
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * What an app sees as its HTTP server: the host's server, one level removed,
+ * so that the app that serves can be replaced without closing the port. The
+ * host forwards 'upgrade' (WebSockets) and 'clientError' to the app mounted
+ * now; Fastify and @fastify/websocket listen for them here.
+ */
+class ServerFacade extends EventEmitter {
+  readonly #server: () => Server | undefined;
+  constructor(server: () => Server | undefined) {
+    super();
+    this.#server = server;
+  }
+  address(): ReturnType<Server['address']> {
+    return this.#server()?.address() ?? null;
+  }
+  /** Fastify checks that it exists (forceCloseConnections); the host closes the connections, not an app. */
+  closeIdleConnections(): void {}
+}
+
+/** An app mounted on the host's server, and its requests in flight. */
+class Mount {
+  readonly app: FastifyInstance;
+  readonly facade: ServerFacade;
+  readonly handler: RequestHandler;
+  #inflight = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(app: FastifyInstance, facade: ServerFacade, handler: RequestHandler) {
+    this.app = app;
+    this.facade = facade;
+    this.handler = handler;
+  }
+
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    this.#inflight++;
+    res.once('close', () => {
+      if (--this.#inflight > 0) return;
+      for (const resolve of this.#idle.splice(0)) resolve();
+    });
+    this.handler(req, res);
+  }
+
+  /** Resolves once no request of this app is in flight (or after timeoutMs). */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * The scheduler process: it holds the store's lock, listens, and mounts the
+ * app that serves. When a commit fails (the disk is full), memory and disk
+ * disagree; the host then does what a restart does without letting go of the
+ * port: it builds a fresh app from disk, mounts it, and retires the old one
+ * (its waiting calls and streams end as on a restart, and clients resume).
+ * Writes are refused (507 SLUICE_ERR_STORAGE) while the store cannot take
+ * them; every second a probe commit asks whether it can, and writes resume
+ * by themselves when it does (after one more rebuild if something changed
+ * memory in the meantime that could not be written).
+ */
+export class SchedulerHost {
+  readonly config: SchedulerConfig;
+  readonly log: FastifyBaseLogger;
+  readonly storage = new StorageHealth();
+  #lock: StoreLock | undefined;
+  #server: Server | undefined;
+  #mount: Mount | undefined;
+  #rebuilding: Promise<void> | undefined;
+  /** The app mounted when writes were last let in: its first failed commit starts a rebuild. */
+  #writableMount: Mount | undefined;
+  #probe: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  private constructor(config: SchedulerConfig, log: FastifyBaseLogger) {
+    this.config = config;
+    this.log = log;
+  }
+
+  /**
+   * Take the store (refused, before anything is read or bound, when another
+   * process holds it), build the app and listen. Logs go to `logStream`
+   * (pino's JSON lines on stdout when none is given).
+   */
+  static async start(config: SchedulerConfig, logStream?: DestinationStream): Promise<SchedulerHost> {
+    const options = { level: config.logLevel };
+    const host = new SchedulerHost(config, logStream ? pino(options, logStream) : pino(options));
+    host.#lock = isMemoryStore(config.db) ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
+    try {
+      host.#mount = await host.#build();
+      host.#writableMount = host.#mount;
+      await host.#listen();
+    } catch (error) {
+      await host.#mount?.app.close().catch(() => undefined);
+      host.#lock?.release();
+      throw error;
+    }
+    host.storage.on('storage:failed', (error, writer) => host.#onFailure(writer));
+    return host;
+  }
+
+  /** The app serving now (another one after a rebuild). */
+  get app(): FastifyInstance {
+    return this.#mount?.app as FastifyInstance;
+  }
+
+  /** The addresses it is bound to. */
+  addresses(): string[] {
+    const address = this.#server?.address();
+    return typeof address === 'object' && address ? [address.address] : [];
+  }
+
+  /** Where it listens, as http://host:port. */
+  get url(): string {
+    const address = this.#server?.address();
+    const port = typeof address === 'object' && address ? address.port : this.config.port;
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  }
+
+  /**
+   * Drain (503 to new requests, running tasks finish up to graceMs), end
+   * streams and sockets, let the requests in flight finish, settle what
+   * their replies carried, commit and close the store, release the lock.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#probe);
+    await this.#rebuilding;
+    const mount = this.#mount as Mount;
+    await mount.app.scheduler.drain(graceMs);
+    const server = this.#server as Server;
+    const closed = new Promise((resolve) => server.close(resolve));
+    await mount.app.close();
+    server.closeAllConnections();
+    await closed;
+    this.#lock?.release();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  async #build(): Promise<Mount> {
+    const facade = new ServerFacade(() => this.#server);
+    let handler: RequestHandler | undefined;
+    const app = await buildApp({
+      config: this.config,
+      loggerInstance: this.log,
+      // A store in memory cannot be rebuilt from disk: a failed commit stops the process there.
+      storage: isMemoryStore(this.config.db) ? undefined : this.storage,
+      serverFactory: (fastifyHandler, options) => {
+        handler = fastifyHandler;
+        this.#server ??= this.#createServer(options);
+        return facade as unknown as Server;
+      },
+    });
+    const mount = new Mount(app, facade, handler as RequestHandler);
+    // Added last, so it runs first among the close hooks: the store closes once
+    // every request of this app has ended (its replies' verdicts are then final).
+    app.addHook('onClose', async () => mount.idle(RETIRE_WAIT_MS));
+    await app.ready();
+    return mount;
+  }
+
+  /** The HTTP server, with the settings Fastify would give its own. */
+  #createServer(options: FastifyServerOptions): Server {
+    const server = createServer((options as { http?: ServerOptions }).http ?? {}, (req, res) => (this.#mount as Mount).serve(req, res));
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket as number;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!this.#mount?.facade.emit('upgrade', req, socket, head)) socket.destroy();
+    });
+    server.on('clientError', (error: Error, socket: Duplex) => {
+      if (!this.#mount?.facade.emit('clientError', error, socket)) socket.destroy();
+    });
+    return server;
+  }
+
+  async #listen(): Promise<void> {
+    const server = this.#server as Server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.config.port, host: this.config.host }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.log.info(`Server listening at ${this.url}`);
+  }
+
+  /** A commit failed in some app's store. */
+  #onFailure(writer: object): void {
+    if (this.#stopping) return;
+    this.#startProbing();
+    const mount = this.#mount;
+    // An app being replaced, or one not mounted yet: the probe sees its failure once it is mounted.
+    if (!mount || mount.app.store.tx !== writer) return;
+    // The first failure since writes were let in rebuilds at once, so that reads
+    // come from disk; a later one (something in the rebuilt app that could not
+    // be written) waits for the store to take writes again (#probeOnce).
+    if (mount === this.#writableMount) {
+      this.#writableMount = undefined;
+      void this.#rebuild('a commit failed');
+    }
+  }
+
+  #startProbing(): void {
+    if (this.#probe) return;
+    this.#probe = setInterval(() => this.#probeOnce(), PROBE_INTERVAL_MS);
+    this.#probe.unref();
+  }
+
+  #probeOnce(): void {
+    if (this.#rebuilding || this.#stopping) return;
+    const mount = this.#mount as Mount;
+    try {
+      mount.app.store.probe(PROBE_BYTES);
+    } catch (error) {
+      this.log.debug({ err: error }, 'the store does not take writes yet');
+      return;
+    }
+    clearInterval(this.#probe);
+    this.#probe = undefined;
+    const diverged = mount.app.store.tx.failed !== undefined;
+    this.log.info({ refusedForMs: Date.now() - (this.storage.refusal?.since ?? Date.now()), rebuild: diverged }, 'the store takes writes again');
+    this.storage.resume();
+    if (diverged) void this.#rebuild('writes resume, and memory holds changes that could not be written');
+    else this.#writableMount = mount;
+  }
+
+  /**
+   * Replace the app with one built from disk, as a restart would: the old one
+   * answers 503 (retry) from now on, the new one is mounted once it has loaded
+   * the store, then the old one is closed.
+   */
+  #rebuild(reason: string): Promise<void> {
+    if (this.#rebuilding) return this.#rebuilding;
+    const old = this.#mount as Mount;
+    this.log.warn({ reason, writable: this.storage.writable }, 'rebuilding the scheduler’s state from disk, as a restart does, without closing the port');
+    void old.app.scheduler.drain(0);
+    this.#rebuilding = (async () => {
+      let fresh: Mount | undefined;
+      while (!fresh && !this.#stopping) {
+        try {
+          fresh = await this.#build();
+        } catch (error) {
+          this.log.error({ err: error }, `the state could not be rebuilt from disk; trying again in ${REBUILD_RETRY_MS} ms`);
+          await new Promise((resolve) => setTimeout(resolve, REBUILD_RETRY_MS));
+        }
+      }
+      if (!fresh) return;
+      if (this.#stopping) {
+        await fresh.app.close().catch(() => undefined);
+        return;
+      }
+      this.#mount = fresh;
+      if (this.storage.writable) this.#writableMount = fresh;
+      this.log.info({ writable: this.storage.writable }, 'rebuilt from disk; serving');
+      await old.app.close().catch((error: unknown) => this.log.error({ err: error }, 'closing the replaced app failed'));
+    })().finally(() => {
+      this.#rebuilding = undefined;
+    });
+    return this.#rebuilding;
+  }
+}
