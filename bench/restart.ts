@@ -1,10 +1,13 @@
 // Restart: a database with 1M channel entries and 100k unfinished tasks (made
 // directly in SQLite with sluice's own migrations, the fastest way to get
 // there), then the time from starting the scheduler to its first answers.
-// Also the scheduler's memory holding 100k queued tasks.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Also what checking the store at start costs (each check on its own, then
+// the restart with the default check and without one), and the scheduler's
+// memory holding 100k queued tasks.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { channelEntryHolder, FIRE_AND_FORGET } from '../server/state/holder-kinds.ts';
 import { openDatabase } from '../server/store/database.ts';
 import { Proc } from '../test/helpers/processes.ts';
@@ -67,32 +70,55 @@ try {
     sqlite.close();
   }
 
-  const started = performance.now();
-  const scheduler = new Proc(['scheduler', '--insecure', '--port', '0', '--db', db]);
-  try {
-    const ready = await scheduler.waitForLog((e) => e.msg === 'sluice scheduler ready', 120_000);
-    const url = ready.url as string;
-    const listening = performance.now() - started;
-    const answer = await fetch(`${url}/channels`);
-    const channels = (await answer.json()) as Array<{ length: number }>;
-    if (!answer.ok) throw new Error(`GET /channels: ${answer.status} ${JSON.stringify(channels)}`);
-    const served = performance.now() - started;
-    const total = channels.reduce((sum, c) => sum + c.length, 0);
-    if (total !== entries) throw new Error(`expected ${entries} entries, the scheduler reports ${total}`);
-    const info = (await (await fetch(`${url}/futures/pending-0`)).json()) as { status: string };
-    if (info.status !== 'pending') throw new Error('the pending tasks did not come back');
-    const params = { channelEntries: entries, unfinishedTasks: pending, note: 'process start (including Node and loading the bundle) to the first answers' };
-    results.push({ workload: 'restart: scheduler listening', value: round(listening, 0), unit: 'ms', params });
-    results.push({ workload: 'restart: serving requests', value: round(served, 0), unit: 'ms', params });
-    results.push({ workload: 'memory: scheduler RSS after restoring the unfinished tasks', value: rssMB(scheduler.pid), unit: 'MB', params });
-    results.push({
-      workload: 'memory: V8 heap in use after restoring the unfinished tasks',
-      value: await heapMB(url),
-      unit: 'MB',
-      params: { ...params, sheddingAtMB: sheddingMB(scheduler) },
-    });
-  } finally {
-    await scheduler.stop('SIGKILL');
+  // Each check alone, in this process, on the file the restarts below read.
+  {
+    const sqlite = new Database(db, { readonly: true });
+    const checks: Array<[string, string]> = [
+      ['PRAGMA quick_check (every page; the default at start)', 'quick_check'],
+      ['PRAGMA integrity_check (also every index against its table: --integrity-check full)', 'integrity_check'],
+      ['PRAGMA integrity_check(1) (stops at the first problem; a sound file is read whole)', 'integrity_check(1)'],
+      ['PRAGMA quick_check(tasks) (only the table a start reads; misses damaged channel entries)', 'quick_check(tasks)'],
+    ];
+    for (const [what, pragma] of checks) {
+      const began = performance.now();
+      const rows = sqlite.pragma(pragma) as Array<Record<string, string>>;
+      if (Object.values(rows[0])[0] !== 'ok') throw new Error(`${pragma}: ${JSON.stringify(rows)}`);
+      results.push({ workload: `restart: ${what}`, value: round(performance.now() - began, 0), unit: 'ms', params: { channelEntries: entries, unfinishedTasks: pending, fileMB: round(statSync(db).size / 1024 / 1024, 1) } });
+    }
+    sqlite.close();
+  }
+
+  for (const check of ['quick', 'off'] as const) {
+    const started = performance.now();
+    const scheduler = new Proc(['scheduler', '--insecure', '--port', '0', '--db', db, '--integrity-check', check]);
+    try {
+      const ready = await scheduler.waitForLog((e) => e.msg === 'sluice scheduler ready', 120_000);
+      const url = ready.url as string;
+      const listening = performance.now() - started;
+      const answer = await fetch(`${url}/channels`);
+      const channels = (await answer.json()) as Array<{ length: number }>;
+      if (!answer.ok) throw new Error(`GET /channels: ${answer.status} ${JSON.stringify(channels)}`);
+      const served = performance.now() - started;
+      const total = channels.reduce((sum, c) => sum + c.length, 0);
+      if (total !== entries) throw new Error(`expected ${entries} entries, the scheduler reports ${total}`);
+      const info = (await (await fetch(`${url}/futures/pending-0`)).json()) as { status: string };
+      if (info.status !== 'pending') throw new Error('the pending tasks did not come back');
+      const params = { channelEntries: entries, unfinishedTasks: pending, integrityCheck: check, note: 'process start (including Node and loading the bundle) to the first answers' };
+      const suffix = check === 'quick' ? '' : ', --integrity-check off';
+      results.push({ workload: `restart: scheduler listening${suffix}`, value: round(listening, 0), unit: 'ms', params });
+      results.push({ workload: `restart: serving requests${suffix}`, value: round(served, 0), unit: 'ms', params });
+      if (check === 'quick') {
+        results.push({ workload: 'memory: scheduler RSS after restoring the unfinished tasks', value: rssMB(scheduler.pid), unit: 'MB', params });
+        results.push({
+          workload: 'memory: V8 heap in use after restoring the unfinished tasks',
+          value: await heapMB(url),
+          unit: 'MB',
+          params: { ...params, sheddingAtMB: sheddingMB(scheduler) },
+        });
+      }
+    } finally {
+      await scheduler.stop('SIGKILL');
+    }
   }
 
   // 100k tasks submitted and queued (no worker runs them), in a fresh scheduler.

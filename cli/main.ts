@@ -38,6 +38,13 @@ function schedulerOptions(command: Command): Command {
     .option('--body-limit <bytes>', 'largest request body (env SLUICE_BODY_LIMIT)')
     .option('--max-batch <n>', 'most tasks, keys or values in one request (env SLUICE_MAX_BATCH)')
     .addOption(new Option('--synchronous <mode>', 'normal: survive kill -9; full: also a power cut (env SLUICE_SYNCHRONOUS)').choices(['normal', 'full']))
+    .addOption(
+      new Option('--integrity-check <mode>', 'check the store at start and refuse a damaged one: quick (every page), full (also indexes against tables, slower), off (env SLUICE_INTEGRITY_CHECK)').choices([
+        'quick',
+        'full',
+        'off',
+      ]),
+    )
     .option('--shutdown-grace-ms <ms>', 'how long SIGTERM waits for running tasks (env SLUICE_SHUTDOWN_GRACE_MS)')
     .option('--client-token <tokens>', 'bearer tokens that submit, read and append; comma-separated (env SLUICE_CLIENT_TOKEN)')
     .option('--worker-token <tokens>', 'bearer tokens for workers; comma-separated (env SLUICE_WORKER_TOKEN)')
@@ -84,7 +91,7 @@ function logFormatOption(): Option {
 
 const CONFIG_FLAGS = [
   'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
-  'bodyLimit', 'maxBatch', 'synchronous', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
+  'bodyLimit', 'maxBatch', 'synchronous', 'integrityCheck', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
   'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxDepth', 'maxArgDepth', 'maxSsePerClient',
   'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
   'maxSsePerToken', 'maxSse', 'sseMaxBufferedBytesTotal', 'maxSessionsPerToken',

@@ -67,6 +67,8 @@ export const SchedulerConfig = z
     db: z.string().min(1).default('./sluice.db'),
     /** 'normal' survives a process crash (kill -9); 'full' also a machine crash. */
     synchronous: z.enum(['normal', 'full']).default('normal'),
+    /** How the store is checked at start: 'quick' (every page's structure), 'full' (and every index against its table), 'off'. */
+    integrityCheck: z.enum(['quick', 'full', 'off']).default('quick'),
     retentionMs: ms(10 * 60_000),
     clientLeaseMs: ms(2 * 60_000),
     allowedFailures: z.coerce.number().int().min(0).max(1000).default(3),

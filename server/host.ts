@@ -6,6 +6,7 @@ import { type DestinationStream, pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { SchedulerConfig } from './config.ts';
 import { StorageHealth } from './store/storage-health.ts';
+import { checkIntegrity, StoreDamagedError } from './store/integrity.ts';
 import { isMemoryStore, StoreLock } from './store/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
@@ -105,15 +106,30 @@ export class SchedulerHost {
 
   /**
    * Take the store (refused, before anything is read or bound, when another
-   * process holds it), build the app and listen. Logs go to `logStream`
+   * process holds it), check it (refused if damaged), build the app and
+   * listen. The check runs on a thread of its own while the app loads the
+   * store; the port is bound once both are done. Logs go to `logStream`
    * (pino's JSON lines on stdout when none is given).
    */
   static async start(config: SchedulerConfig, logStream?: DestinationStream): Promise<SchedulerHost> {
     const options = { level: config.logLevel };
     const host = new SchedulerHost(config, logStream ? pino(options, logStream) : pino(options));
-    host.#lock = isMemoryStore(config.db) ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
+    const memory = isMemoryStore(config.db);
+    host.#lock = memory ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
     try {
-      host.#mount = await host.#build();
+      const started = performance.now();
+      const checked = memory ? Promise.resolve([]) : checkIntegrity(config.db, config.integrityCheck);
+      const damaged = async (): Promise<StoreDamagedError | undefined> => {
+        const problems = await checked;
+        return problems.length > 0 ? new StoreDamagedError(config.db, problems) : undefined;
+      };
+      // A damaged store may fail the load itself: the check's finding is the better message.
+      host.#mount = await host.#build().catch(async (error: unknown) => {
+        throw (await damaged()) ?? error;
+      });
+      const damage = await damaged();
+      if (damage) throw damage;
+      if (!memory && config.integrityCheck !== 'off') host.log.info({ check: config.integrityCheck, ms: Math.round(performance.now() - started) }, 'store checked: sound');
       host.#writableMount = host.#mount;
       await host.#listen();
     } catch (error) {

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * How a store is checked at start: 'quick' (PRAGMA quick_check: every page
+ * of every table and index is read and its b-tree structure checked; what
+ * it leaves out is whether each index agrees with its table), 'full'
+ * (PRAGMA integrity_check, that too: about seven times as long) or 'off'.
+ */
+export type IntegrityCheck = 'quick' | 'full' | 'off';
+
+/** At most this many problems are listed (the check stops there). */
+const MAX_PROBLEMS = 10;
+
+/** Runs in a worker thread: its own read-only connection, so the check does not hold up the start on the main thread. */
+const CHECK = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlite);
+let db;
+try {
+  db = new Database(workerData.path, { readonly: true, fileMustExist: true });
+  const rows = db.pragma(workerData.pragma);
+  parentPort.postMessage(rows.map((row) => String(Object.values(row)[0])).filter((line) => line !== 'ok'));
+} catch (error) {
+  parentPort.postMessage([String(error.code ? error.code + ': ' + error.message : error.message)]);
+} finally {
+  db?.close();
+}
+`;
+
+/**
+ * Check the store file: resolves with the problems found (none: it is
+ * sound). The check runs on a thread of its own, beside the start on the
+ * main thread, and reads the whole file: about 0.6 s per 100 MB for 'quick'
+ * on a quiet machine (bench/restart.ts measures it).
+ */
+export function checkIntegrity(path: string, mode: IntegrityCheck): Promise<string[]> {
+  if (mode === 'off' || !existsSync(path)) return Promise.resolve([]);
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const pragma = `${mode === 'full' ? 'integrity_check' : 'quick_check'}(${MAX_PROBLEMS})`;
+  return new Promise((done) => {
+    const worker = new Worker(CHECK, { eval: true, workerData: { sqlite, path: resolve(path), pragma } });
+    let problems: string[] | undefined;
+    worker.once('message', (message: string[]) => (problems = message));
+    worker.once('error', (error) => (problems = [error.message]));
+    worker.once('exit', () => done(problems ?? ['the check ended without an answer']));
+  });
+}
+
+/** A store that failed its check at start. The message names the file, what is wrong and what to do. */
+export class StoreDamagedError extends Error {
+  readonly problems: readonly string[];
+  constructor(path: string, problems: readonly string[]) {
+    const file = resolve(path);
+    super(
+      `the store ${file} is damaged; it was not opened for service. SQLite's check found:\n  ${problems.join('\n  ')}\n` +
+        'Keep a copy of the file as it is, then either:\n' +
+        `  - restore the latest backup: sluice restore BACKUP --db ${file} --force\n` +
+        `  - or salvage what SQLite can still read: sqlite3 ${file} .recover | sqlite3 ${file}.recovered, check it, then start with --db ${file}.recovered\n` +
+        'What was written after the backup, or sat on the damaged pages, is lost. (README: "Backups and recovery".)',
+    );
+    this.name = 'StoreDamagedError';
+    this.problems = problems;
+  }
+}
