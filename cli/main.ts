@@ -147,6 +147,31 @@ schedulerOptions(program.command('scheduler').description('Start a scheduler alo
 });
 
 program
+  .command('backup')
+  .description(
+    'Copy a store, live or not, to OUT: a consistent copy (SQLite online backup, in one step), holding every write acknowledged before it began; checked, then renamed onto OUT',
+  )
+  .argument('<out>', 'the backup file to write (replaced once the new copy is complete)')
+  .option('--db <path>', 'the store (env SLUICE_DB)', process.env.SLUICE_DB ?? './sluice.db')
+  .action(async (out: string, flags) => {
+    const { runBackup } = await import('./store-command.ts');
+    process.exitCode = await runBackup(flags.db, out);
+  });
+
+program
+  .command('restore')
+  .description(
+    'Put a backup in place of a store. Checks the backup whole first; refuses while a scheduler (any process) holds the store, and refuses to replace an existing store without --force',
+  )
+  .argument('<backup>', 'the backup file (made by sluice backup)')
+  .option('--db <path>', 'the store to write (env SLUICE_DB)', process.env.SLUICE_DB ?? './sluice.db')
+  .option('--force', 'replace the store if it exists (keep a copy of it first if it may still be wanted)')
+  .action(async (backup: string, flags) => {
+    const { runRestore } = await import('./store-command.ts');
+    process.exitCode = await runRestore(backup, flags.db, flags.force === true);
+  });
+
+program
   .command('worker')
   .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
   .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')

@@ -40,6 +40,11 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   return db;
 }
 
+/** The schema version this sluice brings: how many migrations it has. */
+export function schemaVersion(dir = MIGRATIONS_DIR): number {
+  return readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).length;
+}
+
 /**
  * Apply migrations/NNN_name.sql in order. PRAGMA user_version records how many
  * have been applied; each migration runs in one transaction with its bump, so

@@ -1,0 +1,30 @@
+import { backupStore, restoreStore } from '../server/store/backup.ts';
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function fail(command: string, error: unknown): number {
+  process.stderr.write(`sluice ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
+}
+
+/** sluice backup --db FILE OUT */
+export async function runBackup(db: string, out: string): Promise<number> {
+  try {
+    const report = await backupStore(db, out);
+    process.stdout.write(`backed up ${db} to ${report.path} (${mb(report.bytes)}, checked) in ${report.ms} ms\n`);
+    return 0;
+  } catch (error) {
+    return fail('backup', error);
+  }
+}
+
+/** sluice restore BACKUP --db FILE [--force] */
+export async function runRestore(backup: string, db: string, force: boolean): Promise<number> {
+  try {
+    const report = await restoreStore(backup, db, { force });
+    process.stdout.write(`restored ${backup} to ${report.path} (${mb(report.bytes)}, checked) in ${report.ms} ms\n`);
+    return 0;
+  } catch (error) {
+    return fail('restore', error);
+  }
+}
