@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { api, startScheduler, tempDir } from '../helpers/cluster.ts';
+import { api, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
 import { sleep, type Teardown, waitFor } from '../helpers/processes.ts';
 
 /** Mount a tmpfs of `size` at a fresh directory; undefined where mounting is not allowed. */
@@ -64,6 +64,9 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   t.equal((await curl.put('/variables/kept', { value: 'before' })).status, 200);
   t.equal((await curl.post('/tasks', { tasks: [{ fn: 'inc', args: [1], key: 'kept-task' }] })).status, 201);
   t.equal((await curl.post('/channels/kept/append', { keys: ['kept-task'] })).status, 201);
+  // A worker runs what is submitted, before and after.
+  await startWorker(t, first.url, { concurrency: 2 });
+  t.same((await curl.get('/futures/kept-task/result?timeout=30')).body, { key: 'kept-task', status: 'finished', result: 2 });
 
   const filler = join(disk, 'filler');
   t.ok(fillUp(filler) > 0, 'the disk is full');
@@ -93,7 +96,7 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   }, 'the queue to be readable', 30_000);
   t.equal(size, acked.length, 'reads: the queue holds what was acknowledged, and nothing refused');
   t.same((await curl.get('/variables/kept')).body, { name: 'kept', value: 'before' }, 'reads: the variable as last acknowledged');
-  t.match((await curl.get('/futures/kept-task')).body, { status: 'pending' }, 'reads: the task');
+  t.same((await curl.get('/futures/kept-task/result?timeout=0')).body.result, 2, 'reads: the task’s result');
   t.equal((await curl.get('/futures/refused-task')).status, 404, 'the refused task was not stored');
   t.equal((await curl.get('/channels/kept')).body.length, 1, 'reads: the channel');
   // The store is asked every second whether it takes writes again: not while the disk is full.
@@ -106,6 +109,8 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   unlinkSync(filler);
   await waitFor(async () => (await put()).status === 201, 'writes to resume once the filler is gone', 30_000);
   t.equal((await curl.put('/variables/kept', { value: 'after' })).status, 200);
+  t.equal((await curl.post('/tasks', { tasks: [{ fn: 'inc', args: [41], key: 'after-task' }] })).status, 201);
+  t.same((await curl.get('/futures/after-task/result?timeout=60')).body.result, 42, 'the worker came back and ran a task submitted after');
   t.equal((await curl.post('/channels/kept/append', { keys: ['kept-task'] })).status, 201);
   for (let i = 0; i < 3; i++) t.equal((await put()).status, 201);
 
@@ -121,6 +126,7 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   }
   t.same(ids, acked, 'every acknowledged item, once, in order, and no refused one');
   t.same((await again.get('/variables/kept')).body, { name: 'kept', value: 'after' });
-  t.match((await again.get('/futures/kept-task')).body, { status: 'pending' });
+  t.same((await again.get('/futures/kept-task/result?timeout=0')).body.result, 2);
+  t.same((await again.get('/futures/after-task/result?timeout=0')).body.result, 42);
   t.equal((await again.get('/channels/kept')).body.length, 2);
 });
