@@ -34,7 +34,9 @@ export default fp<SchedulerOptions>(
     app.addHook('onRequest', async (request) => {
       if (scheduler.closing && request.url !== '/health') throw shuttingDown();
       // While the store refuses writes, a write is refused before it changes anything.
-      if (!app.storage.writable && !READS.has(request.method) && request.routeOptions.config.writes !== false) app.storage.assertWritable();
+      if (!app.storage.writable && !READS.has(request.method) && request.routeOptions.url !== undefined && request.routeOptions.config.writes !== false) {
+        app.storage.assertWritable();
+      }
     });
   },
   { name: 'sluice-scheduler', dependencies: ['sluice-store'] },

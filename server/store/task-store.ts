@@ -383,15 +383,16 @@ export class TaskStore implements StoreLookup {
   }
 
   /**
-   * Whether the store takes writes again, after a failed commit: commit what
-   * the turn holds, then commit `bytes` in a row of their own and delete it.
-   * Throws if the store still fails. The table is made on first use: it
-   * belongs to no migration, holds nothing between probes, and a probe is
-   * all that writes to it.
+   * Whether the store takes writes again, after a failed commit: end the
+   * turn's transaction (committed, or rolled back once this writer has
+   * failed: the probe asks about the disk, whatever became of the writer),
+   * then commit `bytes` in a row of their own and delete it. Throws if the
+   * store still fails. The table is made on first use: it belongs to no
+   * migration, holds nothing between probes, and a probe is all that writes
+   * to it.
    */
   probe(bytes: number): void {
     this.tx.commitNow();
-    if (this.tx.failed) throw this.tx.failed;
     this.db.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
     this.db.prepare('INSERT INTO storage_probe (data) VALUES (zeroblob(?))').run(bytes);
     this.db.exec('DELETE FROM storage_probe');

@@ -68,6 +68,9 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   await startWorker(t, first.url, { concurrency: 2 });
   t.same((await curl.get('/futures/kept-task/result?timeout=30')).body, { key: 'kept-task', status: 'finished', result: 2 });
 
+  // A lease that nobody renews: it lapses while writes are refused, and its release cannot be written.
+  t.equal((await curl.post('/locks/lapsing/acquire', { ttlMs: 1000 })).status, 200);
+
   const filler = join(disk, 'filler');
   t.ok(fillUp(filler) > 0, 'the disk is full');
 
@@ -105,9 +108,18 @@ t.test('disk full: writes 507, reads 200, the scheduler stays up; writes resume 
   t.ok(first.proc.running, 'the scheduler is still up');
   t.notOk(first.proc.lines.some((line) => line.includes('"level":60')), 'and logged nothing fatal');
 
-  // Space comes back: writes resume by themselves.
+  t.ok(
+    first.proc.lines.some((line) => line.includes('lease expired') || line.includes('lapse')),
+    'the lease lapsed while writes were refused (its release was not written)',
+  );
+
+  // Space comes back: writes resume by themselves, after one more rebuild (the lapse is in memory only).
   unlinkSync(filler);
   await waitFor(async () => (await put()).status === 201, 'writes to resume once the filler is gone', 30_000);
+  t.ok(
+    first.proc.lines.some((line) => line.includes('memory holds changes that could not be written')),
+    'rebuilt from disk once more before letting writes in',
+  );
   t.equal((await curl.put('/variables/kept', { value: 'after' })).status, 200);
   t.equal((await curl.post('/tasks', { tasks: [{ fn: 'inc', args: [41], key: 'after-task' }] })).status, 201);
   t.same((await curl.get('/futures/after-task/result?timeout=60')).body.result, 42, 'the worker came back and ran a task submitted after');
