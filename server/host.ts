@@ -6,7 +6,7 @@ import { type DestinationStream, pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { SchedulerConfig } from './config.ts';
 import { StorageHealth } from './store/storage-health.ts';
-import { checkIntegrity, StoreDamagedError } from './store/integrity.ts';
+import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './store/integrity.ts';
 import { isMemoryStore, StoreLock } from './store/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
@@ -118,9 +118,9 @@ export class SchedulerHost {
     host.#lock = memory ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
     try {
       const started = performance.now();
-      const checked = memory ? Promise.resolve([]) : checkIntegrity(config.db, config.integrityCheck);
+      const checked: Promise<IntegrityReport> = memory ? Promise.resolve({ problems: [] }) : checkIntegrity(config.db, config.integrityCheck);
       const damaged = async (): Promise<StoreDamagedError | undefined> => {
-        const problems = await checked;
+        const { problems } = await checked;
         return problems.length > 0 ? new StoreDamagedError(config.db, problems) : undefined;
       };
       // A damaged store may fail the load itself: the check's finding is the better message.
@@ -129,7 +129,9 @@ export class SchedulerHost {
       });
       const damage = await damaged();
       if (damage) throw damage;
-      if (!memory && config.integrityCheck !== 'off') host.log.info({ check: config.integrityCheck, ms: Math.round(performance.now() - started) }, 'store checked: sound');
+      const { failed } = await checked;
+      if (failed) host.log.warn({ check: config.integrityCheck, reason: failed }, 'the store could not be checked; starting without the check');
+      else if (!memory && config.integrityCheck !== 'off') host.log.info({ check: config.integrityCheck, ms: Math.round(performance.now() - started) }, 'store checked: sound');
       host.#writableMount = host.#mount;
       await host.#listen();
     } catch (error) {

@@ -15,38 +15,52 @@ export type IntegrityCheck = 'quick' | 'full' | 'off';
 /** At most this many problems are listed (the check stops there). */
 const MAX_PROBLEMS = 10;
 
-/** Runs in a worker thread: its own read-only connection, so the check does not hold up the start on the main thread. */
+/**
+ * Runs in a worker thread: its own read-only connection, so the check does
+ * not hold up the start on the main thread. It waits for the main thread's
+ * connection if that one is recovering the WAL after a crash (busy_timeout).
+ * SQLite's findings, and a file SQLite calls corrupt or no database, are
+ * damage; any other failure means the check could not run.
+ */
 const CHECK = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlite);
 let db;
 try {
+  const Database = require(workerData.sqlite);
   db = new Database(workerData.path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 60000');
   const rows = db.pragma(workerData.pragma);
-  parentPort.postMessage(rows.map((row) => String(Object.values(row)[0])).filter((line) => line !== 'ok'));
+  parentPort.postMessage({ problems: rows.map((row) => String(Object.values(row)[0])).filter((line) => line !== 'ok') });
 } catch (error) {
-  parentPort.postMessage([String(error.code ? error.code + ': ' + error.message : error.message)]);
+  const damage = /^SQLITE_(CORRUPT|NOTADB)/.test(String(error.code));
+  parentPort.postMessage(damage ? { problems: [error.code + ': ' + error.message] } : { failed: String(error.code ? error.code + ': ' + error.message : error.message) });
 } finally {
   db?.close();
 }
 `;
 
+export interface IntegrityReport {
+  /** What SQLite found wrong; none: the store is sound. */
+  problems: string[];
+  /** Why the check could not run, if it could not (the start goes on: a check is no reason to refuse a store). */
+  failed?: string;
+}
+
 /**
- * Check the store file: resolves with the problems found (none: it is
- * sound). The check runs on a thread of its own, beside the start on the
- * main thread, and reads the whole file: 'quick' took 0.9 s for 119 MB on a
- * busy 2-core machine (bench/restart.ts measures it).
+ * Check the store file. The check runs on a thread of its own, beside the
+ * start on the main thread, and reads the whole file: 'quick' took 0.9 s for
+ * 119 MB on a busy 2-core machine (bench/restart.ts measures it).
  */
-export function checkIntegrity(path: string, mode: IntegrityCheck): Promise<string[]> {
-  if (mode === 'off' || !existsSync(path)) return Promise.resolve([]);
+export function checkIntegrity(path: string, mode: IntegrityCheck): Promise<IntegrityReport> {
+  if (mode === 'off' || !existsSync(path)) return Promise.resolve({ problems: [] });
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
   const pragma = `${mode === 'full' ? 'integrity_check' : 'quick_check'}(${MAX_PROBLEMS})`;
   return new Promise((done) => {
     const worker = new Worker(CHECK, { eval: true, workerData: { sqlite, path: resolve(path), pragma } });
-    let problems: string[] | undefined;
-    worker.once('message', (message: string[]) => (problems = message));
-    worker.once('error', (error) => (problems = [error.message]));
-    worker.once('exit', () => done(problems ?? ['the check ended without an answer']));
+    let report: IntegrityReport | undefined;
+    worker.once('message', (message: IntegrityReport) => (report = message));
+    worker.once('error', (error) => (report = { problems: [], failed: error.message }));
+    worker.once('exit', () => done(report ?? { problems: [], failed: 'the check ended without an answer' }));
   });
 }
 
