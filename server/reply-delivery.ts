@@ -58,8 +58,8 @@ export interface DeliveryOutcome {
  * machine, and a SIGTERM in that stretch closed the store with up to one
  * such reply per connection still undecided: answered 200, its items never
  * removed, so they came out again after the restart. settleAll() closes the
- * gap: shutdown calls it once the server has closed every connection, when
- * each reply is either finished or never will be.
+ * gap: shutdown calls it once every request has ended, when each reply is
+ * either finished or never will be.
  */
 export class ReplyDeliveries {
   readonly #pending = new Set<() => void>();

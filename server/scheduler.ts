@@ -687,10 +687,10 @@ export class Scheduler {
 
   /**
    * Settle the replies still awaiting their verdict, stop the timers, commit
-   * and close the store. Call after drain(), closeConnections() and once the
-   * server has closed its connections (Fastify's onClose), so that every
-   * reply is finished or never will be: what a written reply carried leaves
-   * the store in the last commit.
+   * and close the store. Call after drain(), closeConnections() and once
+   * every request has ended (SchedulerHost's close hook waits for them), so
+   * that every reply is finished or never will be: what a written reply
+   * carried leaves the store in the last commit.
    */
   close(): void {
     this.#closing = true;
