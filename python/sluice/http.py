@@ -25,8 +25,9 @@ def decode_error(status: int, text: str) -> SluiceError:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Worth retrying: the scheduler is restarting or overloaded, or the network failed."""
-    return isinstance(error, SluiceError) and (error.code == "SLUICE_ERR_UNREACHABLE" or error.status in (429, 502, 503, 504))
+    """Worth retrying: the scheduler is restarting or overloaded, the network failed, or its
+    store cannot take writes for now (507: nothing was stored; writes resume by themselves)."""
+    return isinstance(error, SluiceError) and (error.code == "SLUICE_ERR_UNREACHABLE" or error.status in (429, 502, 503, 504, 507))
 
 
 class Http:
