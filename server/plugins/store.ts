@@ -1,8 +1,14 @@
+import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { openDatabase } from '../store/database.ts';
+import { walOutgrowsRoom } from '../store/disk-room.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { StorageHealth } from '../store/storage-health.ts';
+import { isMemoryStore } from '../store/store-lock.ts';
 import { TaskStore } from '../store/task-store.ts';
+
+/** How often the room left beside the store is checked (a statfs and a stat: a few microseconds). */
+const ROOM_CHECK_MS = 250;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,7 +52,23 @@ export default fp<StorePluginOptions>(
     const store = new TaskStore(db, tx, { retentionMs: options.retentionMs });
     app.decorate('store', store);
     app.decorate('storage', storage ?? new StorageHealth());
+    if (!isMemoryStore(options.path)) {
+      const folding = setInterval(() => foldIfShortOfRoom(store, options.path, app.log), ROOM_CHECK_MS);
+      folding.unref();
+      app.addHook('onClose', async () => clearInterval(folding));
+    }
     app.log.info({ path: options.path }, 'database open');
   },
   { name: 'sluice-store' },
 );
+
+/** Fold the WAL early while it can still be folded (see walOutgrowsRoom). */
+function foldIfShortOfRoom(store: TaskStore, path: string, log: FastifyBaseLogger): void {
+  if (!store.db.open) return;
+  try {
+    if (walOutgrowsRoom(path)) store.foldWal();
+  } catch (error) {
+    // The disk is full already: the probe folds it once there is room.
+    log.debug({ err: error, path }, 'the WAL could not be folded into the store');
+  }
+}

@@ -7,6 +7,9 @@ export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 export interface OpenOptions {
   /**
    * 'normal' (default) survives a crash of the process, kill -9 included: WAL
@@ -21,7 +24,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('foreign_keys = OFF');
   db.pragma('temp_store = MEMORY');
   // 8 MB of page cache: the hot pages are the tail of each index (keys made by

@@ -2,7 +2,7 @@ import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
 import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../state/holder-kinds.ts';
 import { listHolders } from '../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
-import type { Db } from './database.ts';
+import { BUSY_TIMEOUT_MS, type Db } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 /** A row of the tasks table, as SQLite returns it. */
@@ -383,6 +383,24 @@ export class TaskStore implements StoreLookup {
   }
 
   /**
+   * Fold the WAL into the database file and truncate it (a checkpoint), so
+   * that the disk has the WAL's room back. It does not wait: while another
+   * connection reads an older state of the store, what that reader may need
+   * stays in the WAL, and this answers false. Throws when the database file
+   * cannot grow to take the pages (the disk is full) or the disk fails.
+   */
+  foldWal(): boolean {
+    this.tx.commitNow();
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return result?.busy === 0;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  /**
    * Whether the store takes writes again, after a failed commit: end the
    * turn's transaction (committed, or rolled back once this writer has
    * failed: the probe asks about the disk, whatever became of the writer),
@@ -400,12 +418,13 @@ export class TaskStore implements StoreLookup {
 
   /**
    * Commit what is pending, fold the WAL into the database file and close it.
-   * A store that cannot take writes keeps its WAL (the next start reads it).
+   * A store that cannot take writes keeps its WAL (the next start reads it),
+   * and so does one that another connection is reading.
    */
   close(): void {
     this.tx.commitNow();
     try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.foldWal();
     } catch {
       // The disk is full or failing: the WAL stays beside the store, complete.
     }
