@@ -11,7 +11,7 @@ import { isMemoryStore, StoreLock } from './store/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
 const PROBE_INTERVAL_MS = 1000;
-/** What a probe commits: enough that the writes let in after it have room too. */
+/** The room a probe wants free on the disk: enough that the writes let in after it have room too. */
 const PROBE_BYTES = 1024 * 1024;
 /** How long an app being replaced may take to finish the requests it serves. */
 const RETIRE_WAIT_MS = 10_000;

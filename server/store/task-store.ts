@@ -3,6 +3,7 @@ import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../sta
 import { listHolders } from '../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
 import { BUSY_TIMEOUT_MS, type Db } from './database.ts';
+import { freeBytes } from './disk-room.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 /** A row of the tasks table, as SQLite returns it. */
@@ -401,18 +402,28 @@ export class TaskStore implements StoreLookup {
   }
 
   /**
-   * Whether the store takes writes again, after a failed commit: end the
-   * turn's transaction (committed, or rolled back once this writer has
-   * failed: the probe asks about the disk, whatever became of the writer),
-   * then commit `bytes` in a row of their own and delete it. Throws if the
-   * store still fails. The table is made on first use: it belongs to no
-   * migration, holds nothing between probes, and a probe is all that writes
-   * to it.
+   * Whether the store takes writes again, after a failed commit. Throws if
+   * not, saying why. In order:
+   * - end the turn's transaction (committed, or rolled back once this
+   *   writer has failed: the probe asks about the disk, whatever became of
+   *   the writer);
+   * - fold the WAL into the database file: on a disk that filled up, the
+   *   WAL may hold most of the room there is to win back, and a store whose
+   *   WAL cannot be folded would fill again at once;
+   * - `roomBytes` must be free on the disk, so that the writes let in
+   *   after the probe have room too (asked of the file system: a probe that
+   *   wrote that much would leave it in the WAL until the next fold);
+   * - then a row of its own is committed and deleted, which asks the disk
+   *   for a real write. The table is made on first use: it belongs to no
+   *   migration, holds nothing between probes, and only a probe writes to it.
    */
-  probe(bytes: number): void {
+  probe(roomBytes: number): void {
     this.tx.commitNow();
+    this.foldWal();
+    const free = freeBytes(this.db.name);
+    if (free < roomBytes) throw new Error(`${free} bytes free on the disk that holds ${this.db.name}, under the ${roomBytes} wanted before writes resume`);
     this.db.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-    this.db.prepare('INSERT INTO storage_probe (data) VALUES (zeroblob(?))').run(bytes);
+    this.db.exec('INSERT INTO storage_probe (data) VALUES (zeroblob(1024))');
     this.db.exec('DELETE FROM storage_probe');
   }
 

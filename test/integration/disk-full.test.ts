@@ -162,3 +162,46 @@ t.test('a store whose data fits its disk never fills it with its own WAL', async
   }
   t.equal(failed, undefined, '1,500 puts and gets of 32 KiB items on an 8 MiB disk all succeed');
 });
+
+t.test('space that returns and disappears again, many times: writes resume every time, and nothing acknowledged is lost', async (t) => {
+  const disk = mountTmpfs(t, '12m');
+  if (!disk) {
+    t.plan(0, 'mounting a tmpfs is not allowed here (it needs root, or CAP_SYS_ADMIN): the full-disk test did not run');
+    return;
+  }
+  const db = join(disk, 'sluice.db');
+  const first = await startScheduler(t, { db });
+  const acked: number[] = [];
+  let n = 0;
+  const put = async (): Promise<number> => {
+    const id = n++;
+    const answer = await api(first.url).post('/queues/flap/put', { item: { id, pad } });
+    if (answer.status === 201) acked.push(id);
+    else if (answer.status !== 507 && answer.status !== 503) t.fail(`unexpected answer ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return answer.status;
+  };
+  const filler = join(disk, 'filler');
+  // Another program takes every byte the disk has free, lets go of it, and takes it again.
+  for (let round = 0; round < 12; round++) {
+    fillUp(filler);
+    await waitFor(async () => (await put()) === 507, `round ${round}: a write to be refused on the full disk`, 30_000);
+    // The disk stays full while the scheduler rebuilds from disk (reads are served again) and a probe or two find no room.
+    await waitFor(async () => (await api(first.url).get('/queues')).status === 200, `round ${round}: reads to be served`, 30_000);
+    await sleep(1500);
+    unlinkSync(filler);
+    await waitFor(async () => (await put()) === 201, `round ${round}: writes to resume once the filler is gone`, 30_000);
+    for (let i = 0; i < 12; i++) await put();
+  }
+  t.pass('writes resumed after each of 12 fills');
+  t.ok(first.proc.running, 'the scheduler stayed up');
+
+  t.equal((await first.proc.stop('SIGTERM')).code, 0, 'a graceful stop');
+  const second = await startScheduler(t, { db, port: first.port });
+  const ids: number[] = [];
+  for (;;) {
+    const answer = await api(second.url).post('/queues/flap/get?batch=100&timeout=0');
+    if (answer.status !== 200) break;
+    ids.push(...answer.body.items.map((item: { id: number }) => item.id));
+  }
+  t.same(ids, acked, 'every acknowledged item, once, in order, and no refused one');
+});
