@@ -74,7 +74,10 @@ const summary = {
    * scheduler up then, a fresh one after each restart).
    */
   rssMB: { first: 0, max: 0, last: 0, series: [] as Array<[number, number]> },
+  /** Stalled readers the scheduler cut off, in all (the one of slowReaderCheck, and one per run that the load may fill). */
   slowReadersCutOff: 0,
+  /** slowReaderCheck: whether the stalled reader was cut off, after how many bytes of events, holding how many unsent. */
+  slowReader: { cutOff: false, eventBytes: 0, bufferedAtCut: 0 },
   /** After each restart, and at the end: the queue drained and checked, the variable read. */
   checkpoints: 0,
   queue: {
@@ -103,12 +106,68 @@ async function startScheduler(): Promise<void> {
   // request per acknowledged key after a long run met 429s, which it would count as lost.
   const args = ['--insecure', '--port', String(port), '--db', db, '--retention-ms', '3600000', '--shutdown-grace-ms', '2000', '--rate-limit-per-minute', '0'];
   scheduler = new Proc(['scheduler', ...args], {
-    env: { SLUICE_SSE_MAX_BUFFERED_BYTES: String(64 * 1024) },
+    env: { SLUICE_SSE_MAX_BUFFERED_BYTES: String(SSE_MAX_BUFFERED_BYTES) },
   });
   const ready = await scheduler.waitForLog((e) => e.msg === 'sluice scheduler ready', 30_000);
   url = ready.url as string;
   port = Number(new URL(url).port);
   void stalledReader();
+}
+
+/** What the scheduler may hold unsent for one SSE reader before it cuts the reader off. */
+const SSE_MAX_BUFFERED_BYTES = 64 * 1024;
+/** slowReaderCheck gives up after this many bytes of events: far beyond what socket buffers hold. */
+const STALL_CAP_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A reader that stops reading is cut off, whatever the machine's speed: a
+ * paused reader follows a channel of its own, and entries are appended to it
+ * (one long key, a thousand times a request) until the scheduler says it cut
+ * the reader off, or STALL_CAP_BYTES of events went to it. The socket
+ * buffers on both sides take a few MB first; what the scheduler held unsent
+ * when it cut must stay near its limit (one turn's frames above it).
+ */
+async function slowReaderCheck(): Promise<void> {
+  const proc = scheduler as Proc;
+  const key = `stall-${'x'.repeat(240)}`;
+  if ((await call('POST', '/scatter', { data: 0, key }))?.status !== 201) throw new Error('slowReaderCheck: the scatter failed');
+  const info = await call('PUT', '/channels/soak-stall', {});
+  if (info?.status !== 200) throw new Error('slowReaderCheck: the channel could not be made');
+  const { default: http } = await import('node:http');
+  const req = http.get(`${url}/channels/soak-stall/events?from=${info.body.lastSeq + 1}`);
+  req.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    req.on('response', (response) => {
+      response.pause();
+      response.on('error', () => undefined);
+      resolve();
+    });
+    setTimeout(() => reject(new Error('slowReaderCheck: the stream did not start within 10 s')), 10_000).unref();
+  });
+  const isCut = (entry: Record<string, unknown>): boolean => entry.msg === 'SSE reader too slow, cutting it off; it resumes from its last id' && entry.kind === 'channel';
+  const cut = (): Record<string, unknown> | undefined => {
+    for (const line of proc.lines) {
+      if (!line.includes('SSE reader too slow')) continue;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (isCut(entry)) return entry;
+    }
+    return undefined;
+  };
+  const keys = Array.from({ length: 1000 }, () => key);
+  let seq = info.body.lastSeq as number;
+  while (summary.slowReader.eventBytes < STALL_CAP_BYTES && !cut()) {
+    const answer = await call('POST', '/channels/soak-stall/append', { keys });
+    if (answer?.status !== 201) throw new Error(`slowReaderCheck: an append was answered ${answer?.status}`);
+    for (const s of answer.body.seqs as number[]) {
+      seq = s;
+      summary.slowReader.eventBytes += `id: ${seq}\nevent: append\ndata: {"seq":${seq},"key":"${key}","status":"finished"}\n\n`.length;
+    }
+  }
+  // The cut comes on the turn after the one that wrote past the limit.
+  const entry = cut() ?? (await proc.waitForLog(isCut, 2_000).catch(() => undefined));
+  req.destroy();
+  summary.slowReader.cutOff = entry !== undefined;
+  summary.slowReader.bufferedAtCut = Number(entry?.buffered ?? 0);
 }
 
 /** Count the slow readers a scheduler cut off before it went away. */
@@ -440,6 +499,7 @@ async function faults(until: number): Promise<void> {
 try {
   await startScheduler();
   summary.rssMB.first = rssMB();
+  await slowReaderCheck();
   startWorker(0);
   startWorker(1);
   await call('PUT', '/channels/soak', {});
@@ -509,5 +569,6 @@ try {
 process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 const failures =
   summary.lost + summary.wrongResults + summary.channelOrderMismatches + summary.readerOrderViolations + summary.unfinished +
-  summary.queue.lost + summary.queue.duplicates + summary.queue.corrupted + summary.variable.wrong;
+  summary.queue.lost + summary.queue.duplicates + summary.queue.corrupted + summary.variable.wrong +
+  (summary.slowReader.cutOff ? 0 : 1);
 process.exit(failures === 0 ? 0 : 1);
