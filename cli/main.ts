@@ -163,7 +163,7 @@ program
   .description(
     'Put a backup in place of a store. Checks the backup whole first; refuses while a scheduler (any process) holds the store, and refuses to replace an existing store without --force',
   )
-  .argument('<backup>', 'the backup file (made by sluice backup)')
+  .argument('<backup>', 'the backup file (made by npx sluice backup)')
   .option('--db <path>', 'the store to write (env SLUICE_DB)', process.env.SLUICE_DB ?? './sluice.db')
   .option('--force', 'replace the store if it exists (keep a copy of it first if it may still be wanted)')
   .action(async (backup: string, flags) => {
