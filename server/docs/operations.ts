@@ -57,6 +57,7 @@ const HOOK_NOTES: Partial<Record<ErrorCode, string>> = {
   SLUICE_ERR_RATE_LIMITED: 'more requests a minute than `--rate-limit-per-minute` from this caller, or too many failed authentications from its address; `Retry-After` says when to try again',
   SLUICE_ERR_SHUTTING_DOWN: 'retry against its next run',
   SLUICE_ERR_OVERLOADED: 'its event loop lags, its heap is full, or a limit is reached (pending tasks, waiting calls, open streams, channels, queues...); retry shortly',
+  SLUICE_ERR_STORAGE: 'the store cannot take writes (the disk is full or failing): nothing of this request was stored; reads go on, and writes resume by themselves once the store takes them again; retry after `Retry-After`',
 };
 
 const RETRY_AFTER = { type: 'integer', description: 'Seconds to wait before trying again.' };
@@ -66,9 +67,12 @@ const HEADERS: Record<number, Record<string, object>> = {
   401: { 'WWW-Authenticate': { type: 'string', description: '`Bearer`, when the token is missing or unknown.' } },
   429: { 'Retry-After': RETRY_AFTER },
   503: { 'Retry-After': RETRY_AFTER },
+  507: { 'Retry-After': RETRY_AFTER },
 };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'DELETE']);
+/** Methods the scheduler plugin lets through while the store refuses writes. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** @fastify/sse answers a reader that does not accept text/event-stream itself, outside the error envelope. */
 const NOT_ACCEPTABLE = {
@@ -102,6 +106,8 @@ function hookErrors(route: RouteOptions, schema: FastifySchema, method: string):
   if (takesBody) codes.push('SLUICE_ERR_TOO_LARGE');
   if (route.url.includes(':')) codes.push('SLUICE_ERR_URI_TOO_LONG');
   codes.push('SLUICE_ERR_RATE_LIMITED', 'SLUICE_ERR_SHUTTING_DOWN', 'SLUICE_ERR_OVERLOADED');
+  // The scheduler plugin refuses every write while the store cannot take them (routes that write nothing say writes: false).
+  if (!READ_METHODS.has(method) && route.config?.writes !== false) codes.push('SLUICE_ERR_STORAGE');
   const notes = new Map(codes.map((code) => [code, HOOK_NOTES[code]]));
   if (takesBody) notes.set('SLUICE_ERR_VALIDATION', `${HOOK_NOTES.SLUICE_ERR_VALIDATION}; also a body that is not JSON`);
   // A public route refuses no token: only a scheduler run --insecure refuses other sites.

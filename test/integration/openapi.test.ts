@@ -73,6 +73,10 @@ t.test('every operation: an operationId, a tag, a security requirement, describe
   }
   const byId = (id: string) => operations.find((o) => o.op.operationId === id) as (typeof operations)[number];
   t.same(byId('health').op.security, [], 'a public route needs nothing');
+  // A full disk: every write is refused 507 (test/integration/disk-full.test.ts answers it for real); reads go on.
+  t.ok(byId('queuePut').op.responses['507'], 'a write documents 507 SLUICE_ERR_STORAGE');
+  t.match(byId('queuePut').op.responses['507']?.description, 'SLUICE_ERR_STORAGE');
+  t.notOk(byId('health').op.responses['507'], 'a read does not');
   t.same(byId('channelStop').op.security, [{ bearerToken: ['admin'] }, { sessionCookie: ['admin'] }], 'stopping a channel needs an admin token');
   t.same(byId('workerExited').op.security, [{ bearerToken: ['worker'] }, { sessionCookie: ['worker'] }]);
   t.same(byId('channelEntries').op.security, [{ bearerToken: ['client'] }, { sessionCookie: ['client'] }, { accessToken: ['client'] }], 'an SSE route also takes ?access_token=');
