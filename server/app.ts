@@ -1,6 +1,6 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController, type RouteOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
 import authPlugin from './plugins/auth.ts';
@@ -48,13 +48,15 @@ export interface BuildOptions {
   config: SchedulerConfig;
   /** Fastify's logger option; defaults to pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
+  /** Called for every route as it is registered (a test lists them against docs/http-api.md). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /**
  * Build the scheduler app: plugins and routes, no listen. The CLI listens and
  * wires signals; tests build it or start the real process.
  */
-export async function buildApp({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, onRoute }: BuildOptions): Promise<FastifyInstance> {
   const edge = { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxParamLength: MAX_PARAM_LENGTH };
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
@@ -82,6 +84,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
+  if (onRoute) app.addHook('onRoute', onRoute);
   // Only at debug: a hook that does nothing still costs every request its call.
   if (app.log.level === 'debug' || app.log.level === 'trace') {
     app.addHook('onResponse', async (request, reply) => {
