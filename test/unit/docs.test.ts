@@ -1,14 +1,17 @@
-// The README and docs/ stand alone in a clone: every relative link resolves
-// to a file (and heading) of the repository, no link leaves it, every route
-// the app registers is in the HTTP API reference with the scope it needs, the
-// performance page's table is what bench:table makes of the files it names,
-// and every example that prints what it should is marked to be run.
+// The README and docs/ stand alone in a clone and say what the code does:
+// every relative link resolves to a file (and heading) of the repository and
+// none leaves it; every route the app registers is in the HTTP API reference
+// with the scope it needs, every error code with its status, every setting in
+// the operations page with its flag and variable; the performance page's
+// table is what bench:table makes of the files it names; and every example
+// that shows its output is marked to be run (test/integration/examples.test.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { RouteOptions } from 'fastify';
 import t from 'tap';
 import { parseDocuments } from '../../bench/compare.ts';
 import { END, renderTable, START } from '../../bench/results-table.ts';
+import { ERRORS } from '../../schemas/errors.ts';
 import { buildApp } from '../../server/app.ts';
 import { parseConfig, SchedulerConfig } from '../../server/config.ts';
 import { anchorsOf, docFiles, linksOf, MARKER, readDoc, withoutCode } from '../helpers/docs.ts';
@@ -104,6 +107,15 @@ t.test('every route the app registers is in docs/http-api.md, with the scope it 
     const served = registered.has(route) || (route.endsWith('/*') && [...registered.keys()].some((r) => r.startsWith(route.slice(0, -1))));
     t.ok(served, `${route}, in docs/http-api.md, is a route the app registers`);
   }
+});
+
+t.test('every error code of the catalog is in docs/http-api.md, with its status', async (t) => {
+  const rows = new Map<string, string>();
+  for (const match of readDoc('docs/http-api.md').matchAll(/^\| (\d{3}|—) \| `(SLUICE_ERR_[A-Z_]+)` \|/gm)) rows.set(match[2], match[1]);
+  for (const [code, { status }] of Object.entries(ERRORS)) {
+    t.equal(rows.get(code), status === 0 ? '—' : String(status), `${code} (${status || 'client side'})`);
+  }
+  t.equal(rows.size, Object.keys(ERRORS).length, 'and no code the catalog does not have');
 });
 
 t.test('every scheduler setting is in the settings table of docs/operations.md, with its flag and variable', async (t) => {
