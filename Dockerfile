@@ -3,7 +3,8 @@
 #   docker run -p 8786:8786 -v sluice-data:/data \
 #     -e SLUICE_CLIENT_TOKEN=... -e SLUICE_WORKER_TOKEN=... -e SLUICE_ADMIN_TOKEN=... sluice
 # It listens on 0.0.0.0, so it refuses to start without tokens (16 characters
-# at least each; `openssl rand -hex 16` makes one). The README says more.
+# at least each; `openssl rand -hex 16` makes one). docs/operations.md (Docker)
+# says more.
 #
 # Node 24: the newest of the versions sluice supports (20, 22, 24), the one
 # supported longest (to April 2028), and what its dependencies ask for

@@ -20,7 +20,7 @@ export const PEERS: Record<PeerName, { label: string; install: string; ratio?: f
 export interface Workload {
   /** Stable id; the peers' scripts report their figures under it. */
   id: string;
-  /** The README table's row. */
+  /** The row of the results table (docs/performance.md). */
   title: string;
   unit: string;
   /** Throughput is better higher, latency and memory lower; ratios are oriented so that above 1, sluice is better. */

@@ -1,5 +1,5 @@
-// npm run bench:table -- FILE... [--readme PATH]: rewrite the README's results
-// table (between <!-- bench-table:start --> and <!-- bench-table:end -->) from
+// npm run bench:table -- FILE... [--page PATH]: rewrite the results table of
+// docs/performance.md (between <!-- bench-table:start --> and <!-- bench-table:end -->) from
 // the JSON that `npm run bench` and `npm run bench:peers` print. Each file may
 // hold several documents one after another. For each figure, a full run beats
 // a --quick one and the latest run wins, so
@@ -9,14 +9,14 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDocuments } from './compare.ts';
-import { renderTable, replaceSection } from './readme-table.ts';
+import { renderTable, replaceSection } from './results-table.ts';
 
 const { values, positionals: files } = parseArgs({
   allowPositionals: true,
-  options: { readme: { type: 'string', default: fileURLToPath(new URL('../README.md', import.meta.url)) } },
+  options: { page: { type: 'string', default: fileURLToPath(new URL('../docs/performance.md', import.meta.url)) } },
 });
 if (files.length === 0) {
-  process.stderr.write('usage: npm run bench:table -- FILE... [--readme README.md]\n');
+  process.stderr.write('usage: npm run bench:table -- FILE... [--page docs/performance.md]\n');
   process.exit(2);
 }
 const documents = files.flatMap((file) => {
@@ -26,10 +26,10 @@ const documents = files.flatMap((file) => {
     throw new Error(`${file}: ${(error as Error).message} (is it JSON only? \`npm run -s\` keeps npm's own header out of the output)`);
   }
 });
-const readme = readFileSync(values.readme, 'utf8');
+const page = readFileSync(values.page, 'utf8');
 const table = renderTable(
   documents,
   files.map((file) => relative(process.cwd(), file)),
 );
-writeFileSync(values.readme, replaceSection(readme, table));
-process.stderr.write(`bench:table: ${values.readme} updated from ${documents.length} document(s) in ${files.length} file(s)\n`);
+writeFileSync(values.page, replaceSection(page, table));
+process.stderr.write(`bench:table: ${values.page} updated from ${documents.length} document(s) in ${files.length} file(s)\n`);

@@ -1,6 +1,6 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController, type RouteOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
 import type { StorageHealth } from './store/storage-health.ts';
@@ -55,13 +55,15 @@ export interface BuildOptions {
   serverFactory?: FastifyServerOptions['serverFactory'];
   /** Whether the store takes writes, kept by the process across the apps it builds (see SchedulerHost). */
   storage?: StorageHealth;
+  /** Called for every route as it is registered (a test lists them against docs/http-api.md). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /**
  * Build the scheduler app: plugins and routes, no listen. The CLI listens and
  * wires signals; tests build it or start the real process.
  */
-export async function buildApp({ config, logger, loggerInstance, serverFactory, storage }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, loggerInstance, serverFactory, storage, onRoute }: BuildOptions): Promise<FastifyInstance> {
   const edge = { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxParamLength: MAX_PARAM_LENGTH };
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? { level: config.logLevel } }),
@@ -90,6 +92,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
+  if (onRoute) app.addHook('onRoute', onRoute);
   // Only at debug: a hook that does nothing still costs every request its call.
   if (app.log.level === 'debug' || app.log.level === 'trace') {
     app.addHook('onResponse', async (request, reply) => {

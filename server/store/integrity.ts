@@ -74,7 +74,7 @@ export class StoreDamagedError extends Error {
         'Keep a copy of the file as it is, then either:\n' +
         `  - restore the latest backup: npx sluice restore BACKUP --db ${file} --force\n` +
         `  - or salvage what SQLite can still read: sqlite3 ${file} .recover | sqlite3 ${file}.recovered, check it, then start with --db ${file}.recovered\n` +
-        'What was written after the backup, or sat on the damaged pages, is lost. (README: "Backups and recovery".)',
+        'What was written after the backup, or sat on the damaged pages, is lost. (docs/operations.md, "Backups and recovery".)',
     );
     this.name = 'StoreDamagedError';
     this.problems = problems;

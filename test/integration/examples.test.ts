@@ -1,30 +1,33 @@
-// Every example in the README and in examples/ runs, against a real cluster.
+// Every example in the README, in docs/ and in examples/ runs, against a real cluster.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startScheduler, startWorker } from '../helpers/cluster.ts';
+import { docFiles, MARKER, markedBlocks, readDoc } from '../helpers/docs.ts';
 import { ROOT } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** Code blocks that follow a `<!-- readme-test: ... -->` marker. */
-function markedBlocks(): Array<{ marker: string; code: string }> {
-  const blocks: Array<{ marker: string; code: string }> = [];
-  const pattern = /<!-- readme-test: ([^>]+?) -->\s*```\w*\n([\s\S]*?)```/g;
-  for (const match of README.matchAll(pattern)) blocks.push({ marker: match[1], code: match[2] });
-  return blocks;
-}
 
 const scheduler = await startScheduler(t);
 await startWorker(t, scheduler.url, { tasks: join(ROOT, 'examples/tasks.ts') });
 
-t.test('README shell blocks run and print what they say', async (t) => {
+t.test('every page marks its examples the one way', async (t) => {
+  for (const file of docFiles()) {
+    const text = readDoc(file);
+    t.notMatch(text, /<!-- readme-test:/, `${file}: examples are marked <!-- ${MARKER}: ... --> (the older readme-test marker is not run)`);
+    const markers = [...text.matchAll(new RegExp(`<!-- ${MARKER}: ([^>]+?) -->`, 'g'))].length;
+    t.equal(markedBlocks([file]).length, markers, `${file}: each marker is followed by a code block`);
+  }
+  const pages = new Set(markedBlocks().map((b) => b.file));
+  for (const page of ['README.md', 'docs/channels.md', 'docs/coordination.md', 'docs/streams.md']) t.ok(pages.has(page), `${page} has examples that run`);
+});
+
+t.test('shell blocks of the README and docs/ run and print what they say', async (t) => {
   const blocks = markedBlocks().filter((b) => b.marker === 'sh');
-  t.ok(blocks.length > 0, 'the README has shell examples');
-  for (const { code } of blocks) {
+  t.ok(blocks.length > 0, 'the pages have shell examples');
+  for (const { file, code } of blocks) {
     const script = code.replaceAll('http://localhost:8786', scheduler.url);
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { timeout: 30_000 });
     const expected = code
@@ -32,16 +35,16 @@ t.test('README shell blocks run and print what they say', async (t) => {
       .filter((line) => line.startsWith('# {'))
       .map((line) => line.slice(2));
     const printed = stdout.split('\n').filter(Boolean);
-    t.same(printed, expected, 'each command prints the output shown under it');
+    t.same(printed, expected, `${file}: each command prints the output shown under it`);
   }
 });
 
-t.test('examples/ scripts run; README copies of them are current', async (t) => {
+t.test('examples/ scripts run; the copies the pages show are current', async (t) => {
   const blocks = markedBlocks().filter((b) => b.marker.startsWith('example '));
-  t.ok(blocks.length > 0, 'the README shows examples');
-  for (const { marker, code } of blocks) {
+  t.ok(blocks.length > 0, 'the pages show examples');
+  for (const { file: page, marker, code } of blocks) {
     const file = marker.slice('example '.length);
-    t.equal(code, readFileSync(join(ROOT, file), 'utf8'), `the README shows ${file} as it is`);
+    t.equal(code, readFileSync(join(ROOT, file), 'utf8'), `${page} shows ${file} as it is`);
   }
   t.equal(await example('async-increment.ts'), '11\n', 'the async example prints 11');
   t.equal(await example('channel-basics.ts'), '10\n11\n12\n');

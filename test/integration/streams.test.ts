@@ -275,7 +275,7 @@ t.test('fromQueue reads a sluice queue that another client fills; once ended it 
   await done;
   // The scheduler learns that the get was given up when the connection's
   // close reaches it; an item put before that could still go to the closed
-  // connection (the window README's queue section describes).
+  // connection (the window docs/coordination.md describes under Queues).
   await waitFor(async () => (await producer.queue(name).info()).getters === 0, 'the scheduler to see the get given up', 15_000);
   await producer.queue<number>(name).put(5);
   await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { compare, parseDocuments, peerReports, ratio, sluiceFigures } from '../../bench/compare.ts';
-import { END, renderTable, replaceSection, START } from '../../bench/readme-table.ts';
+import { END, renderTable, replaceSection, START } from '../../bench/results-table.ts';
 
 const machine = { cpus: 2, cpu: 'Test CPU @ 2.0GHz', node: 'v20.0.0', platform: 'linux' };
 const suite = (name: string, date: string, quick: boolean, results: Array<[string, number, string]>): object => ({
@@ -98,8 +98,8 @@ t.test('renders one row per workload, with peers, ratios, targets, machine and d
 
 t.test('rewrites only what is between the markers', async (t) => {
   const mention = `Markers such as \`${START}\` and \`${END}\` in prose are not the section.`;
-  const readme = `# Title\n\n${mention}\n\n${START}\nold table\n${END}\n\nAfter.\n`;
-  const once = replaceSection(readme, '| new |\n');
+  const page = `# Title\n\n${mention}\n\n${START}\nold table\n${END}\n\nAfter.\n`;
+  const once = replaceSection(page, '| new |\n');
   t.equal(once, `# Title\n\n${mention}\n\n${START}\n| new |\n${END}\n\nAfter.\n`);
   t.equal(replaceSection(once, '| new |\n'), once, 'running it again changes nothing');
   t.throws(() => replaceSection('# no markers\n', 'x'), /bench-table:start/);

@@ -1,4 +1,4 @@
-// The README's results table, made from benchmark JSON: one row per workload
+// The results table of docs/performance.md, made from benchmark JSON: one row per workload
 // of bench/compare.ts, with sluice's figure, Dask's, BullMQ's, the ratios and
 // the target, then the machine and the dates the figures come from.
 import { markdownTable } from 'markdown-table';
@@ -73,10 +73,10 @@ export function renderTable(documents: unknown[], sources: string[] = []): strin
   return `${table}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
 }
 
-/** `readme` with everything between the markers (each alone on its line) replaced by `content`; throws when they are missing. */
-export function replaceSection(readme: string, content: string): string {
-  const start = new RegExp(`^${START}$`, 'm').exec(readme);
-  const end = start && new RegExp(`^${END}$`, 'm').exec(readme.slice(start.index));
-  if (!start || !end) throw new Error(`the README has no ${START} ... ${END} section (each marker alone on its line)`);
-  return `${readme.slice(0, start.index + START.length)}\n${content}${readme.slice(start.index + end.index)}`;
+/** `page` with everything between the markers (each alone on its line) replaced by `content`; throws when they are missing. */
+export function replaceSection(page: string, content: string): string {
+  const start = new RegExp(`^${START}$`, 'm').exec(page);
+  const end = start && new RegExp(`^${END}$`, 'm').exec(page.slice(start.index));
+  if (!start || !end) throw new Error(`the page has no ${START} ... ${END} section (each marker alone on its line)`);
+  return `${page.slice(0, start.index + START.length)}\n${content}${page.slice(start.index + end.index)}`;
 }
