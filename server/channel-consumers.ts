@@ -1,6 +1,6 @@
 import type { ConsumerPosition } from '../schemas/channel-consumers.ts';
 import type { Channels } from './channels.ts';
-import { SluiceError } from './errors.ts';
+import { errors } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { ConsumerRow, ConsumerStore } from './store/consumer-store.ts';
 
@@ -47,10 +47,7 @@ export class ChannelConsumers {
     this.#scheduler.assertOpen();
     const info = this.#channels.info(channel);
     if (seq > info.lastSeq) {
-      throw new SluiceError('SLUICE_ERR_VALIDATION', `body.seq: ${seq} is past the last entry of channel ${channel} (${info.lastSeq}); a consumer cannot have finished with an entry that does not exist`, {
-        channel,
-        lastSeq: info.lastSeq,
-      });
+      throw errors.consumerPastEnd(seq, channel, info.lastSeq);
     }
     const current = this.#store.get(channel, consumer);
     if (current && current.seq >= seq && !rewind) return position(channel, consumer, current);

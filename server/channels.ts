@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ChannelEntry, ChannelInfo, ChannelStop } from '../schemas/channels.ts';
 import type { FutureStatus } from '../schemas/common.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
-import { SluiceError, tooLarge } from './errors.ts';
+import { errors } from './errors.ts';
 import type { Holds } from './holds.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
@@ -43,9 +43,6 @@ export interface ChannelEvents {
   'channel:stopped': [ChannelInfo];
   'channel:deleted': [string];
 }
-
-export const unknownChannel = (name: string): SluiceError =>
-  new SluiceError('SLUICE_ERR_UNKNOWN_CHANNEL', `unknown channel: ${name} (appending to it, or PUT /channels/${name}, creates it)`, { channel: name });
 
 /**
  * Channels: named, ordered, durable deques of future keys, shared by every
@@ -128,11 +125,7 @@ export class Channels {
     if (existing && maxlen != null && !mayTruncate) {
       const length = existing.lastSeq - existing.firstSeq + 1;
       if (length > maxlen) {
-        throw new SluiceError(
-          'SLUICE_ERR_FORBIDDEN',
-          `channel ${name} holds ${length} entries: a maxlen of ${maxlen} would drop ${length - maxlen} of them, which needs an admin token (or a maxlen of at least ${length})`,
-          { channel: name, length, maxlen },
-        );
+        throw errors.maxlenDropsEntries(name, length, maxlen);
       }
     }
     const existed = existing !== undefined;
@@ -256,7 +249,7 @@ export class Channels {
 
   #get(name: string): ChannelState {
     const channel = this.#channels.get(name);
-    if (!channel) throw unknownChannel(name);
+    if (!channel) throw errors.unknownChannel(name);
     return channel;
   }
 
@@ -275,18 +268,14 @@ export class Channels {
     let created = 0;
     for (const name of names) if (!this.#channels.has(name)) created++;
     if (created === 0 || this.#channels.size + created <= this.#maxChannels) return;
-    throw new SluiceError(
-      'SLUICE_ERR_OVERLOADED',
-      `${this.#channels.size} channels exist, the most the scheduler keeps, --max-channels (${this.#maxChannels}): append to an existing channel, or delete one (admin)`,
-      { limit: this.#maxChannels },
-    );
+    throw errors.tooManyChannels(this.#channels.size, this.#maxChannels);
   }
 
   #checkWritable(name: string, count: number): void {
-    if (count > this.#maxBatch) throw tooLarge(`an append of ${count} entries`, this.#maxBatch);
+    if (count > this.#maxBatch) throw errors.tooLarge(`an append of ${count} entries`, this.#maxBatch);
     this.#assertRoom([name]);
     if (this.#channels.get(name)?.stopped) {
-      throw new SluiceError('SLUICE_ERR_CHANNEL_STOPPED', `channel ${name} is stopped: it takes no more appends`, { channel: name });
+      throw errors.channelStopped(name);
     }
   }
 

@@ -1,16 +1,20 @@
-import { ERRORS, type ErrorCode } from '../schemas/errors.ts';
+import { ERRORS, errorFactories, type ErrorCode } from '../schemas/errors.ts';
 
-/** An error with a stable code from the catalog (schemas/errors.ts), answered as { error: { code, message, details } }. */
+/**
+ * An error with a stable code from the catalog (schemas/error-catalog.ts), answered
+ * as { error: { code, message, details } } with the catalog's `status`. Built
+ * only by the catalog's factories: `throw errors.unknownKey(key)`.
+ */
 export class SluiceError extends Error {
   readonly code: ErrorCode;
-  readonly statusCode: number;
+  readonly status: number;
   readonly details: unknown;
 
   constructor(code: ErrorCode, message?: string, details?: unknown) {
     super(message ?? ERRORS[code].message);
     this.name = 'SluiceError';
     this.code = code;
-    this.statusCode = ERRORS[code].status;
+    this.status = ERRORS[code].status;
     this.details = details;
   }
 
@@ -19,46 +23,8 @@ export class SluiceError extends Error {
   }
 }
 
-export const unknownKey = (key: string): SluiceError =>
-  new SluiceError('SLUICE_ERR_UNKNOWN_KEY', `unknown key: ${key}`, { key });
-
-export const forgottenKey = (key: string): SluiceError =>
-  new SluiceError(
-    'SLUICE_ERR_FORGOTTEN',
-    `key ${key} was forgotten: nothing held it and its retention period ended`,
-    { key },
-  );
-
-export const timedOut = (what: string, seconds: number): SluiceError =>
-  new SluiceError('SLUICE_ERR_TIMEOUT', `timed out after ${seconds} s waiting for ${what}`);
-
-export const shuttingDown = (): SluiceError =>
-  new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'the scheduler is shutting down; retry against its next run');
-
-/** A commit (or a write in it) failed: nothing of the writes it carried was stored. */
-export const storageFailed = (cause: Error): SluiceError =>
-  new SluiceError(
-    'SLUICE_ERR_STORAGE',
-    `the store could not commit (${cause.message}); nothing of this request was stored. Writes are refused until the store takes them again, which the scheduler checks every second; reads go on`,
-    { cause: (cause as { code?: string }).code ?? cause.message },
-  );
-
-/** Writes are refused while the store cannot take them. */
-export const storageRefusing = (cause: Error | undefined): SluiceError =>
-  new SluiceError(
-    'SLUICE_ERR_STORAGE',
-    `the store cannot take writes now${cause ? ` (${cause.message})` : ''}; nothing was stored. Writes resume by themselves once it can, which the scheduler checks every second; reads go on`,
-    cause ? { cause: (cause as { code?: string }).code ?? cause.message } : undefined,
-  );
-
-export const tooLarge = (what: string, limit: number): SluiceError =>
-  new SluiceError('SLUICE_ERR_TOO_LARGE', `${what} is over the limit of ${limit}`, { limit });
-
-export const tooDeep = (field: string, limit: number): SluiceError =>
-  new SluiceError('SLUICE_ERR_VALIDATION', `${field}: nests more than ${limit} levels deep; values may nest at most ${limit} levels deep (--max-depth)`, {
-    field,
-    limit,
-  });
+/** The error catalog (schemas/error-catalog.ts), each factory making a server SluiceError. */
+export const errors = errorFactories((spec) => new SluiceError(spec.code, spec.message, spec.details));
 
 /** One validation problem as fastify-type-provider-zod reports it. */
 interface ValidationItem {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { shuttingDown } from './errors.ts';
+import { errors } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { FlagStore } from './store/flag-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
@@ -34,7 +34,7 @@ export class Flags {
   }
 
   closeWaiters(): void {
-    for (const line of this.#waiting.values()) line.rejectAll(shuttingDown());
+    for (const line of this.#waiting.values()) line.rejectAll(errors.shuttingDown());
   }
 
   isSet(name: string): boolean {

@@ -3,10 +3,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Lease, LeasesInfo } from '../schemas/leases.ts';
 import { randomId } from '../schemas/keys.ts';
 import type { Fence } from '../schemas/variables.ts';
-import { shuttingDown, SluiceError } from './errors.ts';
+import { errors } from './errors.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import type { LeaseKind, LeaseStore, SemaphoreRow } from './store/lease-store.ts';
-import { callerGone, WaitLine, type WaitOptions } from './wait-line.ts';
+import { WaitLine, type WaitOptions } from './wait-line.ts';
 
 export interface AcquireRequest {
   /** Chosen by the caller so that a retried acquire finds its lease; random otherwise. */
@@ -137,7 +137,7 @@ export class Leases {
   }
 
   closeWaiters(): void {
-    for (const semaphore of this.#semaphores.values()) semaphore.line.rejectAll(shuttingDown());
+    for (const semaphore of this.#semaphores.values()) semaphore.line.rejectAll(errors.shuttingDown());
   }
 
   info(kind: LeaseKind, name: string): LeasesInfo {
@@ -229,18 +229,14 @@ export class Leases {
     const { kind, name } = semaphore;
     const maxLeases = kind === 'lock' ? 1 : request.maxLeases;
     if (maxLeases !== undefined && maxLeases !== semaphore.maxLeases) {
-      throw new SluiceError(
-        'SLUICE_ERR_MAX_LEASES_CONFLICT',
-        `semaphore ${name} has maxLeases ${semaphore.maxLeases}, not ${maxLeases} (PUT /semaphores/${name} changes it)`,
-        { semaphore: name, maxLeases: semaphore.maxLeases },
-      );
+      throw errors.maxLeasesConflict(name, semaphore.maxLeases, maxLeases);
     }
     if (request.leaseId !== undefined) {
       const held = this.#byId.get(request.leaseId);
       if (held?.semaphore === semaphore) return this.#answer(semaphore, this.#renew(held.lease));
-      if (held) throw new SluiceError('SLUICE_ERR_VALIDATION', `body.leaseId: lease ${request.leaseId} is held on another ${held.semaphore.kind}`);
+      if (held) throw errors.leaseIdElsewhere(request.leaseId, held.semaphore.kind);
       // A retry that overtook its own earlier request (whose connection is dying) replaces it in line: one grant per id.
-      for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(callerGone());
+      for (const waiter of semaphore.line) if (waiter.data.id === request.leaseId) waiter.reject(errors.callerGone());
     }
     const grant: Grant = { id: request.leaseId ?? randomId(), ttlMs: request.ttlMs, holder: request.holder ?? null, clientId: caller.clientId ?? null };
     if (semaphore.line.size === 0 && semaphore.leases.size < semaphore.maxLeases) {
@@ -283,12 +279,7 @@ export class Leases {
     const semaphore = this.#semaphores.get(id(kind, name));
     for (const lease of semaphore?.leases.values() ?? []) if (lease.token === fence.token) return;
     const held = [...(semaphore?.leases.values() ?? [])].map((l) => l.token);
-    throw new SluiceError(
-      'SLUICE_ERR_STALE_TOKEN',
-      `fencing token ${fence.token} of ${kind} ${name} is not held (its lease expired or was released); ` +
-        (held.length > 0 ? `held now: ${held.join(', ')}` : 'nobody holds it now'),
-      { [kind]: name, token: fence.token, held },
-    );
+    throw errors.staleToken(kind, name, fence.token, held);
   }
 
   // ── internals ──────────────────────────────────────────────────────────
@@ -320,11 +311,7 @@ export class Leases {
   /** Throws 503 while --max-leases leases are held. */
   #assertRoom(): void {
     if (this.#byId.size < this.#maxLeases) return;
-    throw new SluiceError(
-      'SLUICE_ERR_OVERLOADED',
-      `${this.#byId.size} leases are held, the most the scheduler grants at once, --max-leases (${this.#maxLeases}): retry once some are released`,
-      { limit: this.#maxLeases },
-    );
+    throw errors.tooManyLeases(this.#byId.size, this.#maxLeases);
   }
 
   #grant(semaphore: SemaphoreState, grant: Grant): LeaseState {
@@ -365,11 +352,7 @@ export class Leases {
   #find(kind: LeaseKind, name: string, leaseId: string): { semaphore: SemaphoreState; lease: LeaseState } {
     const held = this.#byId.get(leaseId);
     if (!held || held.semaphore.kind !== kind || held.semaphore.name !== name) {
-      throw new SluiceError(
-        'SLUICE_ERR_LEASE_EXPIRED',
-        `lease ${leaseId} on ${kind} ${name} is not held: it expired (it was not renewed within its ttl) or was released`,
-        { [kind]: name, leaseId },
-      );
+      throw errors.leaseNotHeld(kind, name, leaseId);
     }
     return held;
   }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { SluiceError } from './errors.ts';
+import { errors } from './errors.ts';
 import type { LeaseKeeper, Queues } from './queues.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import type { QueueLeaseStore } from './store/queue-lease-store.ts';
@@ -138,11 +138,7 @@ export class QueueLeases implements LeaseKeeper {
   #find(queue: string, leaseId: string): QueueLease {
     const lease = this.#leases.get(leaseId);
     if (!lease || lease.queue !== queue) {
-      throw new SluiceError(
-        'SLUICE_ERR_LEASE_EXPIRED',
-        `lease ${leaseId} on queue ${queue} is not held: it lapsed (not renewed within its ttl), was released or fully acknowledged, or its client session ended; its items not acknowledged are back in the queue`,
-        { queue, leaseId },
-      );
+      throw errors.queueLeaseNotHeld(queue, leaseId);
     }
     return lease;
   }
@@ -152,9 +148,7 @@ export class QueueLeases implements LeaseKeeper {
     if (ids === undefined) return [...lease.items];
     const unknown = ids.filter((id) => !lease.items.has(id));
     if (unknown.length > 0) {
-      throw new SluiceError('SLUICE_ERR_VALIDATION', `body.ids: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not under lease ${lease.id} (never were, or already acknowledged or given back)`, {
-        ids: unknown,
-      });
+      throw errors.idsNotUnderLease(unknown, lease.id);
     }
     return [...new Set(ids)];
   }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomId } from '../schemas/keys.ts';
 import type { QueueInfo } from '../schemas/queues.ts';
-import { shuttingDown, SluiceError, tooLarge } from './errors.ts';
+import { errors, type SluiceError } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
@@ -12,9 +12,6 @@ import type { ItemRow, QueueStore } from './store/queue-store.ts';
 import { WaitLine } from './wait-line.ts';
 
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
-
-export const unknownQueue = (name: string): SluiceError =>
-  new SluiceError('SLUICE_ERR_UNKNOWN_QUEUE', `unknown queue: ${name} (putting to it, or PUT /queues/${name}, creates it)`, { queue: name });
 
 /**
  * Items handed to one getter. The reply carrying them decides what happens
@@ -168,8 +165,8 @@ export class Queues {
   /** Shutdown: waiting calls answer 503, and clients retry against the next run. */
   closeWaiters(): void {
     for (const queue of this.#queues.values()) {
-      queue.getters.rejectAll(shuttingDown());
-      queue.putters.rejectAll(shuttingDown());
+      queue.getters.rejectAll(errors.shuttingDown());
+      queue.putters.rejectAll(errors.shuttingDown());
     }
   }
 
@@ -204,7 +201,7 @@ export class Queues {
   /** A queue that was never configured or put to is unknown, unless somebody waits on it. */
   info(name: string): QueueInfo {
     const queue = this.#queues.get(name);
-    if (!queue) throw unknownQueue(name);
+    if (!queue) throw errors.unknownQueue(name);
     return info(queue);
   }
 
@@ -233,7 +230,7 @@ export class Queues {
    */
   async put(name: string, values: readonly unknown[], caller: Caller, call: WaitingCall & { idempotencyKey?: string }): Promise<{ size: number }> {
     this.#scheduler.assertOpen();
-    if (values.length > this.#maxBatch) throw tooLarge(`a put of ${values.length} items`, this.#maxBatch);
+    if (values.length > this.#maxBatch) throw errors.tooLarge(`a put of ${values.length} items`, this.#maxBatch);
     if (call.idempotencyKey !== undefined) {
       const previous = this.#store.previousPut(name, call.idempotencyKey);
       if (previous) return previous;
@@ -275,7 +272,7 @@ export class Queues {
    */
   async get(name: string, batch: number, caller: Caller, call: WaitingCall, lease?: LeaseRequest): Promise<Delivery> {
     this.#scheduler.assertOpen();
-    if (batch > this.#maxBatch) throw tooLarge(`a batch of ${batch} items`, this.#maxBatch);
+    if (batch > this.#maxBatch) throw errors.tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
     if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller, undefined, lease);
     const waiting = queue.getters.wait({ batch, caller, lease }, { timeoutMs: call.timeoutMs, what: `an item in queue ${name}`, presence: call.presence });
@@ -292,7 +289,7 @@ export class Queues {
   delete(name: string): void {
     this.#scheduler.assertOpen();
     const queue = this.#queues.get(name);
-    if (!queue?.stored) throw unknownQueue(name);
+    if (!queue?.stored) throw errors.unknownQueue(name);
     const items = this.#store.deleteQueue(name);
     for (const item of items) this.#refs.release(item.refs, queueItemHolder(name, item.id));
     this.#itemCount -= items.length;
@@ -321,35 +318,23 @@ export class Queues {
   /** Throws 503 if the queue does not exist and --max-queues do. */
   #assertRoomFor(name: string): void {
     if (this.#queues.get(name)?.stored || this.#storedCount < this.#limits.maxQueues) return;
-    throw new SluiceError(
-      'SLUICE_ERR_OVERLOADED',
-      `${this.#storedCount} queues exist, the most the scheduler keeps, --max-queues (${this.#limits.maxQueues}): put to an existing queue, or delete one (admin)`,
-      { limit: this.#limits.maxQueues },
-    );
+    throw errors.tooManyQueues(this.#storedCount, this.#limits.maxQueues);
   }
 
   /** Throws 503 if `count` more items would pass --max-queue-items. */
   #assertItemRoom(count: number): void {
     if (this.#itemCount + count <= this.#limits.maxItems) return;
-    throw new SluiceError(
-      'SLUICE_ERR_OVERLOADED',
-      `the queues hold ${this.#itemCount} items, and ${count} more would pass --max-queue-items (${this.#limits.maxItems}): retry once some are taken`,
-      { items: this.#itemCount, limit: this.#limits.maxItems },
-    );
+    throw errors.queueItemsFull(this.#itemCount, count, this.#limits.maxItems);
   }
 
   /** A put is about to wait: its items count against --max-waiting-put-bytes (413 if they alone pass it, 503 if with the others). */
   #holdWaitingPut(bytes: number): void {
     const limit = this.#limits.maxWaitingPutBytes;
     if (bytes > limit) {
-      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a put of ${bytes} characters cannot wait for room: puts waiting hold at most --max-waiting-put-bytes (${limit})`, { limit });
+      throw errors.putNeverWaits(bytes, limit);
     }
     if (this.#waitingPutBytes + bytes > limit) {
-      throw new SluiceError(
-        'SLUICE_ERR_OVERLOADED',
-        `puts waiting for room hold ${this.#waitingPutBytes} characters, and this one's ${bytes} more would pass --max-waiting-put-bytes (${limit}): retry later`,
-        { waitingPutBytes: this.#waitingPutBytes, limit },
-      );
+      throw errors.waitingPutsFull(this.#waitingPutBytes, bytes, limit);
     }
     this.#waitingPutBytes += bytes;
   }
@@ -553,9 +538,7 @@ function fits(queue: QueueState, count: number): boolean {
 }
 
 function neverFits(queue: QueueState, count: number): SluiceError {
-  return new SluiceError('SLUICE_ERR_TOO_LARGE', `a put of ${count} items can never fit queue ${queue.name}, whose maxsize is ${queue.maxsize}`, {
-    limit: queue.maxsize,
-  });
+  return errors.putNeverFits(count, queue.name, queue.maxsize);
 }
 
 function info(queue: QueueState): QueueInfo {

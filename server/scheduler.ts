@@ -7,7 +7,7 @@ import type { TaskSpec } from '../schemas/tasks.ts';
 import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
 import type { Caller, Holds } from './holds.ts';
-import { forgottenKey, shuttingDown, SluiceError, timedOut, tooDeep, tooLarge, unknownKey } from './errors.ts';
+import { errors, type SluiceError } from './errors.ts';
 import { checkJsonText, nestsDeeper } from './json-checks.ts';
 import { fromOutcome, fromRow, outcomeJson, type OutcomeRecord, withRawResult } from './outcomes.ts';
 import { type Presence, ReplyDeliveries } from './reply-delivery.ts';
@@ -21,7 +21,7 @@ import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, Wor
 import { SessionStore } from './store/session-store.ts';
 import type { StorageHealth } from './store/storage-health.ts';
 import type { TaskStore } from './store/task-store.ts';
-import { callerGone, WaitingCalls } from './wait-line.ts';
+import { WaitingCalls } from './wait-line.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
 export interface SchedulerOptions {
@@ -224,17 +224,13 @@ export class Scheduler {
    */
   submit(specs: readonly TaskSpec[], caller: Caller, fireAndForget = false): string[] {
     this.assertOpen();
-    if (specs.length > this.options.maxBatch) throw tooLarge(`a batch of ${specs.length} tasks`, this.options.maxBatch);
+    if (specs.length > this.options.maxBatch) throw errors.tooLarge(`a batch of ${specs.length} tasks`, this.options.maxBatch);
     if (this.core.size + specs.length > this.options.maxPending) {
-      throw new SluiceError(
-        'SLUICE_ERR_OVERLOADED',
-        `the scheduler holds ${this.core.size} pending tasks and takes at most ${this.options.maxPending}: retry later`,
-        { pending: this.core.size, limit: this.options.maxPending },
-      );
+      throw errors.tooManyPending(this.core.size, this.options.maxPending);
     }
     specs.forEach((spec, i) => {
-      if (nestsDeeper(spec.args, this.options.maxDepth)) throw tooDeep(`body.tasks[${i}].args`, this.options.maxDepth);
-      if (nestsDeeper(spec.kwargs, this.options.maxDepth)) throw tooDeep(`body.tasks[${i}].kwargs`, this.options.maxDepth);
+      if (nestsDeeper(spec.args, this.options.maxDepth)) throw errors.tooDeep(`body.tasks[${i}].args`, this.options.maxDepth);
+      if (nestsDeeper(spec.kwargs, this.options.maxDepth)) throw errors.tooDeep(`body.tasks[${i}].kwargs`, this.options.maxDepth);
     });
     const batch: NewTask[] = specs.map((spec) => ({
       key: spec.key ?? (spec.pure ? pureKey(spec.fn, spec.args, spec.kwargs) : randomKey(spec.fn)),
@@ -278,19 +274,19 @@ export class Scheduler {
   /** Values given by the caller, stored as finished futures. */
   scatter(values: readonly unknown[], keys: readonly string[] | undefined, caller: Caller): string[] {
     this.assertOpen();
-    if (values.length > this.options.maxBatch) throw tooLarge(`a scatter of ${values.length} values`, this.options.maxBatch);
+    if (values.length > this.options.maxBatch) throw errors.tooLarge(`a scatter of ${values.length} values`, this.options.maxBatch);
     if (keys && keys.length !== values.length) {
-      throw new SluiceError('SLUICE_ERR_VALIDATION', `body.keys: ${keys.length} keys given for ${values.length} values`);
+      throw errors.scatterKeysMismatch(keys.length, values.length);
     }
     const holder = caller.clientId ? clientHolder(caller.clientId) : null;
     const out = values.map((value, i) => {
       const key = keys?.[i] ?? pureKey('data', value);
-      if (this.core.get(key)) throw conflict(key, 'a pending task');
+      if (this.core.get(key)) throw errors.keyConflict(key, 'a pending task');
       return { key, value };
     });
     for (const { key } of out) {
       const row = this.store.ended(key);
-      if (row && row.fn !== 'scatter') throw conflict(key, `a task of ${row.fn}`);
+      if (row && row.fn !== 'scatter') throw errors.keyConflict(key, `a task of ${row.fn}`);
     }
     for (const { key, value } of out) {
       if (this.store.ended(key)) {
@@ -389,8 +385,8 @@ export class Scheduler {
 
   /** Wait for pending keys to end; answers the outcomes (when `keep`) of those that ended meanwhile. */
   #waitEnded(keys: readonly string[], timeoutMs: number, presence: Presence | undefined, what: string, keep: boolean): Promise<Map<string, OutcomeRecord>> {
-    if (timeoutMs <= 0) return Promise.reject(timedOut(what, 0));
-    if (presence?.gone) return Promise.reject(callerGone());
+    if (timeoutMs <= 0) return Promise.reject(errors.timedOut(what, 0));
+    if (presence?.gone) return Promise.reject(errors.callerGone());
     this.assertOpen();
     const giveBack = this.waiting.take(keys.length);
     return new Promise((resolve, reject) => {
@@ -423,9 +419,9 @@ export class Scheduler {
           if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
         });
       }
-      const timer = setTimeout(() => finish(timedOut(what, timeoutMs / 1000)), timeoutMs);
-      stops.push(this.onClosing(() => finish(shuttingDown())));
-      if (presence) stops.push(presence.onGone(() => finish(callerGone())));
+      const timer = setTimeout(() => finish(errors.timedOut(what, timeoutMs / 1000)), timeoutMs);
+      stops.push(this.onClosing(() => finish(errors.shuttingDown())));
+      if (presence) stops.push(presence.onGone(() => finish(errors.callerGone())));
     });
   }
 
@@ -712,16 +708,16 @@ export class Scheduler {
 
   /** Throws 413 for more keys in one request than --max-batch. */
   #assertBatch(count: number): void {
-    if (count > this.options.maxBatch) throw tooLarge(`a request with ${count} keys`, this.options.maxBatch);
+    if (count > this.options.maxBatch) throw errors.tooLarge(`a request with ${count} keys`, this.options.maxBatch);
   }
 
   /** Throws 503 once shutdown has begun. */
   assertOpen(): void {
-    if (this.#closing) throw shuttingDown();
+    if (this.#closing) throw errors.shuttingDown();
   }
 
   #missing(key: string): SluiceError {
-    return this.store.isForgotten(key) ? forgottenKey(key) : unknownKey(key);
+    return this.store.isForgotten(key) ? errors.forgottenKey(key) : errors.unknownKey(key);
   }
 
   /**
@@ -734,18 +730,11 @@ export class Scheduler {
     let bytes = 0;
     for (const task of batch) bytes += pendingBytesOf(task);
     if (bytes > limit) {
-      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a batch of ${bytes} characters of keys and arguments can never fit in what pending tasks may hold, --max-pending-bytes (${limit})`, {
-        bytes,
-        limit,
-      });
+      throw errors.batchNeverFits(bytes, limit);
     }
     const held = this.core.pendingBytes;
     if (held + bytes > limit) {
-      throw new SluiceError(
-        'SLUICE_ERR_OVERLOADED',
-        `pending tasks hold ${held} characters of keys and arguments, and this batch's ${bytes} more would pass --max-pending-bytes (${limit}): retry once some have ended`,
-        { pendingBytes: held, bytes, limit },
-      );
+      throw errors.pendingBytesFull(held, bytes, limit);
     }
   }
 
@@ -760,19 +749,18 @@ export class Scheduler {
         known.set(task.key, ended);
         existing = ended;
       }
-      if (existing && existing.fn !== task.fn) throw conflict(task.key, `a task of ${existing.fn}`);
+      if (existing && existing.fn !== task.fn) throw errors.keyConflict(task.key, `a task of ${existing.fn}`);
       for (const dep of task.deps) {
         if (dep === task.key) {
-          throw new SluiceError('SLUICE_ERR_VALIDATION', `task ${task.key} depends on itself`, { key: task.key });
+          throw errors.selfDependency(task.key);
         }
         if (byKey.has(dep) || this.core.get(dep) || this.store.ended(dep)) continue;
-        const error = this.#missing(dep);
-        throw new SluiceError(error.code, `${error.message} (a dependency of ${task.key})`, { key: dep, dependent: task.key });
+        throw errors.missingDependency(dep, task.key, this.store.isForgotten(dep));
       }
     }
     const cycle = findCycle(byKey);
     if (cycle) {
-      throw new SluiceError('SLUICE_ERR_VALIDATION', `dependency cycle: ${cycle.join(' → ')}`, { cycle });
+      throw errors.dependencyCycle(cycle);
     }
     return known;
   }
@@ -891,10 +879,6 @@ export class Scheduler {
 
 /** A dependency reference as JSON.stringify writes it; the key is the first group. */
 const FUTURE_REF_TEXT = /\{"\$future":"([^"\\]*)"\}/g;
-
-function conflict(key: string, what: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_KEY_CONFLICT', `key ${key} already names ${what}`, { key });
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CLIENT_HEADER, CLIENT_ID_PATTERN } from '../schemas/constants.ts';
+import { CLIENT_ID_PATTERN } from '../schemas/constants.ts';
 import { randomId } from '../schemas/keys.ts';
-import { SluiceError } from './errors.ts';
+import { errors } from './errors.ts';
 import type { SessionStore } from './store/session-store.ts';
 
 interface LiveSession {
@@ -58,11 +58,7 @@ export class SessionCredentials {
   issue(identity: string, now = Date.now()): IssuedSession {
     const count = this.#perIdentity.get(identity) ?? 0;
     if (count >= this.#maxPerIdentity) {
-      throw new SluiceError(
-        'SLUICE_ERR_RATE_LIMITED',
-        `too many client sessions: ${count} are open for this token, the limit is ${this.#maxPerIdentity}; end sessions with DELETE /clients/:id (Client.close() does)`,
-        { limit: this.#maxPerIdentity },
-      );
+      throw errors.tooManySessions(count, this.#maxPerIdentity);
     }
     const id = randomId();
     this.#store.insert(id, identity, now);
@@ -79,31 +75,18 @@ export class SessionCredentials {
     const id = dot < 0 ? credential : credential.slice(0, dot);
     const signature = dot < 0 ? '' : credential.slice(dot + 1);
     if (!CLIENT_ID_PATTERN.test(id) || !/^[0-9a-f]{64}$/.test(signature)) {
-      throw new SluiceError(
-        'SLUICE_ERR_SESSION_INVALID',
-        dot < 0 && CLIENT_ID_PATTERN.test(id)
-          ? `header ${CLIENT_HEADER}: a session id alone does not act as the session; send the credential POST /clients answered ("session": "<id>.<signature>")`
-          : `header ${CLIENT_HEADER}: not a session credential; POST /clients answers one ("session": "<id>.<signature>")`,
-      );
+      throw dot < 0 && CLIENT_ID_PATTERN.test(id) ? errors.sessionIdAlone() : errors.notSessionCredential();
     }
     const live = this.#live.get(id);
     if (!live) {
       if (same(signature, this.#sign(id, identity))) {
-        throw new SluiceError(
-          'SLUICE_ERR_SESSION_ENDED',
-          `client session ${id} has ended (DELETE /clients/${id}, or no stream and no request for longer than its lease); start a new one with POST /clients`,
-          { clientId: id },
-        );
+        throw errors.sessionEnded(id);
       }
-      throw invalidSignature();
+      throw errors.sessionNotIssued();
     }
-    if (!same(signature, live.signature)) throw invalidSignature();
+    if (!same(signature, live.signature)) throw errors.sessionNotIssued();
     if (live.identity !== identity) {
-      throw new SluiceError(
-        'SLUICE_ERR_SESSION_FOREIGN',
-        `client session ${id} was started with another token; a session acts only with the token that started it`,
-        { clientId: id },
-      );
+      throw errors.sessionForeign(id);
     }
     return id;
   }
@@ -129,10 +112,6 @@ export class SessionCredentials {
   #sign(id: string, identity: string): string {
     return createHmac('sha256', this.#secret).update(`${id}\n${identity}`).digest('hex');
   }
-}
-
-function invalidSignature(): SluiceError {
-  return new SluiceError('SLUICE_ERR_SESSION_INVALID', `header ${CLIENT_HEADER}: a session credential not issued by this scheduler (its signature does not match); POST /clients starts a session`);
 }
 
 /** Constant-time comparison of two hex signatures of the same length. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { TopicGap } from '../schemas/topics.ts';
-import { SluiceError } from './errors.ts';
+import { errors, type SluiceError } from './errors.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -136,9 +136,7 @@ export class Topics {
     this.#scheduler.assertOpen();
     const json = JSON.stringify(message);
     if (json.length > this.#limits.maxMessageBytes) {
-      throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a message of ${json.length} characters of JSON is over the largest a publish may carry, --max-message-bytes (${this.#limits.maxMessageBytes})`, {
-        limit: this.#limits.maxMessageBytes,
-      });
+      throw errors.messageTooLarge(json.length, this.#limits.maxMessageBytes);
     }
     const topic = this.#state(name);
     const seq = ++topic.seq;
@@ -203,11 +201,7 @@ export class Topics {
   }
 
   #full(): SluiceError {
-    return new SluiceError(
-      'SLUICE_ERR_OVERLOADED',
-      `the scheduler keeps ${this.#topics.size} topics in memory, each with a subscriber, and takes no more than --max-topics (${this.#limits.maxTopics}): retry once one is idle`,
-      { limit: this.#limits.maxTopics },
-    );
+    return errors.tooManyTopics(this.#topics.size, this.#limits.maxTopics);
   }
 
   /** The topic without subscribers that has been idle the longest. */

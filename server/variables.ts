@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Fence } from '../schemas/variables.ts';
-import { shuttingDown, SluiceError } from './errors.ts';
+import { errors } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Leases } from './leases.ts';
 import type { Presence } from './reply-delivery.ts';
@@ -8,9 +8,6 @@ import type { Caller, Scheduler } from './scheduler.ts';
 import { variableHolder } from './state/holder-kinds.ts';
 import type { VariableStore } from './store/variable-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
-
-export const variableUnset = (name: string): SluiceError =>
-  new SluiceError('SLUICE_ERR_VARIABLE_UNSET', `variable ${name} is not set (GET with ?timeout= waits until it is)`, { variable: name });
 
 /** Events about variables, for the firehose and the metrics: names only, never values. */
 export interface VariableEvents {
@@ -54,7 +51,7 @@ export class Variables {
   }
 
   closeWaiters(): void {
-    for (const line of this.#waiting.values()) line.rejectAll(shuttingDown());
+    for (const line of this.#waiting.values()) line.rejectAll(errors.shuttingDown());
   }
 
   /**
@@ -91,7 +88,7 @@ export class Variables {
         if (caller.clientId) this.#refs.giveTo(this.#store.refs(name), caller);
         return answer(name, json);
       }
-      if (timeoutMs === undefined) throw variableUnset(name);
+      if (timeoutMs === undefined) throw errors.variableUnset(name);
       this.#scheduler.assertOpen();
       const started = Date.now();
       await this.#wait(name, { timeoutMs, what: `variable ${name} to be set`, presence });

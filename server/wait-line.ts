@@ -1,4 +1,4 @@
-import { SluiceError, timedOut } from './errors.ts';
+import { errors } from './errors.ts';
 import type { Presence } from './reply-delivery.ts';
 
 /** One caller in a line; `data` is what it asked for. */
@@ -40,11 +40,7 @@ export class WaitingCalls {
   /** Take n places, or throw 503 naming the limit. Answers what gives them back (once). */
   take(n = 1): () => void {
     if (this.#count + n > this.limit) {
-      throw new SluiceError(
-        'SLUICE_ERR_OVERLOADED',
-        `${this.#count} callers are waiting, and the scheduler lets at most --max-waiting-calls (${this.limit}) wait at once: retry later`,
-        { waiting: this.#count, limit: this.limit },
-      );
+      throw errors.tooManyWaiting(this.#count, this.limit);
     }
     this.#count += n;
     let given = false;
@@ -55,9 +51,6 @@ export class WaitingCalls {
     };
   }
 }
-
-/** The caller closed its connection while waiting; nobody reads this answer. */
-export const callerGone = (): SluiceError => new SluiceError('SLUICE_ERR_TIMEOUT', 'the caller closed its connection while waiting');
 
 /**
  * A first-come, first-served line of callers waiting for something: an
@@ -91,8 +84,8 @@ export class WaitLine<T, D = void> {
 
   /** Join the line. A timeout of 0 or less rejects at once with a 408. */
   wait(data: D, options: WaitOptions): Promise<T> {
-    if (options.timeoutMs <= 0) return Promise.reject(timedOut(options.what, 0));
-    if (options.presence?.gone) return Promise.reject(callerGone());
+    if (options.timeoutMs <= 0) return Promise.reject(errors.timedOut(options.what, 0));
+    if (options.presence?.gone) return Promise.reject(errors.callerGone());
     let giveBack: () => void;
     try {
       giveBack = this.#calls.take();
@@ -117,8 +110,8 @@ export class WaitLine<T, D = void> {
           reject(error);
         },
       };
-      const timer = setTimeout(() => waiter.reject(timedOut(options.what, options.timeoutMs / 1000)), options.timeoutMs);
-      const stopWatching = options.presence?.onGone(() => waiter.reject(callerGone()));
+      const timer = setTimeout(() => waiter.reject(errors.timedOut(options.what, options.timeoutMs / 1000)), options.timeoutMs);
+      const stopWatching = options.presence?.onGone(() => waiter.reject(errors.callerGone()));
       this.#line.add(waiter);
     });
   }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthFailures } from '../auth-failures.ts';
 import { allows, Authenticator, type BrowserSession, PresentedToken, type Requirement, type Scope, SESSION_COOKIE, type Tokens } from '../auth.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { canonicalOrigin, foreignOrigin, isLoopbackName, ownOrigin, type RequestOrigin } from '../same-origin.ts';
 import { BrowserSessionStore } from '../store/browser-session-store.ts';
 
@@ -76,18 +76,12 @@ export default fp<AuthOptions>(
         request.principal = request.ip;
         if (request.method !== 'OPTIONS') {
           if (!isLoopbackName(request.hostname, options.listenHost)) {
-            throw new SluiceError(
-              'SLUICE_ERR_FORBIDDEN',
-              `running --insecure (no authentication), the scheduler takes only requests addressed to a loopback name (localhost, 127.0.0.1, [::1], or --host); this one names ${JSON.stringify(request.host?.slice(0, 200))} in its Host header, as a page of another site whose name was made to resolve here would`,
-            );
+            throw errors.insecureForeignHost(request.host);
           }
           const origin = originOf(request);
           const foreign = foreignOrigin(origin, allowedOrigins, false);
           if (foreign) {
-            throw new SluiceError(
-              'SLUICE_ERR_FORBIDDEN',
-              `running --insecure (no authentication), the scheduler takes requests from its own pages (${ownOrigin(origin)}) and origins in --cors-origins only, not from other pages a browser has open: ${foreign}. Give tokens to serve other origins`,
-            );
+            throw errors.insecureForeignOrigin(ownOrigin(origin), foreign);
           }
         }
         request.scope = 'admin';
@@ -111,11 +105,11 @@ export default fp<AuthOptions>(
       const need = request.routeOptions.config?.scope ?? (request.url.startsWith('/docs') ? 'public' : 'client');
       if (allows(request.scope, need)) return;
       if (request.scope === undefined) {
-        if (request.cookieRefused) throw new SluiceError('SLUICE_ERR_FORBIDDEN', request.cookieRefused);
+        if (request.cookieRefused) throw errors.cookieRefused(request.cookieRefused);
         reply.header('www-authenticate', 'Bearer');
-        throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', `this needs ${article(need)} ${need} token: send Authorization: Bearer <token>`);
+        throw errors.tokenNeeded(need);
       }
-      throw new SluiceError('SLUICE_ERR_FORBIDDEN', `${article(request.scope)} ${request.scope} token does not allow this; it needs ${article(need)} ${need} token`);
+      throw errors.scopeTooLow(request.scope, need);
     });
     // The token may ride in the query for EventSource; keep it out of the query the routes validate.
     app.addHook('preValidation', async (request) => {
@@ -171,11 +165,7 @@ export function admitCredential(failures: AuthFailures | undefined, request: Fas
   if (!failures || waitMs === 0) return;
   const seconds = Math.ceil(waitMs / 1000);
   reply.header('retry-after', String(seconds));
-  throw new SluiceError(
-    'SLUICE_ERR_RATE_LIMITED',
-    `more than ${failures.perMinute} failed authentications a minute from this address: credentials from it are not checked for ${seconds} s, except ones that already worked from it`,
-    { limit: failures.perMinute, retryAfterMs: waitMs },
-  );
+  throw errors.authFailuresLimited(failures.perMinute, seconds, waitMs);
 }
 
 /** After checking a credential: count it against the caller's address if it failed, remember it if it worked. */
@@ -194,8 +184,4 @@ function originOf(request: FastifyRequest): RequestOrigin {
     fetchSite: Array.isArray(fetchSite) ? fetchSite[0] : fetchSite,
     own: `${request.protocol}://${request.host}`,
   };
-}
-
-function article(scope: string): string {
-  return scope === 'admin' ? 'an' : 'a';
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { tooDeep } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { nestingOf, nestsDeeper } from '../json-checks.ts';
 
 declare module 'fastify' {
@@ -57,7 +57,7 @@ export default fp<JsonBodyOptions>(
       parse(request, text, (error, value) => {
         if (error || text.length <= shortBody) return done(error, value);
         const depth = nestingOf(value, maxDepth + ENVELOPE);
-        if (depth > maxDepth + ENVELOPE) return done(tooDeep(deepestField(value, maxDepth), maxDepth), undefined);
+        if (depth > maxDepth + ENVELOPE) return done(errors.tooDeep(deepestField(value, maxDepth), maxDepth), undefined);
         if (depth > maxDepth + 1) request.deepBody = true;
         done(null, value);
       });
@@ -71,7 +71,7 @@ export default fp<JsonBodyOptions>(
  * allows. Free for a body the parser found shallow enough (most are).
  */
 export function checkNesting(request: FastifyRequest, field: string, value: unknown): void {
-  if (request.deepBody && nestsDeeper(value, request.server.maxDepth)) throw tooDeep(field, request.server.maxDepth);
+  if (request.deepBody && nestsDeeper(value, request.server.maxDepth)) throw errors.tooDeep(field, request.server.maxDepth);
 }
 
 /** Which top-level field of a body refused for its depth is too deep, for the message. */

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 
 export interface ProtectionOptions {
   /** Requests per minute per caller; 0 turns the limit off. */
@@ -30,10 +30,7 @@ export default fp<ProtectionOptions>(
         keyGenerator: (request) => request.principal || request.ip,
         allowList: (request) => request.routeOptions.url === '/health',
         errorResponseBuilder: (request, context) =>
-          new SluiceError('SLUICE_ERR_RATE_LIMITED', `more than ${context.max} requests a minute from this caller; retry in ${context.after}`, {
-            limit: context.max,
-            retryAfterMs: context.ttl,
-          }),
+          errors.rateLimited(context.max, context.after, context.ttl),
       });
     }
     if (options.maxEventLoopDelayMs > 0 || options.maxHeapUsedMb > 0) {
@@ -54,7 +51,7 @@ export default fp<ProtectionOptions>(
               : type === 'eventLoopDelay'
                 ? `its event loop lags ${Math.round(Number(value))} ms, over SLUICE_MAX_EVENT_LOOP_DELAY_MS (${options.maxEventLoopDelayMs})`
                 : `${type}: ${Math.round(Number(value))}`;
-          throw new SluiceError('SLUICE_ERR_OVERLOADED', `the scheduler is overloaded: ${why}; retry shortly`, { pressure: type });
+          throw errors.underPressure(why, type);
         },
       });
     }

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { shuttingDown } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { Scheduler, type SchedulerOptions } from '../scheduler.ts';
 
 declare module 'fastify' {
@@ -32,7 +32,7 @@ export default fp<SchedulerOptions>(
     });
     app.addHook('onClose', async () => scheduler.close());
     app.addHook('onRequest', async (request) => {
-      if (scheduler.closing && request.url !== '/health') throw shuttingDown();
+      if (scheduler.closing && request.url !== '/health') throw errors.shuttingDown();
       // While the store refuses writes, a write is refused before it changes anything.
       if (!app.storage.writable && !READS.has(request.method) && request.routeOptions.url !== undefined && request.routeOptions.config.writes !== false) {
         app.storage.assertWritable();

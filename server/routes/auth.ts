@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PresentedToken, SESSION_COOKIE } from '../auth.ts';
 import { admitCredential, settleCredential } from '../plugins/auth.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { errorReplies } from '../docs/replies.ts';
 
 const Whoami = z
@@ -32,7 +32,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       admitCredential(app.authFailures, request, reply, presented.fingerprint);
       const scope = authenticator.scopeOf(presented);
       settleCredential(app.authFailures, request, presented.fingerprint, scope !== undefined);
-      if (!scope) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'that token is not one of this scheduler’s');
+      if (!scope) throw errors.unknownToken();
       reply.setCookie(SESSION_COOKIE, authenticator.session(scope, Date.now() + ttlMs), {
         httpOnly: true,
         sameSite: 'strict',
@@ -56,7 +56,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       // Another origin cannot log the browser out: its cookie is not taken from there.
-      if (request.cookieRefused) throw new SluiceError('SLUICE_ERR_FORBIDDEN', request.cookieRefused);
+      if (request.cookieRefused) throw errors.cookieRefused(request.cookieRefused);
       if (request.browserSession) await app.browserSessions?.revoke(request.browserSession.id, request.browserSession.expiresAt);
       reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
       return reply.code(204).send(null);
@@ -76,7 +76,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      if (!request.scope) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'no token and no session: send Authorization: Bearer <token>, or POST /auth/session');
+      if (!request.scope) throw errors.noCredentials();
       return { scope: request.scope, insecure: app.authenticator === undefined };
     },
   );

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { CLIENT_HEADER } from '../../schemas/common.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import type { Caller } from '../scheduler.ts';
 
 /**
@@ -13,7 +13,7 @@ export function callerOf(request: FastifyRequest): Caller {
   const header = request.headers[CLIENT_HEADER];
   if (header === undefined) return {};
   if (typeof header !== 'string') {
-    throw new SluiceError('SLUICE_ERR_SESSION_INVALID', `header ${CLIENT_HEADER}: one session credential, not several`);
+    throw errors.severalSessionCredentials();
   }
   const { scheduler } = request.server;
   const clientId = scheduler.sessions.verify(header, identityOf(request));
@@ -25,7 +25,7 @@ export function callerOf(request: FastifyRequest): Caller {
 export function clientOf(request: FastifyRequest): string {
   const { clientId } = callerOf(request);
   if (!clientId) {
-    throw new SluiceError('SLUICE_ERR_CLIENT_REQUIRED', `this call needs a client session: start one with POST /clients and send its credential in the ${CLIENT_HEADER} header`);
+    throw errors.clientRequired();
   }
   return clientId;
 }

@@ -12,7 +12,7 @@ import {
   ChannelStop,
   SnapshotQuery,
 } from '../../schemas/channels.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { callerOf } from './caller.ts';
 import { errorReplies } from '../docs/replies.ts';
 import { sseEvents } from '../docs/sse.ts';
@@ -119,7 +119,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
       if (typeof lastEventId === 'string' && lastEventId !== '') {
         after = Number(lastEventId);
         if (!Number.isInteger(after) || after < 0) {
-          throw new SluiceError('SLUICE_ERR_VALIDATION', `header last-event-id: expected a sequence number, got ${JSON.stringify(lastEventId)}`);
+          throw errors.badLastEventId(lastEventId);
         }
       }
       const stream = app.scheduler.streams.open(request, reply, 'channel');

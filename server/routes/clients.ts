@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLIENT_HEADER, ClientId, ClientReady, ClientSession } from '../../schemas/common.ts';
 import { OutcomeUpdate } from '../../schemas/tasks.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { sseFrame } from '../sse/sse-stream.ts';
 import { callerOf, identityOf } from './caller.ts';
 import { errorReplies } from '../docs/replies.ts';
@@ -56,9 +56,9 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       const { id } = request.params;
       const { clientId } = callerOf(request);
       if (clientId === undefined) {
-        throw new SluiceError('SLUICE_ERR_CLIENT_REQUIRED', `this is client session ${id}'s stream: send its credential in the ${CLIENT_HEADER} header`);
+        throw errors.sessionStreamNeedsCredential(id);
       }
-      if (clientId !== id) throw new SluiceError('SLUICE_ERR_FORBIDDEN', `this is client session ${id}'s stream; only that session reads it`);
+      if (clientId !== id) throw errors.sessionStreamForeign(id);
       const stream = scheduler.streams.open(request, reply, 'client');
       scheduler.clients.attach(id, stream);
       stream.write(sseFrame('ready', JSON.stringify({ clientId: id, startedAt: scheduler.startedAt } satisfies ClientReady)));
@@ -81,7 +81,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       const { id } = request.params;
       const { clientId } = callerOf(request);
       if (clientId !== id && request.scope !== 'admin') {
-        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `only the session itself (its credential in the ${CLIENT_HEADER} header) or an admin token may end client session ${id}`);
+        throw errors.sessionEndForbidden(id);
       }
       scheduler.endClient(id);
       await app.store.committed();

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
-import { SluiceError } from '../errors.ts';
+import { errors } from '../errors.ts';
 import type { OutcomeRecord } from '../outcomes.ts';
 import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
@@ -26,9 +26,9 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { keys, timeout, errors } = request.body;
+      const { keys, timeout, errors: onError } = request.body;
       if (keys.length > scheduler.options.maxBatch) {
-        throw new SluiceError('SLUICE_ERR_TOO_LARGE', `a gather of ${keys.length} keys is over the limit of ${scheduler.options.maxBatch}`);
+        throw errors.gatherTooLarge(keys.length, scheduler.options.maxBatch);
       }
       const ms = (timeout ?? 24 * 3600) * 1000;
       await scheduler.waitUntilEnded(keys, ms, presenceOf(reply)); // 404 for an unknown key before waiting
@@ -48,22 +48,17 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
           const result = outcome.result ?? 'null';
           bytes += result.length + 1;
           if (bytes > limit) {
-            throw new SluiceError(
-              'SLUICE_ERR_TOO_LARGE',
-              `the results of these ${keys.length} keys are over the largest reply, --max-reply-bytes (${limit} characters): gather fewer at a time`,
-              { limit },
-            );
+            throw errors.resultsTooLarge(keys.length, limit);
           }
           results.push(result);
           continue;
         }
-        if (errors === 'raise') {
-          const why = outcome.error ? `${outcome.error.name}: ${outcome.error.message}` : outcome.status;
-          throw new SluiceError('SLUICE_ERR_TASK_FAILED', `task ${outcome.key} ended with status ${outcome.status}: ${why}`, outcome);
+        if (onError === 'raise') {
+          throw errors.taskFailed(outcome);
         }
         skipped.push(outcome.key);
       }
-      const tail = errors === 'skip' ? `,"skipped":${JSON.stringify(skipped)}` : '';
+      const tail = onError === 'skip' ? `,"skipped":${JSON.stringify(skipped)}` : '';
       return sendJson(reply, `{"results":[${results.join(',')}]${tail}}`);
     },
   );

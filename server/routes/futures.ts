@@ -13,7 +13,7 @@ import {
   OutcomesReply,
   ResultQuery,
 } from '../../schemas/tasks.ts';
-import { SluiceError, tooLarge } from '../errors.ts';
+import { errors } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
 import type { EndedEvent } from '../scheduler.ts';
 import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
@@ -78,7 +78,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { clientId } = callerOf(request);
       if (request.scope !== 'admin' && !scheduler.isHeldBy(request.params.key, clientId)) {
-        throw new SluiceError('SLUICE_ERR_FORBIDDEN', `task ${request.params.key} is not held by this client session: cancelling it needs an admin token`);
+        throw errors.cancelForbidden(request.params.key);
       }
       const status = scheduler.cancel(request.params.key);
       await app.store.committed();
@@ -147,7 +147,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const keys = [...new Set(request.body.keys)];
       const { maxBatch, maxReplyBytes } = scheduler.options;
-      if (keys.length > maxBatch) throw tooLarge(`a request with ${keys.length} keys`, maxBatch);
+      if (keys.length > maxBatch) throw errors.tooLarge(`a request with ${keys.length} keys`, maxBatch);
       const resultChars = request.body.resultChars ?? inline;
       const parts: string[] = [];
       const missing: string[] = [];
@@ -161,11 +161,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
         const json = outcomeJson(outcome, resultChars);
         bytes += json.length + 1;
         if (bytes > maxReplyBytes) {
-          throw new SluiceError(
-            'SLUICE_ERR_TOO_LARGE',
-            `the outcomes of these ${keys.length} keys are over the largest reply, --max-reply-bytes (${maxReplyBytes} characters): ask for fewer keys, or a smaller resultChars`,
-            { limit: maxReplyBytes },
-          );
+          throw errors.outcomesTooLarge(keys.length, maxReplyBytes);
         }
         parts.push(json);
       }
@@ -202,7 +198,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      if (request.body.keys.length > scheduler.options.maxBatch) throw tooLarge(`a request with ${request.body.keys.length} keys`, scheduler.options.maxBatch);
+      if (request.body.keys.length > scheduler.options.maxBatch) throw errors.tooLarge(`a request with ${request.body.keys.length} keys`, scheduler.options.maxBatch);
       scheduler.fireAndForget(request.body.keys);
       await app.store.committed();
       return reply.code(204).send(null);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SluiceError } from '../errors.ts';
+import { errors, type SluiceError } from '../errors.ts';
 import { callerOf } from '../routes/caller.ts';
 import { SseBacklog } from './sse-backlog.ts';
 import { SseStream } from './sse-stream.ts';
@@ -78,7 +78,7 @@ export class StreamLimits {
     if (forToken >= maxPerToken) throw refused(reply, `${forToken} are open for this ${principalKind}, the limit is ${maxPerToken}`, maxPerToken);
     if (this.#total >= maxTotal) {
       reply.header('retry-after', '5');
-      throw new SluiceError('SLUICE_ERR_OVERLOADED', `${this.#total} SSE streams are open, the most this scheduler serves (--max-sse); retry shortly`, { limit: maxTotal });
+      throw errors.tooManyStreams(this.#total, maxTotal);
     }
 
     const stream = new SseStream(reply, { maxBufferedBytes: this.#options.maxBufferedBytes, kind, backlog: this.backlog });
@@ -96,7 +96,7 @@ export class StreamLimits {
 
 function refused(reply: FastifyReply, what: string, limit: number): SluiceError {
   reply.header('retry-after', '5');
-  return new SluiceError('SLUICE_ERR_RATE_LIMITED', `too many open streams: ${what}`, { limit });
+  return errors.streamsLimited(what, limit);
 }
 
 function decrement(counts: Map<string, number>, key: string): void {

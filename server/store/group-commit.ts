@@ -1,4 +1,4 @@
-import { storageFailed } from '../errors.ts';
+import { errors } from '../errors.ts';
 import type { Db } from './database.ts';
 
 /** Told the outcome of the commit it waits for: undefined when committed, else why it failed. */
@@ -113,7 +113,7 @@ export class GroupCommit {
     const waiting = this.#waiting;
     this.#waiting = [];
     const first = this.#failed === undefined;
-    this.#failed ??= storageFailed(error);
+    this.#failed ??= errors.storageFailed(error);
     for (const waiter of waiting) waiter(this.#failed);
     if (first) this.#onFailure(error);
   }

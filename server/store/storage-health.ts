@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { storageRefusing } from '../errors.ts';
+import { errors } from '../errors.ts';
 
 export interface StorageEvents {
   /** A commit failed: `error` is why; `writer` is the group commit it ended. */
@@ -30,7 +30,7 @@ export class StorageHealth extends EventEmitter<StorageEvents> {
 
   /** Throws 507 SLUICE_ERR_STORAGE while writes are refused. */
   assertWritable(): void {
-    if (this.#refusing) throw storageRefusing(this.#refusing);
+    if (this.#refusing) throw errors.storageRefusing(this.#refusing);
   }
 
   /** A commit of `writer` failed: refuse writes until resume(). */

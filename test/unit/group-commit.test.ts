@@ -80,7 +80,7 @@ t.test('a write that fails ends the writer: its turn is rolled back, its waiters
   t.throws(() => insert.run('large', 'x'.repeat(64 * 1024)), { code: 'SQLITE_FULL' }, 'a write that needs a page fails');
   t.equal(db.inTransaction, false, 'and SQLite rolled the whole transaction back');
   tx.write(); // the next write of the turn sees it
-  await t.rejects(waiting, { code: 'SLUICE_ERR_STORAGE', statusCode: 507 }, 'what waited for the commit is told it failed');
+  await t.rejects(waiting, { code: 'SLUICE_ERR_STORAGE', status: 507 }, 'what waited for the commit is told it failed');
   t.equal(announced, false, 'nothing is announced');
   t.equal(failures.length, 1, 'the owner hears it once');
   t.ok(tx.failed, 'the writer is ended');
