@@ -1,6 +1,6 @@
 import { replaceDependencies } from '../schemas/keys.ts';
 import type { Client } from './client.ts';
-import { SluiceError, TimeoutError } from './errors.ts';
+import { errors, SluiceError, TimeoutError } from './errors.ts';
 import { Future } from './future.ts';
 import { kCall } from './symbols.ts';
 
@@ -55,7 +55,7 @@ export function revive<T>(value: unknown, client: Client): T {
 }
 
 export function closedError(): SluiceError {
-  return new SluiceError('SLUICE_ERR_CLOSED', 'closed: the client, or this object, was closed');
+  return errors.closed();
 }
 
 export const path = (collection: string, name: string): string => `/${collection}/${encodeURIComponent(name)}`;

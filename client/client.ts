@@ -2,7 +2,7 @@ import type { ClientSession, FutureStatus } from '../schemas/common.ts';
 import { CLIENT_HEADER } from '../schemas/constants.ts';
 import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
-import { SluiceError } from './errors.ts';
+import { errors, SluiceError } from './errors.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
 import { Http, isTransient } from './http.ts';
@@ -64,7 +64,7 @@ type Command =
   | { kind: 'configure'; channel: string; maxlen: number | null | undefined; done: (info: ChannelInfo) => void; fail: (error: Error) => void }
   | { kind: 'barrier'; done: () => void };
 
-const closedError = (): SluiceError => new SluiceError('SLUICE_ERR_CLOSED', 'the client was closed before this was sent');
+const closedError = (): SluiceError => errors.closedBeforeSent();
 
 /**
  * A connection to a sluice scheduler (Dask's Client). Submitting returns a
@@ -116,7 +116,7 @@ export class Client implements FutureOwner {
         client.ready,
         new Promise((_, reject) => {
           timer = setTimeout(
-            () => reject(new SluiceError('SLUICE_ERR_UNREACHABLE', `no answer from a scheduler at ${url} within ${timeoutMs} ms`)),
+            () => reject(errors.noAnswer(url, timeoutMs)),
             timeoutMs,
           );
         }),
@@ -278,7 +278,7 @@ export class Client implements FutureOwner {
     if (this.#id) {
       await this.#http.request('DELETE', `/clients/${this.#id}`).catch(() => undefined);
     }
-    this.#failAll(new SluiceError('SLUICE_ERR_CLOSED', 'the client was closed before this future ended'));
+    this.#failAll(errors.closedBeforeEnded());
   }
 
   get closed(): boolean {
@@ -377,7 +377,7 @@ export class Client implements FutureOwner {
   async #pump(): Promise<void> {
     if (!this.#opened && !(await this.#readyWithin(this.#retryForMs))) {
       this.#pumping = false;
-      this.#dropOutbox(this.#fatal ?? (this.#closed ? closedError() : new SluiceError('SLUICE_ERR_UNREACHABLE', `no answer from a scheduler at ${this.url} within ${this.#retryForMs} ms`)));
+      this.#dropOutbox(this.#fatal ?? (this.#closed ? closedError() : errors.noAnswer(this.url, this.#retryForMs)));
       return;
     }
     while (this.#outboxHead < this.#outbox.length && !this.#fatal && !this.#closed) {
@@ -663,7 +663,7 @@ export class Client implements FutureOwner {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SluiceError('SLUICE_ERR_CLOSED', 'the client is closed');
+    if (this.#closed) throw errors.clientClosed();
     if (this.#fatal) throw this.#fatal;
   }
 }

@@ -1,7 +1,13 @@
 import type { TaskErrorInfo } from '../schemas/common.ts';
-import type { ErrorCode } from '../schemas/errors.ts';
+import { errorFactories, type ErrorCode } from '../schemas/error-catalog.ts';
 
-/** An error the scheduler answered (or, for SLUICE_ERR_UNREACHABLE, could not). `code` is from the catalog. */
+/**
+ * An error the scheduler answered (or, for SLUICE_ERR_UNREACHABLE, could not).
+ * The same fields as the server's: `code` from the catalog (or `HTTP_<status>`
+ * for an answer that was not sluice's), `status` the HTTP status it was
+ * answered with (0 for an error the client raised itself: unreachable,
+ * closed, a lease lost), `message`, `details`.
+ */
 export class SluiceError extends Error {
   readonly code: ErrorCode | string;
   readonly status: number;
@@ -14,6 +20,25 @@ export class SluiceError extends Error {
     this.status = status;
     this.details = details;
   }
+
+  /** @deprecated The server's name for `status`; use `status`. */
+  get statusCode(): number {
+    return this.status;
+  }
+}
+
+/** The error catalog (schemas/error-catalog.ts), each factory making a client SluiceError the client raised itself (status 0). */
+export const errors = errorFactories((spec) => new SluiceError(spec.code, spec.message, 0, spec.details));
+
+/** Turn an error answer back into a SluiceError with its catalog code. */
+export function decodeError(status: number, text: string): SluiceError {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
+    if (body.error?.code) return new SluiceError(body.error.code, body.error.message ?? '', status, body.error.details);
+  } catch {
+    // not one of ours (a proxy, say): fall through
+  }
+  return new SluiceError(`HTTP_${status}`, `the scheduler answered ${status}: ${text.slice(0, 200)}`, status);
 }
 
 /**

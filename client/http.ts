@@ -1,4 +1,4 @@
-import { SluiceError } from './errors.ts';
+import { decodeError, errors, SluiceError } from './errors.ts';
 import { fetchTransport, type Transport } from './transport.ts';
 
 export interface HttpOptions {
@@ -32,9 +32,7 @@ export class Http {
       );
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new SluiceError('SLUICE_ERR_UNREACHABLE', `cannot reach the scheduler at ${this.base}: ${(error as Error).message}`, 0, {
-        cause: String((error as Error & { cause?: unknown }).cause ?? ''),
-      });
+      throw errors.unreachable(this.base, (error as Error).message, String((error as Error & { cause?: unknown }).cause ?? ''));
     }
     const { status, text } = response;
     if (status < 200 || status >= 300) throw decodeError(status, text);
@@ -42,16 +40,7 @@ export class Http {
   }
 }
 
-/** Turn an error answer back into a SluiceError with its catalog code. */
-export function decodeError(status: number, text: string): SluiceError {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
-    if (body.error?.code) return new SluiceError(body.error.code, body.error.message ?? '', status, body.error.details);
-  } catch {
-    // not one of ours (a proxy, say): fall through
-  }
-  return new SluiceError(`HTTP_${status}`, `the scheduler answered ${status}: ${text.slice(0, 200)}`, status);
-}
+export { decodeError };
 
 /**
  * Errors worth retrying: the scheduler is restarting or overloaded, the

@@ -2,7 +2,7 @@ import type { Lease as LeaseAnswer, LeasesInfo } from '../schemas/leases.ts';
 import { randomId } from '../schemas/keys.ts';
 import { call, closedError, path, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
-import { SluiceError } from './errors.ts';
+import { errors, SluiceError } from './errors.ts';
 import { kSession } from './symbols.ts';
 
 export interface AcquireOptions {
@@ -129,7 +129,7 @@ export class Lease {
   #extendUntil(deadline: number): void {
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = setTimeout(
-      () => this.#lose(new SluiceError('SLUICE_ERR_LEASE_EXPIRED', `lease on ${this.kind} ${this.name} lost: no renewal succeeded within its ttl of ${this.ttlMs} ms`)),
+      () => this.#lose(errors.leaseLost(this.kind, this.name, this.ttlMs)),
       Math.max(0, deadline - Date.now()),
     );
     unref(this.#deadlineTimer);
@@ -193,7 +193,7 @@ abstract class LeaseHolder {
   /** Release the oldest lease this object holds. */
   async release(): Promise<void> {
     const lease = this.leases[0];
-    if (!lease) throw new SluiceError('SLUICE_ERR_LEASE_EXPIRED', `this ${this.kind} object holds no lease on ${this.name}`);
+    if (!lease) throw errors.noLeaseHeld(this.kind, this.name);
     await lease.release();
   }
 
@@ -236,7 +236,7 @@ export class Lock extends LeaseHolder {
 
   /** Acquire the lock, waiting in line. Rejects with TimeoutError after timeoutMs. */
   async acquire(options: AcquireOptions = {}): Promise<Lease> {
-    if (this.leases.length > 0) throw new SluiceError('SLUICE_ERR_VALIDATION', `this Lock object already holds ${this.name}; release it first`);
+    if (this.leases.length > 0) throw errors.lockAlreadyHeld(this.name);
     return this.acquireLease({}, options);
   }
 

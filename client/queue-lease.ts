@@ -1,6 +1,6 @@
 import { call, path } from './calls.ts';
 import type { Client } from './client.ts';
-import { SluiceError } from './errors.ts';
+import { errors, SluiceError } from './errors.ts';
 
 /** The lease part of a get with ack's answer. */
 export interface LeaseAnswer {
@@ -121,7 +121,7 @@ export class QueueLease<T = unknown> {
   #extendUntil(deadline: number): void {
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = setTimeout(
-      () => this.#lose(new SluiceError('SLUICE_ERR_LEASE_EXPIRED', `lease ${this.id} on queue ${this.queue} lost: no renewal succeeded within its ttl of ${this.ttlMs} ms`)),
+      () => this.#lose(errors.queueLeaseLost(this.id, this.queue, this.ttlMs)),
       Math.max(0, deadline - Date.now()),
     );
     unref(this.#deadlineTimer);
