@@ -1,5 +1,6 @@
 import type { TaskErrorInfo } from '../schemas/common.ts';
-import { errorFactories, type ErrorCode } from '../schemas/error-catalog.ts';
+import { bindFactories, CLIENT_ERROR_CATALOG } from '../schemas/client-error-catalog.ts';
+import type { ErrorCode } from '../schemas/error-catalog.ts';
 
 /**
  * An error the scheduler answered (or, for SLUICE_ERR_UNREACHABLE, could not).
@@ -27,8 +28,8 @@ export class SluiceError extends Error {
   }
 }
 
-/** The error catalog (schemas/error-catalog.ts), each factory making a client SluiceError the client raised itself (status 0). */
-export const errors = errorFactories((spec) => new SluiceError(spec.code, spec.message, 0, spec.details));
+/** The errors the client raises itself (schemas/client-error-catalog.ts), each factory making a client SluiceError with status 0. */
+export const errors = bindFactories(CLIENT_ERROR_CATALOG, (spec) => new SluiceError(spec.code, spec.message, 0, spec.details));
 
 /** Turn an error answer back into a SluiceError with its catalog code. */
 export function decodeError(status: number, text: string): SluiceError {

@@ -2,6 +2,7 @@
  * The error catalog without zod, for the client: it runs in browsers, where
  * it should not carry the schemas' weight. schemas/errors.ts re-exports it.
  */
+import { type BoundFactories, bindFactories, CLIENT_ERROR_CATALOG } from './client-error-catalog.ts';
 import { CLIENT_HEADER } from './constants.ts';
 
 /**
@@ -330,29 +331,16 @@ export const ERROR_CATALOG = {
       { [kind]: name, leaseId },
     ),
 
-  // ── the client's own ───────────────────────────────────────────────────
-  unreachable: (url: string, reason: string, cause: string) => spec('SLUICE_ERR_UNREACHABLE', `cannot reach the scheduler at ${url}: ${reason}`, { cause }),
-  noAnswer: (url: string, ms: number) => spec('SLUICE_ERR_UNREACHABLE', `no answer from a scheduler at ${url} within ${ms} ms`),
-  closed: () => spec('SLUICE_ERR_CLOSED', 'closed: the client, or this object, was closed'),
-  clientClosed: () => spec('SLUICE_ERR_CLOSED', 'the client is closed'),
-  closedBeforeSent: () => spec('SLUICE_ERR_CLOSED', 'the client was closed before this was sent'),
-  closedBeforeEnded: () => spec('SLUICE_ERR_CLOSED', 'the client was closed before this future ended'),
-  leaseLost: (kind: string, name: string, ttlMs: number) =>
-    spec('SLUICE_ERR_LEASE_EXPIRED', `lease on ${kind} ${name} lost: no renewal succeeded within its ttl of ${ttlMs} ms`),
-  queueLeaseLost: (leaseId: string, queue: string, ttlMs: number) =>
-    spec('SLUICE_ERR_LEASE_EXPIRED', `lease ${leaseId} on queue ${queue} lost: no renewal succeeded within its ttl of ${ttlMs} ms`),
-  noLeaseHeld: (kind: string, name: string) => spec('SLUICE_ERR_LEASE_EXPIRED', `this ${kind} object holds no lease on ${name}`),
-  lockAlreadyHeld: (name: string) => spec('SLUICE_ERR_VALIDATION', `this Lock object already holds ${name}; release it first`),
+  // ── the client's own (client-error-catalog.ts, kept apart for the browser bundle) ──
+  ...CLIENT_ERROR_CATALOG,
 } satisfies Record<string, (...args: never[]) => ErrorSpec>;
 
 export type ErrorCatalog = typeof ERROR_CATALOG;
 
 /** The catalog's factories, each making a side's own error class. */
-export type ErrorFactories<E> = { readonly [K in keyof ErrorCatalog]: (...args: Parameters<ErrorCatalog[K]>) => E };
+export type ErrorFactories<E> = BoundFactories<ErrorCatalog, E>;
 
 /** Bind every factory of the catalog to `make`, which builds a side's error from a spec. */
 export function errorFactories<E>(make: (spec: ErrorSpec) => E): ErrorFactories<E> {
-  const out: Record<string, (...args: never[]) => E> = {};
-  for (const [name, factory] of Object.entries(ERROR_CATALOG)) out[name] = (...args: never[]) => make((factory as (...a: never[]) => ErrorSpec)(...args));
-  return out as unknown as ErrorFactories<E>;
+  return bindFactories(ERROR_CATALOG, make);
 }

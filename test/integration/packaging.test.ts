@@ -180,6 +180,7 @@ export async function handler(event) {
     t.same(inputs.filter((p) => /\/(server|cli)\/|better-sqlite3|fastify|\/zod\/|pino/.test(p)), [], `${platform}: no server module, no zod, no logger`);
     if (platform === 'browser') {
       t.same(inputs.filter((p) => p.includes('undici')), [], 'browser: no undici (fetch is the browser’s)');
+      t.same(inputs.filter((p) => p.includes('schemas/error-catalog')), [], 'browser: the errors the client raises itself, not the server’s catalog of messages');
       // A guard against a dependency pulled in by mistake (zod alone would pass it), not the aim (25 kB): ~48 kB today.
       t.ok(code.length <= 64_000, `browser: ${code.length} bytes minified (at most 64,000)`);
     }
