@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import bytes from 'bytes-iec';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../server/version.ts';
-import { LOG_FORMATS, logFormatOf } from './logging.ts';
+import { logFormatOf } from './logging.ts';
+import { optionOf, settingOptions } from './settings.ts';
 
 // Commands load their modules when they run, so that `sluice worker` does not
 // pay for the scheduler's (and --help for neither).
@@ -24,85 +25,16 @@ const int = (name: string) => (value: string): number => {
   return n;
 };
 
-/** Scheduler settings as flags; each also reads SLUICE_<NAME> from the environment. */
+/** Scheduler settings as flags (one per setting of server/config.ts that has one); each also reads SLUICE_<NAME> from the environment. */
 function schedulerOptions(command: Command): Command {
-  return command
-    .option('--port <port>', 'TCP port, 0 for any free one (env SLUICE_PORT)', int('--port'))
-    .option('--host <host>', 'address to listen on (env SLUICE_HOST)')
-    .option('--db <path>', 'SQLite file (env SLUICE_DB)')
-    .option('--retention-ms <ms>', 'keep results nothing holds this long (env SLUICE_RETENTION_MS)')
-    .option('--client-lease-ms <ms>', 'end a client session with no stream and no request for this long, releasing its futures (env SLUICE_CLIENT_LEASE_MS)')
-    .option('--allowed-failures <n>', 'worker deaths a task survives before it is lost (env SLUICE_ALLOWED_FAILURES)')
-    .option('--heartbeat-ms <ms>', 'worker heartbeat interval (env SLUICE_HEARTBEAT_MS)')
-    .option('--worker-ttl-ms <ms>', 'drop a worker silent this long (env SLUICE_WORKER_TTL_MS)')
-    .option('--body-limit <bytes>', 'largest request body (env SLUICE_BODY_LIMIT)')
-    .option('--max-batch <n>', 'most tasks, keys or values in one request (env SLUICE_MAX_BATCH)')
-    .addOption(new Option('--synchronous <mode>', 'normal: survive kill -9; full: also a power cut (env SLUICE_SYNCHRONOUS)').choices(['normal', 'full']))
-    .addOption(
-      new Option('--integrity-check <mode>', 'check the store at start and refuse a damaged one: quick (every page), full (also indexes against tables, slower), off (env SLUICE_INTEGRITY_CHECK)').choices([
-        'quick',
-        'full',
-        'off',
-      ]),
-    )
-    .option('--shutdown-grace-ms <ms>', 'how long SIGTERM waits for running tasks (env SLUICE_SHUTDOWN_GRACE_MS)')
-    .option('--client-token <tokens>', 'bearer tokens that submit, read and append; comma-separated (env SLUICE_CLIENT_TOKEN)')
-    .option('--worker-token <tokens>', 'bearer tokens for workers; comma-separated (env SLUICE_WORKER_TOKEN)')
-    .option('--admin-token <tokens>', 'bearer tokens that may do anything; comma-separated (env SLUICE_ADMIN_TOKEN)')
-    .option('--insecure', 'no authentication; allowed on loopback only (env SLUICE_INSECURE=true)')
-    .option('--cors-origins <origins>', 'browser origins allowed to call, comma-separated (env SLUICE_CORS_ORIGINS)')
-    .option('--rate-limit-per-minute <n>', 'requests per minute per token, 0 for no limit (env SLUICE_RATE_LIMIT_PER_MINUTE)')
-    .option('--max-pending <n>', 'pending tasks accepted before 503 (env SLUICE_MAX_PENDING)')
-    .option('--max-result-bytes <n>', 'largest task result (env SLUICE_MAX_RESULT_BYTES)')
-    .option('--max-depth <n>', 'deepest nesting of any value: args, items, values, messages, results (env SLUICE_MAX_DEPTH)')
-    .addOption(new Option('--max-arg-depth <n>', 'the older name of --max-depth (env SLUICE_MAX_ARG_DEPTH)').hideHelp())
-    .option('--max-sse-per-client <n>', 'open SSE streams per client session (env SLUICE_MAX_SSE_PER_CLIENT)')
-    .option('--max-sse-per-token <n>', 'open SSE streams per token, its sessions included; per address when insecure (env SLUICE_MAX_SSE_PER_TOKEN)')
-    .option('--max-sse <n>', 'open SSE streams in all (env SLUICE_MAX_SSE)')
-    .option('--sse-max-buffered-bytes-total <bytes>', 'unsent bytes of all SSE readers together; past it the furthest behind are cut off (env SLUICE_SSE_MAX_BUFFERED_BYTES_TOTAL)')
-    .option('--max-sessions-per-token <n>', 'live client sessions per token; all callers together when insecure (env SLUICE_MAX_SESSIONS_PER_TOKEN)')
-    .option('--auth-failures-per-minute <n>', 'failed authentications a minute from one address before 429, 0 for no limit (env SLUICE_AUTH_FAILURES_PER_MINUTE)')
-    .option('--request-timeout-ms <ms>', 'time a request may take to arrive whole, headers and body; not its answer (env SLUICE_REQUEST_TIMEOUT_MS)')
-    .option('--headers-timeout-ms <ms>', 'time a request’s headers may take to arrive (env SLUICE_HEADERS_TIMEOUT_MS)')
-    .option('--keep-alive-timeout-ms <ms>', 'close a keep-alive connection idle this long (env SLUICE_KEEP_ALIVE_TIMEOUT_MS)')
-    .option('--trust-proxy <proxies>', 'believe X-Forwarded-For/-Proto/-Host from these proxies: true, a hop count, or addresses/CIDRs, comma-separated (env SLUICE_TRUST_PROXY)')
-    .option('--max-pending-bytes <n>', 'characters of pending tasks’ keys, names and arguments kept before 503 (env SLUICE_MAX_PENDING_BYTES)')
-    .option('--max-heap-used-mb <n>', 'heap in use beyond which requests get 503, 0 for no limit; default 70% of the heap limit (env SLUICE_MAX_HEAP_USED_MB)')
-    .option('--max-topics <n>', 'pub/sub topics kept in memory; idle ones are forgotten first (env SLUICE_MAX_TOPICS)')
-    .option('--topic-replay-bytes <n>', 'characters of each topic’s newest messages kept for replay (env SLUICE_TOPIC_REPLAY_BYTES)')
-    .option('--topic-replay-total-bytes <n>', 'characters kept for replay in all topics; the oldest go first (env SLUICE_TOPIC_REPLAY_TOTAL_BYTES)')
-    .option('--max-message-bytes <n>', 'largest message a publish may carry (env SLUICE_MAX_MESSAGE_BYTES)')
-    .option('--max-waiting-calls <n>', 'callers waiting at once: gets, puts, acquires, waits, results (env SLUICE_MAX_WAITING_CALLS)')
-    .option('--max-waiting-put-bytes <n>', 'characters of items held by puts waiting for room (env SLUICE_MAX_WAITING_PUT_BYTES)')
-    .option('--max-reply-bytes <n>', 'largest reply built from stored values: a gather, a queue get (env SLUICE_MAX_REPLY_BYTES)')
-    .option('--max-leases <n>', 'leases held at once on all locks and semaphores (env SLUICE_MAX_LEASES)')
-    .option('--max-queue-items <n>', 'items waiting in all queues together (env SLUICE_MAX_QUEUE_ITEMS)')
-    .option('--max-queues <n>', 'queues that exist at once (env SLUICE_MAX_QUEUES)')
-    .option('--max-channels <n>', 'channels that exist at once (env SLUICE_MAX_CHANNELS)')
-    .option('--firehose-replay-bytes <n>', 'characters of recent dashboard-stream frames kept for readers that resume (env SLUICE_FIREHOSE_REPLAY_BYTES)')
-    .addOption(new Option('--log-level <level>', 'log level (env SLUICE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .addOption(logFormatOption());
+  for (const option of settingOptions()) command.addOption(option);
+  return command;
 }
 
-/** --log-format: readable lines on a terminal, JSON lines otherwise, unless told. */
-function logFormatOption(): Option {
-  return new Option('--log-format <format>', 'json (one object per line) or pretty (readable lines); default: pretty when stdout is a terminal, else json (env SLUICE_LOG_FORMAT)').choices(LOG_FORMATS);
-}
-
-const CONFIG_FLAGS = [
-  'port', 'host', 'db', 'retentionMs', 'clientLeaseMs', 'allowedFailures', 'heartbeatMs', 'workerTtlMs',
-  'bodyLimit', 'maxBatch', 'synchronous', 'integrityCheck', 'shutdownGraceMs', 'logLevel', 'clientToken', 'workerToken', 'adminToken',
-  'insecure', 'corsOrigins', 'rateLimitPerMinute', 'maxPending', 'maxResultBytes', 'maxDepth', 'maxArgDepth', 'maxSsePerClient',
-  'maxHeapUsedMb', 'authFailuresPerMinute', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'trustProxy',
-  'maxSsePerToken', 'maxSse', 'sseMaxBufferedBytesTotal', 'maxSessionsPerToken',
-  'maxPendingBytes', 'maxTopics', 'topicReplayBytes', 'topicReplayTotalBytes', 'maxMessageBytes', 'maxWaitingCalls',
-  'maxWaitingPutBytes', 'maxReplyBytes', 'maxLeases', 'maxQueueItems', 'maxQueues', 'maxChannels', 'firehoseReplayBytes',
-] as const;
-
+/** The settings: flags given over SLUICE_* variables over defaults, checked; a bad value stops the command, named. */
 async function configOf(flags: Record<string, unknown>) {
-  const { configFromEnv, parseConfig } = await import('../server/config.ts');
-  const given = Object.fromEntries(CONFIG_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
-  return parseConfig({ ...configFromEnv(process.env), ...given });
+  const { configFromSources } = await import('../server/config.ts');
+  return configFromSources(flags, process.env);
 }
 
 /** --token, or SLUICE_TOKEN. */
@@ -137,13 +69,14 @@ schedulerOptions(
     .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) a local worker takes no more tasks and restarts once they end', byteSize('--memory-limit')),
 ).action(async (flags) => {
   const { runUp } = await import('./up-command.ts');
-  const logFormat = logFormatOf(flags.logFormat);
-  await runUp(await configOf(flags), { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit, logFormat });
+  const config = await configOf(flags);
+  await runUp(config, { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit, logFormat: logFormatOf(config.logFormat) });
 });
 
 schedulerOptions(program.command('scheduler').description('Start a scheduler alone')).action(async (flags) => {
   const { runScheduler } = await import('./scheduler-command.ts');
-  await runScheduler(await configOf(flags), logFormatOf(flags.logFormat));
+  const config = await configOf(flags);
+  await runScheduler(config, logFormatOf(config.logFormat));
 });
 
 program
@@ -182,7 +115,7 @@ program
   .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) the worker takes no more tasks and its process restarts once they end', byteSize('--memory-limit'))
   .option('--no-nanny', 'run the worker in this process, without the supervisor that restarts it when it dies')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-  .addOption(logFormatOption())
+  .addOption(optionOf('logFormat'))
   .action(async (flags) => {
     const { runWorker } = await import('./worker-command.ts');
     await runWorker({
