@@ -126,29 +126,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
   });
   await app.register(docsPlugin);
   await app.register(sse, { heartbeatInterval: config.sseHeartbeatMs });
-  await app.register(schedulerPlugin, {
-    retentionMs: config.retentionMs,
-    clientLeaseMs: config.clientLeaseMs,
-    allowedFailures: config.allowedFailures,
-    heartbeatMs: config.heartbeatMs,
-    workerTtlMs: config.workerTtlMs,
-    inlineResultBytes: config.inlineResultBytes,
-    maxBatch: config.maxBatch,
-    sweepIntervalMs: config.sweepIntervalMs,
-    sseMaxBufferedBytes: config.sseMaxBufferedBytes,
-    sseMaxBufferedBytesTotal: config.sseMaxBufferedBytesTotal,
-    maxSsePerClient: config.maxSsePerClient,
-    maxSsePerToken: config.maxSsePerToken,
-    maxSse: config.maxSse,
-    maxSessionsPerToken: config.maxSessionsPerToken,
-    maxPending: config.maxPending,
-    maxPendingBytes: config.maxPendingBytes,
-    maxWaitingCalls: config.maxWaitingCalls,
-    maxReplyBytes: config.maxReplyBytes,
-    maxResultBytes: config.maxResultBytes,
-    maxDepth: config.maxDepth,
-    sessionTtlMs: config.sessionTtlMs,
-  });
+  await app.register(schedulerPlugin, { settings: config });
 
   await app.register(channelsPlugin, { maxChannels: config.maxChannels });
   await app.register(coordinationPlugin, {

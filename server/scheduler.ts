@@ -6,6 +6,7 @@ import { findDependencies, pureKey, randomId, randomKey } from '../schemas/keys.
 import type { TaskSpec } from '../schemas/tasks.ts';
 import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../schemas/worker-protocol.ts';
 import { ClientSessions } from './client-sessions.ts';
+import type { SchedulerConfig } from './config.ts';
 import type { Caller, Holds } from './holds.ts';
 import { errors, type SluiceError } from './errors.ts';
 import { checkJsonText, nestsDeeper } from './json-checks.ts';
@@ -24,50 +25,31 @@ import type { TaskStore } from './store/task-store.ts';
 import { WaitingCalls } from './wait-line.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
-export interface SchedulerOptions {
-  /** Kept this long after the last holder lets go (ms). */
-  retentionMs: number;
-  /** A client session with no stream and no request for this long ends, and loses its holds (ms). */
-  clientLeaseMs: number;
-  /** Live client sessions per token. */
-  maxSessionsPerToken: number;
-  /** Worker deaths a task survives before it is lost. */
-  allowedFailures: number;
-  /** How often workers send heartbeats (ms). */
-  heartbeatMs: number;
-  /** A worker silent this long is considered dead (ms). */
-  workerTtlMs: number;
-  /** Results up to this many characters ride along in status events. */
-  inlineResultBytes: number;
-  /** The most tasks, keys or values one request may carry. */
-  maxBatch: number;
-  /** How often forgotten keys are swept (ms). */
-  sweepIntervalMs: number;
-  /** An SSE reader with more than this many bytes unsent is cut off. */
-  sseMaxBufferedBytes: number;
-  /** All unsent SSE bytes together; past it the readers furthest behind are cut off. */
-  sseMaxBufferedBytesTotal: number;
-  /** Open SSE streams per client session. */
-  maxSsePerClient: number;
-  /** Open SSE streams per token (per address without authentication). */
-  maxSsePerToken: number;
-  /** Open SSE streams in all. */
-  maxSse: number;
-  /** Pending tasks accepted before submissions get 503. */
-  maxPending: number;
-  /** Characters of pending tasks' keys, names and arguments kept before submissions get 503. */
-  maxPendingBytes: number;
-  /** Callers waiting at once (a gather counts each key it waits for). */
-  maxWaitingCalls: number;
-  /** Largest reply built from stored values (a gather's results). */
-  maxReplyBytes: number;
-  /** Largest result a task may return (JSON characters). */
-  maxResultBytes: number;
-  /** Deepest nesting of arrays and objects in any value: arguments, results, stored values. */
-  maxDepth: number;
-  /** How long a browser session cookie lasts (ms). */
-  sessionTtlMs: number;
-}
+/** The settings the scheduler service reads (server/config.ts describes each). */
+export type SchedulerOptions = Pick<
+  SchedulerConfig,
+  | 'retentionMs'
+  | 'clientLeaseMs'
+  | 'maxSessionsPerToken'
+  | 'allowedFailures'
+  | 'heartbeatMs'
+  | 'workerTtlMs'
+  | 'inlineResultBytes'
+  | 'maxBatch'
+  | 'sweepIntervalMs'
+  | 'sseMaxBufferedBytes'
+  | 'sseMaxBufferedBytesTotal'
+  | 'maxSsePerClient'
+  | 'maxSsePerToken'
+  | 'maxSse'
+  | 'maxPending'
+  | 'maxPendingBytes'
+  | 'maxWaitingCalls'
+  | 'maxReplyBytes'
+  | 'maxResultBytes'
+  | 'maxDepth'
+  | 'sessionTtlMs'
+>;
 
 export type { Caller } from './holds.ts';
 

@@ -17,10 +17,10 @@ declare module 'fastify' {
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The scheduler service over the store; closing the app drains and closes it. */
-export default fp<SchedulerOptions>(
-  async (app, options) => {
-    const scheduler = new Scheduler(app.store, options, app.log, app.storage);
+/** The scheduler service over the store, with the settings it reads; closing the app drains and closes it. */
+export default fp<{ settings: SchedulerOptions }>(
+  async (app, { settings }) => {
+    const scheduler = new Scheduler(app.store, settings, app.log, app.storage);
     scheduler.start();
     app.decorate('scheduler', scheduler);
     // Shutdown is drain() (the CLI calls it on SIGTERM, before app.close()),
