@@ -3,7 +3,7 @@ import bytes from 'bytes-iec';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../server/version.ts';
 import { logFormatOf } from './logging.ts';
-import { optionOf, settingOptions } from './settings.ts';
+import type { SettingName } from '../server/config.ts';
 
 // Commands load their modules when they run, so that `sluice worker` does not
 // pay for the scheduler's (and --help for neither).
@@ -25,10 +25,30 @@ const int = (name: string) => (value: string): number => {
   return n;
 };
 
-/** Scheduler settings as flags (one per setting of server/config.ts that has one); each also reads SLUICE_<NAME> from the environment. */
-function schedulerOptions(command: Command): Command {
-  for (const option of settingOptions()) command.addOption(option);
+/** Commands that take settings as flags: all of them, or those named. */
+const settingsOf = new Map<Command, 'all' | SettingName[]>();
+
+/**
+ * Settings as flags, made from their schema (server/config.ts); each also
+ * reads SLUICE_<NAME> from the environment. They are added when the command
+ * runs (or its --help is asked), so that other commands do not load the schema.
+ */
+function withSettings(command: Command, names: 'all' | SettingName[]): Command {
+  settingsOf.set(command, names);
   return command;
+}
+
+async function addSettingOptions(command: Command): Promise<void> {
+  const names = settingsOf.get(command);
+  if (!names) return;
+  settingsOf.delete(command);
+  const { optionOf, settingOptions } = await import('./settings.ts');
+  for (const option of names === 'all' ? settingOptions() : names.map(optionOf)) command.addOption(option);
+}
+
+/** Scheduler settings as flags: every setting that has one. */
+function schedulerOptions(command: Command): Command {
+  return withSettings(command, 'all');
 }
 
 /** The settings: flags given over SLUICE_* variables over defaults, checked; a bad value stops the command, named. */
@@ -104,18 +124,20 @@ program
     process.exitCode = await runRestore(backup, flags.db, flags.force === true);
   });
 
-program
-  .command('worker')
-  .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
-  .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
-  .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
-  .option('--name <name>', 'worker name shown in /workers (default host-pid)')
-  .option('--token <token>', 'a worker token (env SLUICE_TOKEN)')
-  .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) the worker takes no more tasks and its process restarts once they end', byteSize('--memory-limit'))
-  .option('--no-nanny', 'run the worker in this process, without the supervisor that restarts it when it dies')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-  .addOption(optionOf('logFormat'))
+withSettings(
+  program
+    .command('worker')
+    .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
+    .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
+    .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+    .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
+    .option('--name <name>', 'worker name shown in /workers (default host-pid)')
+    .option('--token <token>', 'a worker token (env SLUICE_TOKEN)')
+    .option('--memory-limit <bytes>', 'over this RSS (800MB, 2GB, 1.5GiB) the worker takes no more tasks and its process restarts once they end', byteSize('--memory-limit'))
+    .option('--no-nanny', 'run the worker in this process, without the supervisor that restarts it when it dies')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  ['logFormat'],
+)
   .action(async (flags) => {
     const { runWorker } = await import('./worker-command.ts');
     await runWorker({
@@ -291,9 +313,12 @@ program
   .description('Print a tab-completion script for bash or zsh, for `sluice` on the PATH (npm link, a global install): npx sluice completion bash >> ~/.bashrc (zsh: >> ~/.zshrc)')
   .addArgument(new Argument('[shell]', 'bash or zsh').choices(['bash', 'zsh']).default('bash'))
   .action(async (shell: 'bash' | 'zsh') => {
+    for (const command of [...settingsOf.keys()]) await addSettingOptions(command);
     const { completionScript } = await import('./completion.ts');
     process.stdout.write(completionScript(program, shell));
   });
+
+program.hook('preSubcommand', (_program, command) => addSettingOptions(command));
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { defaultText, type SchedulerConfig, type Setting, SETTINGS } from '../server/config.ts';
+import { defaultText, type Setting, type SettingName, SETTINGS } from '../server/config.ts';
 
 // The scheduler's flags, made from its settings' schema (server/config.ts):
 // each setting with a flag is an option of `scheduler` and `up`, its help
@@ -27,7 +27,7 @@ export function settingOptions(): Option[] {
 }
 
 /** The option of the named setting (--log-format for `worker` too). */
-export function optionOf(name: keyof SchedulerConfig): Option {
+export function optionOf(name: SettingName): Option {
   const s = SETTINGS.find((x) => x.name === name);
   if (!s) throw new Error(`no setting ${name}`);
   return settingOption(s);
