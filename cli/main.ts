@@ -319,6 +319,10 @@ program
   });
 
 program.hook('preSubcommand', (_program, command) => addSettingOptions(command));
+// `npx sluice help scheduler` prints the command's help without dispatching to it.
+const [first, second] = process.argv.slice(2);
+const helped = first === 'help' ? program.commands.find((command) => command.name() === second) : undefined;
+if (helped) await addSettingOptions(helped);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);

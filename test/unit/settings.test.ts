@@ -125,6 +125,10 @@ t.test('`npx sluice scheduler --help` lists every setting’s flag with its vari
     t.match(help, `${s.flag} `, `${s.flag} is listed`);
     t.match(help, `env ${s.env}`, `with ${s.env}`);
   }
+  const viaHelp = await run(process.execPath, [BIN, 'help', 'scheduler'], { cwd: ROOT, timeout: 60_000 });
+  t.equal(viaHelp.stdout, stdout, '`npx sluice help scheduler` shows the same');
+  const worker = await run(process.execPath, [BIN, 'worker', '--help'], { cwd: ROOT, timeout: 60_000 });
+  t.match(worker.stdout, /--log-format <format>\s+json .*\(env SLUICE_LOG_FORMAT/s, 'the worker’s --log-format is the setting’s');
 });
 
 t.test('the docs table: a row per setting, between the markers', async (t) => {
