@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
 import bytes from 'bytes-iec';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import type { SettingName } from '../server/config.ts';
 import { VERSION } from '../server/version.ts';
 import { logFormatOf } from './logging.ts';
-import type { SettingName } from '../server/config.ts';
 
 // Commands load their modules when they run, so that `sluice worker` does not
-// pay for the scheduler's (and --help for neither).
+// pay for the scheduler's (and --help for neither); the settings' flags too
+// (withSettings, below).
 
 const DEFAULT_SCHEDULER = process.env.SLUICE_SCHEDULER ?? 'http://127.0.0.1:8786';
 
