@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { channelEntryHolder, FIRE_AND_FORGET } from '../server/state/holder-kinds.ts';
-import { openDatabase } from '../server/store/database.ts';
+import { openDatabase } from '../server/storage/sqlite/database.ts';
 import { Proc } from '../test/helpers/processes.ts';
 import { postJson, print, quick, type Result, round } from './lib.ts';
 

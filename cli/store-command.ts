@@ -1,4 +1,4 @@
-import { backupStore, restoreStore } from '../server/store/backup.ts';
+import { backupStore, restoreStore } from '../server/storage/sqlite/backup.ts';
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 

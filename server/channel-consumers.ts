@@ -2,7 +2,7 @@ import type { ConsumerPosition } from '../schemas/channel-consumers.ts';
 import type { Channels } from './channels.ts';
 import { errors } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { ConsumerRow, ConsumerStore } from './store/consumer-store.ts';
+import type { ConsumerRow, ConsumerStore } from './storage/sqlite/consumer-store.ts';
 
 /**
  * Consumers' positions in channels: for each (channel, consumer name), the

@@ -8,7 +8,7 @@ import type { Holds } from './holds.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import { channelEntryHolder, parseChannelEntryHolder } from './state/holder-kinds.ts';
-import type { ChannelStore, EntryRow } from './store/channel-store.ts';
+import type { ChannelStore, EntryRow } from './storage/sqlite/channel-store.ts';
 
 const REPLAY_PAGE = 500;
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;

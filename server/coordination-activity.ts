@@ -3,7 +3,7 @@ import type { QueueInfo } from '../schemas/queues.ts';
 import type { Flags } from './flags.ts';
 import type { Leases, LeaseSummary } from './leases.ts';
 import type { Queues } from './queues.ts';
-import type { LeaseKind } from './store/lease-store.ts';
+import type { LeaseKind } from './storage/sqlite/lease-store.ts';
 import type { TopicInfo, Topics } from './topics.ts';
 import type { Variables } from './variables.ts';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { errors } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { FlagStore } from './store/flag-store.ts';
+import type { FlagStore } from './storage/sqlite/flag-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
 
 /** Events about flags, for the firehose and the metrics; emitted only when the state changes. */

@@ -5,9 +5,9 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'f
 import { type DestinationStream, pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { SchedulerConfig } from './config.ts';
-import { StorageHealth } from './store/storage-health.ts';
-import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './store/integrity.ts';
-import { isMemoryStore, StoreLock } from './store/store-lock.ts';
+import { StorageHealth } from './storage/storage-health.ts';
+import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './storage/sqlite/integrity.ts';
+import { isMemoryStore, StoreLock } from './storage/sqlite/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
 const PROBE_INTERVAL_MS = 1000;

@@ -5,7 +5,7 @@ import { randomId } from '../schemas/keys.ts';
 import type { Fence } from '../schemas/variables.ts';
 import { errors } from './errors.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
-import type { LeaseKind, LeaseStore, SemaphoreRow } from './store/lease-store.ts';
+import type { LeaseKind, LeaseStore, SemaphoreRow } from './storage/sqlite/lease-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
 
 export interface AcquireRequest {

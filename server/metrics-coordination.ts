@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CoordinationServices, CoordinationTotals } from './coordination-activity.ts';
-import type { LeaseKind } from './store/lease-store.ts';
+import type { LeaseKind } from './storage/sqlite/lease-store.ts';
 
 /** Queues given their own `sluice_queue_size` series at most (the largest): a label per queue name must stay bounded. */
 export const QUEUE_SERIES = 100;

@@ -1,5 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
-import type { TaskRow } from './store/task-store.ts';
+import type { TaskRow } from './storage/sqlite/task-store.ts';
 import type { TaskOutcome } from './state/types.ts';
 
 /**

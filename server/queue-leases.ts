@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errors } from './errors.ts';
 import type { LeaseKeeper, Queues } from './queues.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
-import type { QueueLeaseStore } from './store/queue-lease-store.ts';
+import type { QueueLeaseStore } from './storage/sqlite/queue-lease-store.ts';
 
 interface QueueLease {
   readonly id: string;

@@ -8,7 +8,7 @@ import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import { queueItemHolder } from './state/holder-kinds.ts';
 import { IdDeque } from './state/id-deque.ts';
-import type { ItemRow, QueueStore } from './store/queue-store.ts';
+import type { ItemRow, QueueStore } from './storage/sqlite/queue-store.ts';
 import { WaitLine } from './wait-line.ts';
 
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;

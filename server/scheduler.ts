@@ -19,9 +19,9 @@ import { clientHolder, FIRE_AND_FORGET, type HolderId, parseClientHolder } from 
 import { hasHolder, listHolders } from './state/holders.ts';
 import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
-import { SessionStore } from './store/session-store.ts';
-import type { StorageHealth } from './store/storage-health.ts';
-import type { TaskStore } from './store/task-store.ts';
+import { SessionStore } from './storage/sqlite/session-store.ts';
+import type { StorageHealth } from './storage/storage-health.ts';
+import type { TaskStore } from './storage/sqlite/task-store.ts';
 import { WaitingCalls } from './wait-line.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CLIENT_ID_PATTERN } from '../schemas/constants.ts';
 import { randomId } from '../schemas/keys.ts';
 import { errors } from './errors.ts';
-import type { SessionStore } from './store/session-store.ts';
+import type { SessionStore } from './storage/sqlite/session-store.ts';
 
 interface LiveSession {
   /** Who created it: the fingerprint of its token ("token:…"), "cookie:<scope>", or "insecure". */

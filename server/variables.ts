@@ -6,7 +6,7 @@ import type { Leases } from './leases.ts';
 import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
 import { variableHolder } from './state/holder-kinds.ts';
-import type { VariableStore } from './store/variable-store.ts';
+import type { VariableStore } from './storage/sqlite/variable-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
 
 /** Events about variables, for the firehose and the metrics: names only, never values. */

@@ -5,7 +5,7 @@ import { AuthFailures } from '../auth-failures.ts';
 import { allows, Authenticator, type BrowserSession, PresentedToken, type Requirement, type Scope, SESSION_COOKIE, type Tokens } from '../auth.ts';
 import { errors } from '../errors.ts';
 import { canonicalOrigin, foreignOrigin, isLoopbackName, ownOrigin, type RequestOrigin } from '../same-origin.ts';
-import { BrowserSessionStore } from '../store/browser-session-store.ts';
+import { BrowserSessionStore } from '../storage/sqlite/browser-session-store.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

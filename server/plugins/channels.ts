@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin';
 import { ChannelConsumers } from '../channel-consumers.ts';
 import { Channels } from '../channels.ts';
-import { ChannelStore } from '../store/channel-store.ts';
-import { ConsumerStore } from '../store/consumer-store.ts';
+import { ChannelStore } from '../storage/sqlite/channel-store.ts';
+import { ConsumerStore } from '../storage/sqlite/consumer-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

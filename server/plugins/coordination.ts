@@ -4,11 +4,11 @@ import { FutureRefs } from '../future-refs.ts';
 import { Leases } from '../leases.ts';
 import { QueueLeases } from '../queue-leases.ts';
 import { type QueueLimits, Queues } from '../queues.ts';
-import { FlagStore } from '../store/flag-store.ts';
-import { LeaseStore } from '../store/lease-store.ts';
-import { QueueLeaseStore } from '../store/queue-lease-store.ts';
-import { QueueStore } from '../store/queue-store.ts';
-import { VariableStore } from '../store/variable-store.ts';
+import { FlagStore } from '../storage/sqlite/flag-store.ts';
+import { LeaseStore } from '../storage/sqlite/lease-store.ts';
+import { QueueLeaseStore } from '../storage/sqlite/queue-lease-store.ts';
+import { QueueStore } from '../storage/sqlite/queue-store.ts';
+import { VariableStore } from '../storage/sqlite/variable-store.ts';
 import { type TopicLimits, Topics } from '../topics.ts';
 import { Variables } from '../variables.ts';
 

@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
-import { openDatabase } from '../store/database.ts';
-import { walOutgrowsRoom } from '../store/disk-room.ts';
-import { GroupCommit } from '../store/group-commit.ts';
-import { StorageHealth } from '../store/storage-health.ts';
-import { isMemoryStore } from '../store/store-lock.ts';
-import { TaskStore } from '../store/task-store.ts';
+import { openDatabase } from '../storage/sqlite/database.ts';
+import { walOutgrowsRoom } from '../storage/sqlite/disk-room.ts';
+import { GroupCommit } from '../storage/sqlite/group-commit.ts';
+import { StorageHealth } from '../storage/storage-health.ts';
+import { isMemoryStore } from '../storage/sqlite/store-lock.ts';
+import { TaskStore } from '../storage/sqlite/task-store.ts';
 
 /** How often the room left beside the store is checked (a statfs and a stat: a few microseconds). */
 const ROOM_CHECK_MS = 250;

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../schemas/errors.ts';
 import { AcquireQuery, Lease, LeaseBody, LeasesInfo } from '../../schemas/leases.ts';
 import type { AcquireRequest } from '../leases.ts';
 import { presenceOf } from '../reply-delivery.ts';
-import type { LeaseKind } from '../store/lease-store.ts';
+import type { LeaseKind } from '../storage/sqlite/lease-store.ts';
 import { errorReplies } from '../docs/replies.ts';
 import { callerOf } from './caller.ts';
 

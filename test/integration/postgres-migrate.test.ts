@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { POSTGRES_MIGRATIONS_DIR, migrate, schemaVersion } from '../../server/storage/postgres/migrate.ts';
-import { openDatabase } from '../../server/store/database.ts';
+import { openDatabase } from '../../server/storage/sqlite/database.ts';
 import { startPostgres } from '../helpers/postgres.ts';
 import { ROOT } from '../helpers/processes.ts';
 

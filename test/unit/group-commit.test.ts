@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { openDatabase } from '../../server/store/database.ts';
-import { GroupCommit } from '../../server/store/group-commit.ts';
+import { openDatabase } from '../../server/storage/sqlite/database.ts';
+import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

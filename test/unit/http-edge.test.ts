@@ -11,9 +11,9 @@ import { addressKey, AuthFailures } from '../../server/auth-failures.ts';
 import { Authenticator, isLoopbackAddress, notLoopback, startupProblem } from '../../server/auth.ts';
 import { parseConfig } from '../../server/config.ts';
 import { foreignOrigin, isLoopbackName, type RequestOrigin } from '../../server/same-origin.ts';
-import { openDatabase } from '../../server/store/database.ts';
-import { GroupCommit } from '../../server/store/group-commit.ts';
-import { BrowserSessionStore } from '../../server/store/browser-session-store.ts';
+import { openDatabase } from '../../server/storage/sqlite/database.ts';
+import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
+import { BrowserSessionStore } from '../../server/storage/sqlite/browser-session-store.ts';
 
 const CLIENT = 'client-token-aaaaaaaaaaaaaaaa';
 const ADMIN = 'admin-token-cccccccccccccccccc';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { SessionCredentials } from '../../server/session-credentials.ts';
-import { openDatabase } from '../../server/store/database.ts';
-import { GroupCommit } from '../../server/store/group-commit.ts';
-import { SessionStore } from '../../server/store/session-store.ts';
+import { openDatabase } from '../../server/storage/sqlite/database.ts';
+import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
+import { SessionStore } from '../../server/storage/sqlite/session-store.ts';
 
 const ALICE = 'token:aaaaaaaaaaaa';
 const BOB = 'token:bbbbbbbbbbbb';

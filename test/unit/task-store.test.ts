@@ -5,9 +5,9 @@ import t from 'tap';
 import { channelEntryHolder, clientHolder, dependentHolder, FIRE_AND_FORGET, isDependentHolder, queueItemHolder, variableHolder } from '../../server/state/holder-kinds.ts';
 import { holdersFrom } from '../../server/state/holders.ts';
 import type { ActiveTask, WorkerState } from '../../server/state/types.ts';
-import { openDatabase } from '../../server/store/database.ts';
-import { GroupCommit } from '../../server/store/group-commit.ts';
-import { TaskStore } from '../../server/store/task-store.ts';
+import { openDatabase } from '../../server/storage/sqlite/database.ts';
+import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
+import { TaskStore } from '../../server/storage/sqlite/task-store.ts';
 
 const worker: WorkerState = {
   id: 'w1',

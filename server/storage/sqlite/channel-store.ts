@@ -1,4 +1,4 @@
-import type { FutureStatus } from '../../schemas/common.ts';
+import type { FutureStatus } from '../../../schemas/common.ts';
 import type { Db } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 

@@ -1,4 +1,4 @@
-import { errors } from '../errors.ts';
+import { errors } from '../../errors.ts';
 import type { Db } from './database.ts';
 
 /** Told the outcome of the commit it waits for: undefined when committed, else why it failed. */

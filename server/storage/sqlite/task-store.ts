@@ -1,7 +1,7 @@
-import type { FutureStatus, TaskErrorInfo } from '../../schemas/common.ts';
-import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../state/holder-kinds.ts';
-import { listHolders } from '../state/holders.ts';
-import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../state/types.ts';
+import type { FutureStatus, TaskErrorInfo } from '../../../schemas/common.ts';
+import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../../state/holder-kinds.ts';
+import { listHolders } from '../../state/holders.ts';
+import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../../state/types.ts';
 import { BUSY_TIMEOUT_MS, type Db } from './database.ts';
 import { freeBytes } from './disk-room.ts';
 import type { GroupCommit } from './group-commit.ts';
