@@ -116,7 +116,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
   await app.register(upgradesPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.maxDepth });
   await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
-  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, retentionMs: config.retentionMs, storage });
+  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, storage });
   await app.register(authPlugin, {
     tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },
     insecure: config.insecure,

@@ -6,6 +6,7 @@ import type { TaskSpec } from '../schemas/tasks.ts';
 import { errors } from './errors.ts';
 import type { Holds } from './holds.ts';
 import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
+import type { CommitPoint } from './storage/ports.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import { channelEntryHolder, parseChannelEntryHolder } from './state/holder-kinds.ts';
 import type { ChannelStore, EntryRow } from './storage/sqlite/channel-store.ts';
@@ -58,6 +59,7 @@ export class Channels {
   readonly #scheduler: Scheduler;
   readonly #holds: Holds;
   readonly #store: ChannelStore;
+  readonly #commits: CommitPoint;
   readonly #log: FastifyBaseLogger;
   readonly #channels = new Map<string, ChannelState>();
   readonly #maxBatch: number;
@@ -66,8 +68,9 @@ export class Channels {
   readonly #onDelete: Array<(name: string) => void> = [];
   #purgeTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, holds: Holds, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
+  constructor(scheduler: Scheduler, commits: CommitPoint, holds: Holds, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
     this.#scheduler = scheduler;
+    this.#commits = commits;
     this.#holds = holds;
     this.#store = store;
     this.#log = log;
@@ -137,7 +140,7 @@ export class Channels {
     } else if (existed) {
       return info(channel);
     }
-    this.#scheduler.store.afterCommit(() => this.events.emit('channel:configured', info(channel)));
+    this.#commits.afterCommit(() => this.events.emit('channel:configured', info(channel)));
     return info(channel);
   }
 
@@ -198,7 +201,7 @@ export class Channels {
     if (!channel.stopped) {
       channel.stopped = true;
       this.#persist(channel);
-      this.#scheduler.store.afterCommit(() => {
+      this.#commits.afterCommit(() => {
         channel.stopCommitted = true;
         for (const reader of channel.readers) if (reader.live) this.#sendStop(channel, reader);
         this.events.emit('channel:stopped', info(channel));
@@ -219,7 +222,7 @@ export class Channels {
     this.#channels.delete(name);
     for (const fn of this.#onDelete) fn(name);
     for (const entry of this.#store.delete(name)) this.#holds.release([entry.key], channelEntryHolder(name, entry.seq));
-    this.#scheduler.store.afterCommit(() => {
+    this.#commits.afterCommit(() => {
       for (const reader of channel.readers) this.#sendStop(channel, reader);
       this.events.emit('channel:deleted', name);
     });
@@ -299,7 +302,7 @@ export class Channels {
     this.#trim(channel);
     const answer = { seqs, keys: [...keys] };
     if (idempotencyKey !== undefined) this.#store.recordAppend(name, idempotencyKey, answer, Date.now());
-    this.#scheduler.store.afterCommit(() => this.#announce(channel, seqs, keys, ended));
+    this.#commits.afterCommit(() => this.#announce(channel, seqs, keys, ended));
     return answer;
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { errors } from './errors.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { CommitPoint } from './storage/ports.ts';
 import type { FlagStore } from './storage/sqlite/flag-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
 
@@ -19,12 +20,14 @@ export class Flags {
   readonly events = new EventEmitter<FlagEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: FlagStore;
+  readonly #commits: CommitPoint;
   /** How many flags are set; which ones, only the store knows (a flag per job must not cost memory for ever). */
   #setCount = 0;
   readonly #waiting = new Map<string, WaitLine<void>>();
 
-  constructor(scheduler: Scheduler, store: FlagStore) {
+  constructor(scheduler: Scheduler, commits: CommitPoint, store: FlagStore) {
     this.#scheduler = scheduler;
+    this.#commits = commits;
     this.#store = store;
   }
 
@@ -58,7 +61,7 @@ export class Flags {
     this.events.emit('flag:set', name);
     const line = this.#waiting.get(name);
     // As in asyncio.Event, everyone waiting when it is set wakes, even if it is cleared right after.
-    if (line) this.#scheduler.store.afterCommit(() => {
+    if (line) this.#commits.afterCommit(() => {
       for (const waiter of [...line]) waiter.resolve();
     });
   }

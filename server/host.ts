@@ -97,6 +97,8 @@ export class SchedulerHost {
   /** The app mounted when writes were last let in: its first failed commit starts a rebuild. */
   #writableMount: Mount | undefined;
   #probe: NodeJS.Timeout | undefined;
+  /** A probe is under way (a store over a network answers it later). */
+  #probing = false;
   #stopping = false;
 
   private constructor(config: SchedulerConfig, log: FastifyBaseLogger) {
@@ -239,7 +241,7 @@ export class SchedulerHost {
     this.#startProbing();
     const mount = this.#mount;
     // An app being replaced, or one not mounted yet: the probe sees its failure once it is mounted.
-    if (!mount || mount.app.store.tx !== writer) return;
+    if (!mount || mount.app.store !== writer) return;
     // The first failure since writes were let in rebuilds at once, so that reads
     // come from disk; a later one (something in the rebuilt app that could not
     // be written) waits for the store to take writes again (#probeOnce).
@@ -251,22 +253,26 @@ export class SchedulerHost {
 
   #startProbing(): void {
     if (this.#probe) return;
-    this.#probe = setInterval(() => this.#probeOnce(), PROBE_INTERVAL_MS);
+    this.#probe = setInterval(() => void this.#probeOnce(), PROBE_INTERVAL_MS);
     this.#probe.unref();
   }
 
-  #probeOnce(): void {
-    if (this.#rebuilding || this.#stopping) return;
+  async #probeOnce(): Promise<void> {
+    if (this.#rebuilding || this.#stopping || this.#probing) return;
     const mount = this.#mount as Mount;
+    this.#probing = true;
     try {
-      mount.app.store.probe(PROBE_BYTES);
+      await mount.app.store.probe(PROBE_BYTES);
     } catch (error) {
       this.log.debug({ err: error }, 'the store does not take writes yet');
       return;
+    } finally {
+      this.#probing = false;
     }
+    if (this.#stopping || this.#mount !== mount) return;
     clearInterval(this.#probe);
     this.#probe = undefined;
-    const diverged = mount.app.store.tx.failed !== undefined;
+    const diverged = mount.app.store.failed !== undefined;
     this.log.info({ refusedForMs: Date.now() - (this.storage.refusal?.since ?? Date.now()), rebuild: diverged }, 'the store takes writes again');
     this.storage.resume();
     if (diverged) void this.#rebuild('writes resume, and memory holds changes that could not be written');

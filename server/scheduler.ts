@@ -19,7 +19,8 @@ import { clientHolder, FIRE_AND_FORGET, type HolderId, parseClientHolder } from 
 import { hasHolder, listHolders } from './state/holders.ts';
 import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
-import { SessionStore } from './storage/sqlite/session-store.ts';
+import type { Storage } from './storage/ports.ts';
+import type { SessionStore } from './storage/sqlite/session-store.ts';
 import type { StorageHealth } from './storage/storage-health.ts';
 import type { TaskStore } from './storage/sqlite/task-store.ts';
 import { WaitingCalls } from './wait-line.ts';
@@ -97,6 +98,15 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   }
 }
 
+/** What the scheduler service keeps its state in. */
+export interface SchedulerStores {
+  storage: Storage;
+  tasks: TaskStore;
+  sessions: SessionStore;
+  /** Whether the store takes writes (kept by the process across the apps it builds). */
+  health?: StorageHealth;
+}
+
 /**
  * The scheduler service: it owns the pure scheduling core, the store and the
  * connections, and offers the operations that routes and the worker socket
@@ -104,7 +114,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
  * through the worker hub, and announce what ended once it is committed.
  */
 export class Scheduler {
-  readonly store: TaskStore;
+  /** The tasks table (and holds, forgotten keys). */
+  readonly tasks: TaskStore;
   readonly core: TaskScheduler;
   readonly workers = new WorkerHub();
   readonly clients: ClientSessions;
@@ -124,10 +135,12 @@ export class Scheduler {
     release: (keys, holder) => this.core.release(keys, holder),
     giveTo: (keys, caller) => this.#giveTo(keys, caller),
     knownStatus: (key) => this.knownStatus(key),
-    status: (key) => (this.core.get(key) ? 'pending' : this.store.ended(key)?.status),
+    status: (key) => (this.core.get(key) ? 'pending' : this.tasks.ended(key)?.status),
   };
   /** Whether the store takes writes. */
-  readonly storage: StorageHealth | undefined;
+  readonly health: StorageHealth | undefined;
+  /** The commit point, and the writes held while work goes out to workers. */
+  readonly #storage: Storage;
   readonly startedAt = Date.now();
   readonly #log: FastifyBaseLogger;
   readonly #timeouts = new Map<string, NodeJS.Timeout>();
@@ -143,13 +156,14 @@ export class Scheduler {
   #closing = false;
   #onClosing: Array<() => void> = [];
 
-  constructor(store: TaskStore, options: SchedulerOptions, log: FastifyBaseLogger, storage?: StorageHealth) {
-    this.store = store;
+  constructor(stores: SchedulerStores, options: SchedulerOptions, log: FastifyBaseLogger) {
+    this.#storage = stores.storage;
+    this.tasks = stores.tasks;
     this.options = options;
-    this.storage = storage;
+    this.health = stores.health;
     this.#log = log;
-    this.core = new TaskScheduler(this.#effects, store, { allowedFailures: options.allowedFailures });
-    this.sessions = new SessionCredentials(new SessionStore(store.db, store.tx), { maxPerIdentity: options.maxSessionsPerToken });
+    this.core = new TaskScheduler(this.#effects, stores.tasks, { allowedFailures: options.allowedFailures });
+    this.sessions = new SessionCredentials(stores.sessions, { maxPerIdentity: options.maxSessionsPerToken });
     this.clients = new ClientSessions(options.clientLeaseMs, (clientId) => {
       this.#log.info({ clientId }, 'client session idle longer than its lease: ending it, releasing its futures');
       this.endClient(clientId);
@@ -167,14 +181,14 @@ export class Scheduler {
 
   /** Bring back what a previous run left pending, and start the periodic chores. */
   start(): void {
-    const pending = this.store.pending();
+    const pending = this.tasks.pending();
     this.core.restore(pending);
     // Sessions of a previous run (and holders from before sessions were credentials) get a lease from now.
-    for (const clientId of new Set([...this.sessions.ids(), ...this.store.clientIds()])) this.clients.touch(clientId);
+    for (const clientId of new Set([...this.sessions.ids(), ...this.tasks.clientIds()])) this.clients.touch(clientId);
     if (pending.length > 0) this.#log.info({ tasks: pending.length }, 'restored pending tasks');
     let sweeping = false;
     const sweep = setInterval(() => {
-      if (sweeping || this.storage?.writable === false) return;
+      if (sweeping || this.health?.writable === false) return;
       sweeping = true;
       void this.sweep().finally(() => (sweeping = false));
     }, this.options.sweepIntervalMs);
@@ -229,7 +243,7 @@ export class Scheduler {
     const holders: HolderId[] = [];
     if (caller.clientId) holders.push(clientHolder(caller.clientId));
     if (fireAndForget || !caller.clientId) holders.push(FIRE_AND_FORGET);
-    this.store.holdingWrites(() => this.core.submit(batch, holders, known), this.workers.flush);
+    this.#storage.holdingWrites(() => this.core.submit(batch, holders, known), this.workers.flush);
     if (caller.clientId) {
       this.clients.touch(caller.clientId);
       this.#announceAlreadyEnded(batch, caller.clientId);
@@ -245,9 +259,9 @@ export class Scheduler {
   #announceAlreadyEnded(batch: readonly NewTask[], clientId: string): void {
     const ended = batch.filter((task) => !this.core.get(task.key)).map((task) => task.key);
     if (ended.length === 0) return;
-    this.store.afterCommit(() => {
+    this.#storage.afterCommit(() => {
       for (const key of ended) {
-        const row = this.core.get(key) ? undefined : this.store.task(key);
+        const row = this.core.get(key) ? undefined : this.tasks.task(key);
         if (row) this.clients.send(clientId, sseFrame('status', outcomeJson(fromRow(row), this.options.inlineResultBytes)));
       }
     });
@@ -267,14 +281,14 @@ export class Scheduler {
       return { key, value };
     });
     for (const { key } of out) {
-      const row = this.store.ended(key);
+      const row = this.tasks.ended(key);
       if (row && row.fn !== 'scatter') throw errors.keyConflict(key, `a task of ${row.fn}`);
     }
     for (const { key, value } of out) {
-      if (this.store.ended(key)) {
-        if (holder) this.store.addHold(key, holder);
+      if (this.tasks.ended(key)) {
+        if (holder) this.tasks.addHold(key, holder);
       } else {
-        this.store.insertValue(key, JSON.stringify(value), holder);
+        this.tasks.insertValue(key, JSON.stringify(value), holder);
       }
     }
     if (caller.clientId) this.clients.touch(caller.clientId);
@@ -298,7 +312,7 @@ export class Scheduler {
         startedAt: task.startedAt === null ? undefined : iso(task.startedAt),
       });
     }
-    const row = this.store.task(key);
+    const row = this.tasks.task(key);
     if (!row) throw this.#missing(key);
     const { result, ...outcome } = fromRow(row);
     return withRawResult(
@@ -320,7 +334,7 @@ export class Scheduler {
   /** The outcome of an ended task, undefined while pending; throws for an unknown key. */
   outcome(key: string): OutcomeRecord | undefined {
     if (this.core.get(key)) return undefined;
-    const row = this.store.task(key);
+    const row = this.tasks.task(key);
     if (!row) throw this.#missing(key);
     return fromRow(row);
   }
@@ -328,7 +342,7 @@ export class Scheduler {
   /** The outcome of a key now: pending, ended, or undefined if the key is unknown or forgotten. */
   peekOutcome(key: string): OutcomeRecord | undefined {
     if (this.core.get(key)) return { key, status: 'pending' };
-    const row = this.store.task(key);
+    const row = this.tasks.task(key);
     return row ? fromRow(row) : undefined;
   }
 
@@ -340,7 +354,7 @@ export class Scheduler {
   /** Throws for an unknown key; an ended key's final status, undefined while it is active. */
   knownStatus(key: string): FutureStatus | undefined {
     if (this.core.get(key)) return undefined;
-    const ended = this.store.ended(key);
+    const ended = this.tasks.ended(key);
     if (!ended) throw this.#missing(key);
     return ended.status;
   }
@@ -467,8 +481,8 @@ export class Scheduler {
     const holder = clientHolder(clientId);
     // Active tasks may need cancelling, one by one; the ended ones, often
     // thousands, are let go in a few statements.
-    this.core.release(this.store.keysHeldBy(holder).filter((key) => this.core.get(key)), holder);
-    this.store.releaseHolder(holder);
+    this.core.release(this.tasks.keysHeldBy(holder).filter((key) => this.core.get(key)), holder);
+    this.tasks.releaseHolder(holder);
     this.events.emit('client:ended', clientId);
   }
 
@@ -479,7 +493,7 @@ export class Scheduler {
   async sweep(chunk = 5_000): Promise<number> {
     let total = 0;
     for (;;) {
-      const forgotten = this.store.sweep(chunk).length;
+      const forgotten = this.tasks.sweep(chunk).length;
       total += forgotten;
       if (forgotten < chunk || this.#closing) break;
       await new Promise((resolve) => setImmediate(resolve));
@@ -588,9 +602,9 @@ export class Scheduler {
     this.core.draining(workerId);
   }
 
-  /** Results from a worker. What they make ready goes out before their writes run (TaskStore.holdingWrites). */
+  /** Results from a worker. What they make ready goes out before their writes run (Storage.holdingWrites). */
   report(workerId: string, items: readonly TaskReport[]): void {
-    this.store.holdingWrites(() => this.#report(workerId, items), this.workers.flush);
+    this.#storage.holdingWrites(() => this.#report(workerId, items), this.workers.flush);
   }
 
   #report(workerId: string, items: readonly TaskReport[]): void {
@@ -654,7 +668,7 @@ export class Scheduler {
     const deadline = Date.now() + graceMs;
     while (this.#processing() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // A failed commit has already answered its writers: there is nothing left to wait for.
-    await this.store.committed().catch(() => undefined);
+    await this.#storage.committed().catch(() => undefined);
   }
 
   /** End every SSE stream and worker socket. */
@@ -670,14 +684,14 @@ export class Scheduler {
    * that every reply is finished or never will be: what a written reply
    * carried leaves the store in the last commit.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.#closing = true;
     this.streams.backlog.stop();
     this.deliveries.settleAll();
     for (const timer of this.#timers) clearInterval(timer);
     for (const timer of this.#timeouts.values()) clearTimeout(timer);
     this.#timeouts.clear();
-    this.store.close();
+    await this.#storage.close();
   }
 
   // ── internals ──────────────────────────────────────────────────────────
@@ -699,7 +713,7 @@ export class Scheduler {
   }
 
   #missing(key: string): SluiceError {
-    return this.store.isForgotten(key) ? errors.forgottenKey(key) : errors.unknownKey(key);
+    return this.tasks.isForgotten(key) ? errors.forgottenKey(key) : errors.unknownKey(key);
   }
 
   /**
@@ -727,7 +741,7 @@ export class Scheduler {
     for (const task of batch) {
       let existing: { fn: string } | undefined = this.core.get(task.key);
       if (!existing) {
-        const ended = this.store.ended(task.key);
+        const ended = this.tasks.ended(task.key);
         known.set(task.key, ended);
         existing = ended;
       }
@@ -736,8 +750,8 @@ export class Scheduler {
         if (dep === task.key) {
           throw errors.selfDependency(task.key);
         }
-        if (byKey.has(dep) || this.core.get(dep) || this.store.ended(dep)) continue;
-        throw errors.missingDependency(dep, task.key, this.store.isForgotten(dep));
+        if (byKey.has(dep) || this.core.get(dep) || this.tasks.ended(dep)) continue;
+        throw errors.missingDependency(dep, task.key, this.tasks.isForgotten(dep));
       }
     }
     const cycle = findCycle(byKey);
@@ -769,7 +783,7 @@ export class Scheduler {
     if (task.deps.length > 0) {
       const values = new Map<string, string>();
       for (const dep of task.deps) {
-        const result = this.store.result(dep);
+        const result = this.tasks.result(dep);
         if (result === undefined) this.#log.error({ key: task.key, dep }, 'dependency result missing at dispatch');
         values.set(dep, result ?? 'null');
       }
@@ -822,9 +836,9 @@ export class Scheduler {
 
   readonly #effects: SchedulerEffects = {
     taskAdded: (task) => {
-      this.store.insertTask(task);
+      this.tasks.insertTask(task);
       if (this.#submitted++ === 0) {
-        this.store.afterCommit(() => {
+        this.#storage.afterCommit(() => {
           this.events.emit('task:submitted', this.#submitted);
           this.#submitted = 0;
         });
@@ -832,13 +846,13 @@ export class Scheduler {
     },
     taskEnded: (task, outcome) => {
       const finishedAt = Date.now();
-      this.store.endTask(task, outcome, finishedAt);
+      this.tasks.endTask(task, outcome, finishedAt);
       const entry = { task, outcome, worker: task.worker?.name ?? null, startedAt: task.startedAt, finishedAt };
-      if (this.#ended.push(entry) === 1) this.store.afterCommit(this.#announceEnded);
+      if (this.#ended.push(entry) === 1) this.#storage.afterCommit(this.#announceEnded);
     },
-    taskRestarted: (task) => this.store.restartTask(task),
-    holdAdded: (key, holder) => this.store.addHold(key, holder),
-    holdReleased: (key, holder) => this.store.releaseHold(key, holder),
+    taskRestarted: (task) => this.tasks.restartTask(task),
+    holdAdded: (key, holder) => this.tasks.addHold(key, holder),
+    holdReleased: (key, holder) => this.tasks.releaseHold(key, holder),
     dispatch: (worker, task) => this.#dispatch(worker, task),
     revoke: (worker, task, reason) => this.workers.cancel(worker.id, task.key, task.attempt, reason),
     armTimeout: (task) => {

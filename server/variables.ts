@@ -5,6 +5,7 @@ import type { FutureRefs } from './future-refs.ts';
 import type { Leases } from './leases.ts';
 import type { Presence } from './reply-delivery.ts';
 import type { Caller, Scheduler } from './scheduler.ts';
+import type { CommitPoint } from './storage/ports.ts';
 import { variableHolder } from './state/holder-kinds.ts';
 import type { VariableStore } from './storage/sqlite/variable-store.ts';
 import { WaitLine, type WaitOptions } from './wait-line.ts';
@@ -26,6 +27,7 @@ export class Variables {
   readonly events = new EventEmitter<VariableEvents>();
   readonly #scheduler: Scheduler;
   readonly #store: VariableStore;
+  readonly #commits: CommitPoint;
   readonly #refs: FutureRefs;
   readonly #leases: Leases;
   /** Readers waiting for a variable to be set, by name. */
@@ -33,8 +35,9 @@ export class Variables {
   /** How many variables are set; their names and values stay in the store. */
   #count = 0;
 
-  constructor(scheduler: Scheduler, store: VariableStore, refs: FutureRefs, leases: Leases) {
+  constructor(scheduler: Scheduler, commits: CommitPoint, store: VariableStore, refs: FutureRefs, leases: Leases) {
     this.#scheduler = scheduler;
+    this.#commits = commits;
     this.#store = store;
     this.#refs = refs;
     this.#leases = leases;
@@ -76,7 +79,7 @@ export class Variables {
     if (!wasSet) this.#count++;
     this.events.emit('variable:set', name);
     const line = this.#waiting.get(name);
-    if (line) this.#scheduler.store.afterCommit(() => this.#wake(name, line));
+    if (line) this.#commits.afterCommit(() => this.#wake(name, line));
     return answer(name, json);
   }
 

@@ -14,7 +14,7 @@ declare module 'fastify' {
 /** Channels (and their consumers' positions) over the scheduler, writing through the same group commit as tasks. */
 export default fp<{ maxChannels: number }>(
   async (app, options) => {
-    const channels = new Channels(app.scheduler, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels });
+    const channels = new Channels(app.scheduler, app.store, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels });
     channels.start();
     const consumers = new ChannelConsumers(app.scheduler, channels, new ConsumerStore(app.store.db, app.store.tx));
     consumers.start();

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import { errors } from '../errors.ts';
 import { Scheduler, type SchedulerOptions } from '../scheduler.ts';
+import { SessionStore } from '../storage/sqlite/session-store.ts';
+import { TaskStore } from '../storage/sqlite/task-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,7 +22,9 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** The scheduler service over the store, with the settings it reads; closing the app drains and closes it. */
 export default fp<{ settings: SchedulerOptions }>(
   async (app, { settings }) => {
-    const scheduler = new Scheduler(app.store, settings, app.log, app.storage);
+    const storage = app.store;
+    const stores = { storage, tasks: new TaskStore(storage, { retentionMs: settings.retentionMs }), sessions: new SessionStore(storage.db, storage.tx), health: app.storage };
+    const scheduler = new Scheduler(stores, settings, app.log);
     scheduler.start();
     app.decorate('scheduler', scheduler);
     // Shutdown is drain() (the CLI calls it on SIGTERM, before app.close()),

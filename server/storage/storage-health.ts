@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { errors } from '../errors.ts';
 
 export interface StorageEvents {
-  /** A commit failed: `error` is why; `writer` is the group commit it ended. */
+  /** A commit failed: `error` is why; `writer` is the storage whose writer it ended. */
   'storage:failed': [error: Error, writer: object];
   /** The store takes writes again. */
   'storage:resumed': [];

@@ -5,8 +5,7 @@ import t from 'tap';
 import { channelEntryHolder, clientHolder, dependentHolder, FIRE_AND_FORGET, isDependentHolder, queueItemHolder, variableHolder } from '../../server/state/holder-kinds.ts';
 import { holdersFrom } from '../../server/state/holders.ts';
 import type { ActiveTask, WorkerState } from '../../server/state/types.ts';
-import { openDatabase } from '../../server/storage/sqlite/database.ts';
-import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
+import { SqliteStorage } from '../../server/storage/sqlite/sqlite-storage.ts';
 import { TaskStore } from '../../server/storage/sqlite/task-store.ts';
 
 const worker: WorkerState = {
@@ -48,20 +47,20 @@ function task(key: string, seq: number): ActiveTask {
   };
 }
 
-t.test('held writes over a real SQLite file', async (t) => {
+t.test('held writes over a real SQLite file (the storage’s, seen through the task store)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-task-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = openDatabase(join(dir, 'db.sqlite'));
-  const tx = new GroupCommit(db, (error) => t.fail(error.message));
-  const store = new TaskStore(db, tx, { retentionMs: 60_000 });
-  t.teardown(() => store.close());
+  const storage = new SqliteStorage(join(dir, 'db.sqlite'), { onFailure: (error) => t.fail(error.message) });
+  const { db, tx } = storage;
+  const store = new TaskStore(storage, { retentionMs: 60_000 });
+  t.teardown(() => storage.closeNow());
   // Straight to the table, past the store: what SQLite holds right now.
   const row = db.prepare('SELECT status, attempt, worker, result, owner FROM tasks WHERE key = ?');
 
   await t.test('writes run after send, in order, with the values they were made with', async (t) => {
     const a = task('inc-a', 1);
     const seenAtSend: unknown[] = [];
-    store.holdingWrites(
+    storage.holdingWrites(
       () => {
         store.insertTask(a);
         // What the scheduler does next: assign and start the task, then end it.
@@ -84,12 +83,12 @@ t.test('held writes over a real SQLite file', async (t) => {
     const f = task('inc-f', 6);
     const order: string[] = [];
     let waited: Promise<void> | undefined;
-    store.holdingWrites(
+    storage.holdingWrites(
       () => {
         store.insertTask(f);
         store.endTask(f, { status: 'finished', result: '7' }, 3000);
-        store.afterCommit(() => order.push('afterCommit'));
-        waited = store.committed().then(() => {
+        storage.afterCommit(() => order.push('afterCommit'));
+        waited = storage.committed().then(() => {
           order.push('committed');
         });
       },
@@ -108,7 +107,7 @@ t.test('held writes over a real SQLite file', async (t) => {
     let fromHeld: string | undefined;
     let statusRead: string | undefined;
     let rowDuring: unknown = 'not read';
-    store.holdingWrites(
+    storage.holdingWrites(
       () => {
         store.insertTask(b);
         store.endTask(b, { status: 'finished', result: '"b"' }, 3000);
@@ -129,7 +128,7 @@ t.test('held writes over a real SQLite file', async (t) => {
   await t.test('writes made before fn throws still run', async (t) => {
     const d = task('inc-d', 4);
     t.throws(() =>
-      store.holdingWrites(
+      storage.holdingWrites(
         () => {
           store.insertTask(d);
           throw new Error('boom');
@@ -153,10 +152,10 @@ t.test('held writes over a real SQLite file', async (t) => {
 t.test('holders with hostile names: the store answers by kind exactly as holder-kinds.ts reads them', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-task-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = openDatabase(join(dir, 'db.sqlite'));
-  const tx = new GroupCommit(db, (error) => t.fail(error.message));
-  const store = new TaskStore(db, tx, { retentionMs: 60_000 });
-  t.teardown(() => store.close());
+  const storage = new SqliteStorage(join(dir, 'db.sqlite'), { onFailure: (error) => t.fail(error.message) });
+  const { db, tx } = storage;
+  const store = new TaskStore(storage, { retentionMs: 60_000 });
+  t.teardown(() => storage.closeNow());
 
   // Names with the separator, LIKE's wildcards and escape, other kinds' prefixes, other cases.
   const names = ['a:b', 'a%', '%', 'a_b', '_', 'a\\b', 'task:x', 'TASK:x', 'Task_x', 'client:c', 'Client:c', 'ff'];

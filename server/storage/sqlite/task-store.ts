@@ -2,9 +2,7 @@ import type { FutureStatus, TaskErrorInfo } from '../../../schemas/common.ts';
 import { CLIENT_PREFIX, parseClientHolder, prefixEnd, TASK_PREFIX } from '../../state/holder-kinds.ts';
 import { listHolders } from '../../state/holders.ts';
 import type { ActiveTask, EndedTask, RestoredTask, StoreLookup, TaskOutcome } from '../../state/types.ts';
-import { BUSY_TIMEOUT_MS, type Db } from './database.ts';
-import { freeBytes } from './disk-room.ts';
-import type { GroupCommit } from './group-commit.ts';
+import type { SqliteStorage } from './sqlite-storage.ts';
 
 /** A row of the tasks table, as SQLite returns it. */
 export interface TaskRow {
@@ -39,11 +37,11 @@ export interface TaskStoreOptions {
 
 /**
  * SQLite persistence for tasks, holds and forgotten keys. Writes join the
- * turn's transaction (GroupCommit); every statement is prepared once.
+ * turn's transaction through the storage, held back while it holds writes
+ * (SqliteStorage.holdingWrites); every statement is prepared once.
  */
 export class TaskStore implements StoreLookup {
-  readonly db: Db;
-  readonly tx: GroupCommit;
+  readonly #storage: SqliteStorage;
   readonly #retentionMs: number;
   readonly #tombstoneMs: number;
   readonly #now: () => number;
@@ -74,9 +72,9 @@ export class TaskStore implements StoreLookup {
   readonly #purgeForgotten;
   readonly #countByStatus;
 
-  constructor(db: Db, tx: GroupCommit, options: TaskStoreOptions) {
-    this.db = db;
-    this.tx = tx;
+  constructor(storage: SqliteStorage, options: TaskStoreOptions) {
+    this.#storage = storage;
+    const db = storage.db;
     this.#retentionMs = options.retentionMs;
     this.#tombstoneMs = options.tombstoneMs ?? 7 * 24 * 3600 * 1000;
     this.#now = options.now ?? Date.now;
@@ -144,79 +142,15 @@ export class TaskStore implements StoreLookup {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status');
   }
 
-  /** Resolves when everything written so far (held writes included) is committed. */
-  committed(): Promise<void> {
-    this.#joinHeld();
-    return this.tx.committed();
-  }
-
-  /** Run fn once everything written so far (held writes included) is committed. */
-  afterCommit(fn: () => void): void {
-    this.#joinHeld();
-    this.tx.afterCommit(fn);
-  }
-
-  // ── held writes ──────────────────────────────────────────────────────
-
-  /** Writes held back by holdingWrites, in the order they were made; undefined when writes run at once. */
-  #held: Array<() => void> | undefined;
-  /** The results of tasks ended while writes are held, for the dispatch of their dependents. */
+  /** The results of tasks ended while writes are held, for the dispatch of their dependents (until their write runs). */
   readonly #heldResults = new Map<string, string>();
 
-  /**
-   * Run fn with this store's writes held back, then send(), then the writes
-   * in the order they were made. The scheduler uses it to send a worker what
-   * a report or a submission made ready before it spends time in SQLite:
-   * nothing is acknowledged before the turn's commit either way, and the
-   * writes still join that commit. A read while writes are held runs them
-   * first, so reads see every write made before them.
-   */
-  holdingWrites(fn: () => void, send: () => void): void {
-    if (this.#held) {
-      fn();
-      return;
-    }
-    this.#held = [];
-    try {
-      fn();
-      send();
-    } finally {
-      this.#runHeld();
-    }
-  }
-
-  /**
-   * Held writes count as written: open the turn's transaction for them now,
-   * so that what waits for the commit waits for the one they will join (an
-   * announcement must not go out before the outcome it announces is durable).
-   */
-  #joinHeld(): void {
-    if (this.#held && this.#held.length > 0) this.tx.write();
-  }
-
-  #runHeld(): void {
-    const held = this.#held;
-    if (!held) return;
-    this.#held = undefined;
-    this.#heldResults.clear();
-    if (held.length === 0) return;
-    this.tx.write();
-    for (const write of held) write();
-  }
-
-  /** Run a write now, or hold it (its arguments are taken when it is made, not when it runs). */
   #write(write: () => void): void {
-    if (this.#held) {
-      this.#held.push(write);
-      return;
-    }
-    this.tx.write();
-    write();
+    this.#storage.write(write);
   }
 
   #read(): void {
-    if (this.#held) this.#runHeld();
-    this.tx.read();
+    this.#storage.read();
   }
 
   // ── writes ─────────────────────────────────────────────────────────────
@@ -247,7 +181,8 @@ export class TaskStore implements StoreLookup {
 
   endTask(task: ActiveTask, outcome: TaskOutcome, finishedAt: number): void {
     const result = outcome.status === 'finished' ? outcome.result : null;
-    if (result !== null && this.#held) this.#heldResults.set(task.key, result);
+    const held = result !== null && this.#storage.holding;
+    if (held) this.#heldResults.set(task.key, result);
     const row = [
       outcome.status,
       result,
@@ -260,7 +195,11 @@ export class TaskStore implements StoreLookup {
       finishedAt + this.#retentionMs,
       task.key,
     ];
-    this.#write(() => this.#endTask.run(row));
+    const key = task.key;
+    this.#write(() => {
+      this.#endTask.run(row);
+      if (held) this.#heldResults.delete(key);
+    });
   }
 
   restartTask(task: ActiveTask): void {
@@ -339,8 +278,13 @@ export class TaskStore implements StoreLookup {
 
   /** The JSON text of a finished task's result. */
   result(key: string): string | undefined {
-    const held = this.#heldResults.get(key);
-    if (held !== undefined) return held;
+    if (this.#heldResults.size > 0) {
+      if (!this.#storage.holding) this.#heldResults.clear(); // their writes ran
+      else {
+        const held = this.#heldResults.get(key);
+        if (held !== undefined) return held;
+      }
+    }
     this.#read();
     return (this.#selectResult.get(key) as { result: string } | undefined)?.result;
   }
@@ -381,65 +325,6 @@ export class TaskStore implements StoreLookup {
     const counts: Record<string, number> = {};
     for (const row of this.#countByStatus.all() as Array<{ status: string; n: number }>) counts[row.status] = row.n;
     return counts;
-  }
-
-  /**
-   * Fold the WAL into the database file and truncate it (a checkpoint), so
-   * that the disk has the WAL's room back. It does not wait: while another
-   * connection reads an older state of the store, what that reader may need
-   * stays in the WAL, and this answers false. Throws when the database file
-   * cannot grow to take the pages (the disk is full) or the disk fails.
-   */
-  foldWal(): boolean {
-    this.tx.commitNow();
-    this.db.pragma('busy_timeout = 0');
-    try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      return result?.busy === 0;
-    } finally {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
-  }
-
-  /**
-   * Whether the store takes writes again, after a failed commit. Throws if
-   * not, saying why. In order:
-   * - end the turn's transaction (committed, or rolled back once this
-   *   writer has failed: the probe asks about the disk, whatever became of
-   *   the writer);
-   * - fold the WAL into the database file: on a disk that filled up, the
-   *   WAL may hold most of the room there is to win back, and a store whose
-   *   WAL cannot be folded would fill again at once;
-   * - `roomBytes` must be free on the disk, so that the writes let in
-   *   after the probe have room too (asked of the file system: a probe that
-   *   wrote that much would leave it in the WAL until the next fold);
-   * - then a row of its own is committed and deleted, which asks the disk
-   *   for a real write. The table is made on first use: it belongs to no
-   *   migration, holds nothing between probes, and only a probe writes to it.
-   */
-  probe(roomBytes: number): void {
-    this.tx.commitNow();
-    this.foldWal();
-    const free = freeBytes(this.db.name);
-    if (free < roomBytes) throw new Error(`${free} bytes free on the disk that holds ${this.db.name}, under the ${roomBytes} wanted before writes resume`);
-    this.db.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-    this.db.exec('INSERT INTO storage_probe (data) VALUES (zeroblob(1024))');
-    this.db.exec('DELETE FROM storage_probe');
-  }
-
-  /**
-   * Commit what is pending, fold the WAL into the database file and close it.
-   * A store that cannot take writes keeps its WAL (the next start reads it),
-   * and so does one that another connection is reading.
-   */
-  close(): void {
-    this.tx.commitNow();
-    try {
-      this.foldWal();
-    } catch {
-      // The disk is full or failing: the WAL stays beside the store, complete.
-    }
-    this.db.close();
   }
 }
 
