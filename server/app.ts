@@ -11,6 +11,7 @@ import crossOriginPlugin from './plugins/cross-origin.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import jsonBodyPlugin from './plugins/json-body.ts';
+import lifecyclePlugin from './plugins/lifecycle.ts';
 import observabilityPlugin from './plugins/observability.ts';
 import protectionPlugin from './plugins/protection.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
@@ -117,6 +118,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
   await app.register(jsonBodyPlugin, { maxDepth: config.maxDepth });
   await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
   await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, storage });
+  await app.register(lifecyclePlugin);
   await app.register(authPlugin, {
     tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },
     insecure: config.insecure,
@@ -145,6 +147,8 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
     maxLeases: config.maxLeases,
   });
   await app.register(observabilityPlugin, { firehoseReplayBytes: config.firehoseReplayBytes });
+  // Every service is built: load what they keep in memory and start their timers, in order.
+  await app.lifecycle.start();
   // After the plugins that load state at start: the event-loop watch should
   // not count the start itself as overload.
   await app.register(protectionPlugin, {

@@ -93,12 +93,11 @@ export class Channels {
       });
     }
     this.#scheduler.events.on('task:ended', this.#onTaskEnded);
-    this.#scheduler.onClosing(() => this.closeReaders());
     this.#purgeTimer = setInterval(() => this.#store.purgeAppends(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
     this.#purgeTimer.unref();
   }
 
-  stopTimers(): void {
+  close(): void {
     clearInterval(this.#purgeTimer);
     this.#scheduler.events.off('task:ended', this.#onTaskEnded);
   }
@@ -244,7 +243,7 @@ export class Channels {
     });
   }
 
-  closeReaders(): void {
+  drain(): void {
     for (const channel of this.#channels.values()) for (const reader of channel.readers) reader.stream.close();
   }
 

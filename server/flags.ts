@@ -33,10 +33,9 @@ export class Flags {
 
   start(): void {
     this.#setCount = this.#store.count();
-    this.#scheduler.onClosing(() => this.closeWaiters());
   }
 
-  closeWaiters(): void {
+  drain(): void {
     for (const line of this.#waiting.values()) line.rejectAll(errors.shuttingDown());
   }
 

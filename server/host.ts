@@ -174,7 +174,7 @@ export class SchedulerHost {
     clearInterval(this.#probe);
     await this.#rebuilding;
     const mount = this.#mount as Mount;
-    await mount.app.scheduler.drain(graceMs);
+    await mount.app.lifecycle.drain(graceMs);
     const server = this.#server as Server;
     const closed = new Promise((resolve) => server.close(resolve));
     await mount.app.close();
@@ -200,9 +200,9 @@ export class SchedulerHost {
       },
     });
     const mount = new Mount(app, facade, handler as RequestHandler);
-    // Added last, so it runs first among the close hooks: the store closes once
+    // Added last, so it closes first: the services and the store close once
     // every request of this app has ended (its replies' verdicts are then final).
-    app.addHook('onClose', async () => mount.idle(RETIRE_WAIT_MS));
+    app.lifecycle.add({ close: () => mount.idle(RETIRE_WAIT_MS) });
     await app.ready();
     return mount;
   }
@@ -288,7 +288,7 @@ export class SchedulerHost {
     if (this.#rebuilding) return this.#rebuilding;
     const old = this.#mount as Mount;
     this.log.warn({ reason, writable: this.storage.writable }, 'rebuilding the scheduler’s state from disk, as a restart does, without closing the port');
-    void old.app.scheduler.drain(0);
+    void old.app.lifecycle.drain(0);
     this.#rebuilding = (async () => {
       let fresh: Mount | undefined;
       while (!fresh && !this.#stopping) {

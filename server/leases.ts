@@ -127,16 +127,15 @@ export class Leases {
     }
     if (this.#byId.size > 0) this.#log.info({ leases: this.#byId.size }, 'restored leases; each expires unless renewed within its ttl');
     this.#scheduler.events.on('client:ended', this.#onClientEnded);
-    this.#scheduler.onClosing(() => this.closeWaiters());
   }
 
   /** Stop the expiry timers (the leases stay in the store for the next run). */
-  stopTimers(): void {
+  close(): void {
     this.#scheduler.events.off('client:ended', this.#onClientEnded);
     for (const { lease } of this.#byId.values()) clearTimeout(lease.timer);
   }
 
-  closeWaiters(): void {
+  drain(): void {
     for (const semaphore of this.#semaphores.values()) semaphore.line.rejectAll(errors.shuttingDown());
   }
 

@@ -70,7 +70,7 @@ export class QueueLeases implements LeaseKeeper {
     this.#queues.events.on('queue:deleted', this.#onQueueDeleted);
   }
 
-  stopTimers(): void {
+  close(): void {
     this.#scheduler.events.off('client:ended', this.#onClientEnded);
     this.#queues.events.off('queue:deleted', this.#onQueueDeleted);
     for (const lease of this.#leases.values()) clearTimeout(lease.timer);

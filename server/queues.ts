@@ -153,17 +153,16 @@ export class Queues {
       this.#state(queue).ready.push(id);
       this.#itemCount++;
     }
-    this.#scheduler.onClosing(() => this.closeWaiters());
     this.#purgeTimer = setInterval(() => this.#store.purgePuts(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
     this.#purgeTimer.unref();
   }
 
-  stopTimers(): void {
+  close(): void {
     clearInterval(this.#purgeTimer);
   }
 
   /** Shutdown: waiting calls answer 503, and clients retry against the next run. */
-  closeWaiters(): void {
+  drain(): void {
     for (const queue of this.#queues.values()) {
       queue.getters.rejectAll(errors.shuttingDown());
       queue.putters.rejectAll(errors.shuttingDown());

@@ -19,6 +19,7 @@ import { clientHolder, FIRE_AND_FORGET, type HolderId, parseClientHolder } from 
 import { hasHolder, listHolders } from './state/holders.ts';
 import { pendingBytesOf, TaskScheduler } from './state/task-scheduler.ts';
 import type { ActiveTask, EndedTask, NewTask, SchedulerEffects, TaskOutcome, WorkerState } from './state/types.ts';
+import type { Lifecycle, Service } from './lifecycle.ts';
 import type { Storage } from './storage/ports.ts';
 import type { SessionStore } from './storage/sqlite/session-store.ts';
 import type { StorageHealth } from './storage/storage-health.ts';
@@ -113,7 +114,7 @@ export interface SchedulerStores {
  * call. It implements the core's effects: persist through the store, send
  * through the worker hub, and announce what ended once it is committed.
  */
-export class Scheduler {
+export class Scheduler implements Service {
   /** The tasks table (and holds, forgotten keys). */
   readonly tasks: TaskStore;
   readonly core: TaskScheduler;
@@ -153,10 +154,10 @@ export class Scheduler {
   readonly #recentlyLeft = new Map<string, string[]>();
   /** Exit reports that came while the worker's connection was still open (name\0pid → how it ended). */
   readonly #reportedExits = new Map<string, string>();
-  #closing = false;
-  #onClosing: Array<() => void> = [];
+  readonly #lifecycle: Lifecycle;
 
-  constructor(stores: SchedulerStores, options: SchedulerOptions, log: FastifyBaseLogger) {
+  constructor(stores: SchedulerStores, lifecycle: Lifecycle, options: SchedulerOptions, log: FastifyBaseLogger) {
+    this.#lifecycle = lifecycle;
     this.#storage = stores.storage;
     this.tasks = stores.tasks;
     this.options = options;
@@ -199,16 +200,9 @@ export class Scheduler {
     }
   }
 
+  /** Whether shutdown has begun (the app's lifecycle drains). */
   get closing(): boolean {
-    return this.#closing;
-  }
-
-  /** Run fn when shutdown begins (long polls and streams end themselves). */
-  onClosing(fn: () => void): () => void {
-    this.#onClosing.push(fn);
-    return () => {
-      this.#onClosing = this.#onClosing.filter((f) => f !== fn);
-    };
+    return this.#lifecycle.closing;
   }
 
   // ── tasks ──────────────────────────────────────────────────────────────
@@ -416,7 +410,7 @@ export class Scheduler {
         });
       }
       const timer = setTimeout(() => finish(errors.timedOut(what, timeoutMs / 1000)), timeoutMs);
-      stops.push(this.onClosing(() => finish(errors.shuttingDown())));
+      stops.push(this.#lifecycle.onDrain(() => finish(errors.shuttingDown())));
       if (presence) stops.push(presence.onGone(() => finish(errors.callerGone())));
     });
   }
@@ -495,7 +489,7 @@ export class Scheduler {
     for (;;) {
       const forgotten = this.tasks.sweep(chunk).length;
       total += forgotten;
-      if (forgotten < chunk || this.#closing) break;
+      if (forgotten < chunk || this.#lifecycle.closing) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (total > 0) this.#log.debug({ keys: total }, 'forgot expired keys');
@@ -515,7 +509,7 @@ export class Scheduler {
       workerStats: true,
     });
     const worker = this.core.workerJoined({ id, ...hello });
-    if (this.#closing) this.core.draining(id);
+    if (this.#lifecycle.closing) this.core.draining(id);
     this.#log.info({ workerId: id, name: hello.name, pid: hello.pid, functions: hello.functions.length, concurrency: hello.concurrency }, 'worker joined');
     this.events.emit('worker:joined', worker);
     return worker;
@@ -551,7 +545,7 @@ export class Scheduler {
     this.workers.remove(workerId);
     if (!worker) return;
     const reported = worker.pid !== null && this.#reportedExits.has(`${worker.name}\0${worker.pid}`);
-    if (reported || code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#closing) {
+    if (reported || code !== 1006 || !worker.stats?.supervised || worker.tasks.size === 0 || this.#lifecycle.closing) {
       this.workerLeft(workerId, reported ? 'its process exited' : 'connection closed');
       return;
     }
@@ -656,13 +650,11 @@ export class Scheduler {
   // ── shutdown ───────────────────────────────────────────────────────────
 
   /**
-   * Stop taking work and let what runs finish, up to graceMs: new requests are
-   * refused (503), workers get nothing new, long polls and streams end.
+   * Stop taking work and let what runs finish, up to graceMs (the Lifecycle
+   * calls it once it refuses new requests, 503, and has ended the waits):
+   * session streams end, workers get nothing new.
    */
   async drain(graceMs: number): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    for (const fn of this.#onClosing.splice(0)) fn();
     this.clients.closeAll();
     for (const worker of this.core.workers()) this.core.draining(worker.id);
     const deadline = Date.now() + graceMs;
@@ -671,27 +663,25 @@ export class Scheduler {
     await this.#storage.committed().catch(() => undefined);
   }
 
-  /** End every SSE stream and worker socket. */
-  closeConnections(): void {
+  /** End every SSE stream and worker socket (before the server waits for the requests in flight). */
+  disconnect(): void {
     this.clients.closeAll();
     this.workers.closeAll(1001, 'scheduler shutting down');
   }
 
   /**
-   * Settle the replies still awaiting their verdict, stop the timers, commit
-   * and close the store. Call after drain(), closeConnections() and once
-   * every request has ended (SchedulerHost's close hook waits for them), so
-   * that every reply is finished or never will be: what a written reply
-   * carried leaves the store in the last commit.
+   * Settle the replies still awaiting their verdict and stop the timers. The
+   * Lifecycle calls it after drain(), disconnect() and once every request has
+   * ended (SchedulerHost waits for them), so that every reply is finished or
+   * never will be; the storage, closed after this, commits what a written
+   * reply carried.
    */
-  async close(): Promise<void> {
-    this.#closing = true;
+  close(): void {
     this.streams.backlog.stop();
     this.deliveries.settleAll();
     for (const timer of this.#timers) clearInterval(timer);
     for (const timer of this.#timeouts.values()) clearTimeout(timer);
     this.#timeouts.clear();
-    await this.#storage.close();
   }
 
   // ── internals ──────────────────────────────────────────────────────────
@@ -709,7 +699,7 @@ export class Scheduler {
 
   /** Throws 503 once shutdown has begun. */
   assertOpen(): void {
-    if (this.#closing) throw errors.shuttingDown();
+    this.#lifecycle.assertOpen();
   }
 
   #missing(key: string): SluiceError {

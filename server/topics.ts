@@ -101,16 +101,15 @@ export class Topics {
   }
 
   start(): void {
-    this.#scheduler.onClosing(() => this.closeSubscribers());
     this.#sweepTimer = setInterval(() => this.#sweep(), IDLE_MS / 5);
     this.#sweepTimer.unref();
   }
 
-  stopTimers(): void {
+  close(): void {
     clearInterval(this.#sweepTimer);
   }
 
-  closeSubscribers(): void {
+  drain(): void {
     for (const topic of this.#topics.values()) for (const stream of topic.subscribers) stream.close();
   }
 

@@ -45,7 +45,6 @@ export class Variables {
 
   start(): void {
     this.#count = this.#store.count();
-    this.#scheduler.onClosing(() => this.closeWaiters());
   }
 
   /** How many variables are set. */
@@ -53,7 +52,7 @@ export class Variables {
     return this.#count;
   }
 
-  closeWaiters(): void {
+  drain(): void {
     for (const line of this.#waiting.values()) line.rejectAll(errors.shuttingDown());
   }
 

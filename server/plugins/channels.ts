@@ -14,14 +14,10 @@ declare module 'fastify' {
 /** Channels (and their consumers' positions) over the scheduler, writing through the same group commit as tasks. */
 export default fp<{ maxChannels: number }>(
   async (app, options) => {
-    const channels = new Channels(app.scheduler, app.store, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels });
-    channels.start();
-    const consumers = new ChannelConsumers(app.scheduler, channels, new ConsumerStore(app.store.db, app.store.tx));
-    consumers.start();
+    const channels = app.lifecycle.add(new Channels(app.scheduler, app.store, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels }));
+    const consumers = app.lifecycle.add(new ChannelConsumers(app.scheduler, channels, new ConsumerStore(app.store.db, app.store.tx)));
     app.decorate('channels', channels);
     app.decorate('channelConsumers', consumers);
-    app.addHook('preClose', async () => channels.closeReaders());
-    app.addHook('onClose', async () => channels.stopTimers());
   },
   { name: 'sluice-channels', dependencies: ['sluice-scheduler'] },
 );

@@ -45,20 +45,13 @@ export default fp<CoordinationOptions>(
     const flags = new Flags(app.scheduler, app.store, new FlagStore(db, tx));
     const topics = new Topics(app.scheduler, options.topics);
     const queueLeases = new QueueLeases(app.scheduler, queues, new QueueLeaseStore(db, tx), app.log);
-    for (const service of [leases, queues, queueLeases, variables, flags, topics]) service.start();
+    for (const service of [leases, queues, queueLeases, variables, flags, topics]) app.lifecycle.add(service);
     app.decorate('queues', queues);
     app.decorate('queueLeases', queueLeases);
     app.decorate('variables', variables);
     app.decorate('topics', topics);
     app.decorate('flags', flags);
     app.decorate('leases', leases);
-    app.addHook('preClose', async () => topics.closeSubscribers());
-    app.addHook('onClose', async () => {
-      queues.stopTimers();
-      queueLeases.stopTimers();
-      topics.stopTimers();
-      leases.stopTimers();
-    });
   },
   { name: 'sluice-coordination', dependencies: ['sluice-scheduler'] },
 );

@@ -16,9 +16,7 @@ export default fp<{ firehoseReplayBytes: number }>(
   async (app, options) => {
     const services = { queues: app.queues, variables: app.variables, flags: app.flags, leases: app.leases, topics: app.topics };
     const coordination = new CoordinationActivity(services);
-    coordination.start();
     const firehose = new Firehose(app.scheduler, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
-    firehose.start();
     const metrics = new Metrics(app.scheduler, app.channels, firehose);
     registerCoordinationMetrics(metrics.registry, services, coordination.totals);
     app.decorate('firehose', firehose);
@@ -27,11 +25,9 @@ export default fp<{ firehoseReplayBytes: number }>(
       if (String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
       metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
-    app.addHook('preClose', async () => firehose.stop());
-    app.addHook('onClose', async () => {
-      metrics.stop();
-      coordination.stop();
-    });
+    app.lifecycle.add({ start: () => coordination.start(), close: () => coordination.stop() });
+    app.lifecycle.add({ start: () => firehose.start(), drain: () => firehose.stop() });
+    app.lifecycle.add({ close: () => metrics.stop() });
   },
   { name: 'sluice-observability', dependencies: ['sluice-scheduler', 'sluice-channels', 'sluice-coordination'] },
 );

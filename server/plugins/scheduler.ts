@@ -19,22 +19,15 @@ declare module 'fastify' {
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The scheduler service over the store, with the settings it reads; closing the app drains and closes it. */
+/** The scheduler service over the store, with the settings it reads, in the app's lifecycle. */
 export default fp<{ settings: SchedulerOptions }>(
   async (app, { settings }) => {
     const storage = app.store;
     const stores = { storage, tasks: new TaskStore(storage, { retentionMs: settings.retentionMs }), sessions: new SessionStore(storage.db, storage.tx), health: app.storage };
-    const scheduler = new Scheduler(stores, settings, app.log);
-    scheduler.start();
+    // Started, drained, disconnected (SSE streams and worker sockets, which
+    // would otherwise hold the close open for ever) and closed by the lifecycle.
+    const scheduler = app.lifecycle.add(new Scheduler(stores, app.lifecycle, settings, app.log));
     app.decorate('scheduler', scheduler);
-    // Shutdown is drain() (the CLI calls it on SIGTERM, before app.close()),
-    // then closing connections in preClose, before Fastify waits for them:
-    // SSE streams and worker sockets would otherwise hold it open for ever.
-    app.addHook('preClose', async () => {
-      await scheduler.drain(0);
-      scheduler.closeConnections();
-    });
-    app.addHook('onClose', async () => scheduler.close());
     app.addHook('onRequest', async (request) => {
       if (scheduler.closing && request.url !== '/health') throw errors.shuttingDown();
       // While the store refuses writes, a write is refused before it changes anything.
@@ -43,5 +36,5 @@ export default fp<{ settings: SchedulerOptions }>(
       }
     });
   },
-  { name: 'sluice-scheduler', dependencies: ['sluice-store'] },
+  { name: 'sluice-scheduler', dependencies: ['sluice-store', 'sluice-lifecycle'] },
 );

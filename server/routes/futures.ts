@@ -214,9 +214,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     for (const stream of set) stream.write(frame);
   };
   scheduler.events.on('task:ended', onEnded);
-  app.addHook('onClose', async () => {
-    scheduler.events.off('task:ended', onEnded);
-  });
+  app.lifecycle.add({ close: () => void scheduler.events.off('task:ended', onEnded) });
 
   app.get(
     '/futures/events',
@@ -253,7 +251,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
         const outcome = outcomes[i];
         stream.write(sseFrame('status', outcome ? outcomeJson(outcome, inline) : JSON.stringify({ key, status: 'pending' })));
       }
-      const unsubscribe = scheduler.onClosing(() => stream.close());
+      const unsubscribe = app.lifecycle.onDrain(() => stream.close());
       stream.onClose(unsubscribe);
     },
   );

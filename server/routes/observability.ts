@@ -43,7 +43,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
       const lastEventId = (typeof header === 'string' && header) || request.query.lastEventId || null;
       const stream = app.scheduler.streams.open(request, reply, 'events');
       app.firehose.subscribe(stream, lastEventId);
-      app.scheduler.onClosing(() => stream.close());
+      app.lifecycle.onDrain(() => stream.close());
     },
   );
 
