@@ -143,6 +143,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
       maxItems: config.maxQueueItems,
       maxWaitingPutBytes: config.maxWaitingPutBytes,
       maxReplyBytes: config.maxReplyBytes,
+      maxBatch: config.maxBatch,
     },
     maxLeases: config.maxLeases,
   });

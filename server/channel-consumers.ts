@@ -1,7 +1,7 @@
 import type { ConsumerPosition } from '../schemas/channel-consumers.ts';
 import type { Channels } from './channels.ts';
 import { errors } from './errors.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { ConsumerRow, ConsumerStore } from './storage/sqlite/consumer-store.ts';
 
 /**
@@ -17,12 +17,12 @@ import type { ConsumerRow, ConsumerStore } from './storage/sqlite/consumer-store
  * its consumers in the same transaction.
  */
 export class ChannelConsumers {
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
   readonly #channels: Channels;
   readonly #store: ConsumerStore;
 
-  constructor(scheduler: Scheduler, channels: Channels, store: ConsumerStore) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, channels: Channels, store: ConsumerStore) {
+    this.#lifecycle = lifecycle;
     this.#channels = channels;
     this.#store = store;
   }
@@ -44,7 +44,7 @@ export class ChannelConsumers {
 
   /** Move the position to seq (forward only, unless rewind). Answers the position now. */
   commit(channel: string, consumer: string, seq: number, rewind = false): ConsumerPosition {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const info = this.#channels.info(channel);
     if (seq > info.lastSeq) {
       throw errors.consumerPastEnd(seq, channel, info.lastSeq);
@@ -58,7 +58,7 @@ export class ChannelConsumers {
 
   /** Forget the consumer (it starts again at the oldest entry). */
   delete(channel: string, consumer: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     this.#channels.info(channel);
     this.#store.delete(channel, consumer);
   }

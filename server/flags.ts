@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { errors } from './errors.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { CommitPoint } from './storage/ports.ts';
 import type { FlagStore } from './storage/sqlite/flag-store.ts';
-import { WaitLine, type WaitOptions } from './wait-line.ts';
+import { WaitLine, type WaitOptions, type WaitingCalls } from './wait-line.ts';
 
 /** Events about flags, for the firehose and the metrics; emitted only when the state changes. */
 export interface FlagEvents {
@@ -18,15 +18,18 @@ export interface FlagEvents {
  */
 export class Flags {
   readonly events = new EventEmitter<FlagEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
+  readonly #calls: WaitingCalls;
   readonly #store: FlagStore;
   readonly #commits: CommitPoint;
   /** How many flags are set; which ones, only the store knows (a flag per job must not cost memory for ever). */
   #setCount = 0;
   readonly #waiting = new Map<string, WaitLine<void>>();
 
-  constructor(scheduler: Scheduler, commits: CommitPoint, store: FlagStore) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, calls: WaitingCalls, commits: CommitPoint, store: FlagStore) {
+    this.#lifecycle = lifecycle;
+    this.#calls = calls;
     this.#commits = commits;
     this.#store = store;
   }
@@ -54,7 +57,7 @@ export class Flags {
   }
 
   set(name: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     if (!this.#store.set(name, Date.now())) return;
     this.#setCount++;
     this.events.emit('flag:set', name);
@@ -66,7 +69,7 @@ export class Flags {
   }
 
   clear(name: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     if (!this.#store.clear(name)) return;
     this.#setCount--;
     this.events.emit('flag:cleared', name);
@@ -75,9 +78,9 @@ export class Flags {
   /** Resolves once the flag is set (at once if it is); 408 after timeoutMs. */
   async wait(name: string, options: WaitOptions): Promise<void> {
     if (this.#store.isSet(name)) return;
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     let line = this.#waiting.get(name);
-    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#scheduler.waiting)));
+    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#calls)));
     try {
       await line.wait(undefined, options);
     } finally {

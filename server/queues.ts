@@ -5,11 +5,12 @@ import type { QueueInfo } from '../schemas/queues.ts';
 import { errors, type SluiceError } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Presence } from './reply-delivery.ts';
-import type { Caller, Scheduler } from './scheduler.ts';
+import type { Caller } from './holds.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import { queueItemHolder } from './state/holder-kinds.ts';
 import { IdDeque } from './state/id-deque.ts';
 import type { ItemRow, QueueStore } from './storage/sqlite/queue-store.ts';
-import { WaitLine } from './wait-line.ts';
+import { WaitLine, type WaitingCalls } from './wait-line.ts';
 
 const IDEMPOTENCY_HORIZON_MS = 24 * 3600 * 1000;
 
@@ -41,6 +42,8 @@ export interface QueueLimits {
   maxWaitingPutBytes: number;
   /** Largest reply a get builds; it takes fewer items, at least one (--max-reply-bytes). */
   maxReplyBytes: number;
+  /** Most items in one put or get (--max-batch). */
+  maxBatch: number;
 }
 
 /** A get with ack: the items are leased to the getter rather than taken (see queue-leases.ts). */
@@ -115,7 +118,9 @@ interface QueueState {
  */
 export class Queues {
   readonly events = new EventEmitter<QueueEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
+  readonly #calls: WaitingCalls;
   readonly #store: QueueStore;
   readonly #refs: FutureRefs;
   readonly #log: FastifyBaseLogger;
@@ -132,12 +137,13 @@ export class Queues {
   /** Set by the queue leases (gets with ack). */
   leases: LeaseKeeper | undefined;
 
-  constructor(scheduler: Scheduler, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger, limits: QueueLimits) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, calls: WaitingCalls, store: QueueStore, refs: FutureRefs, log: FastifyBaseLogger, limits: QueueLimits) {
+    this.#lifecycle = lifecycle;
+    this.#calls = calls;
     this.#store = store;
     this.#refs = refs;
     this.#log = log;
-    this.#maxBatch = scheduler.options.maxBatch;
+    this.#maxBatch = limits.maxBatch;
     this.#limits = limits;
   }
 
@@ -206,7 +212,7 @@ export class Queues {
 
   /** Create the queue, or change its maxsize (undefined: leave it as it is). */
   configure(name: string, maxsize: number | null | undefined): QueueInfo {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     this.#assertRoomFor(name);
     const queue = this.#state(name);
     if (maxsize !== undefined) queue.maxsize = maxsize;
@@ -228,7 +234,7 @@ export class Queues {
    * nothing, for an unknown future, a batch that can never fit, or a timeout.
    */
   async put(name: string, values: readonly unknown[], caller: Caller, call: WaitingCall & { idempotencyKey?: string }): Promise<{ size: number }> {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     if (values.length > this.#maxBatch) throw errors.tooLarge(`a put of ${values.length} items`, this.#maxBatch);
     if (call.idempotencyKey !== undefined) {
       const previous = this.#store.previousPut(name, call.idempotencyKey);
@@ -270,7 +276,7 @@ export class Queues {
    * report what became of the reply (see Delivery).
    */
   async get(name: string, batch: number, caller: Caller, call: WaitingCall, lease?: LeaseRequest): Promise<Delivery> {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     if (batch > this.#maxBatch) throw errors.tooLarge(`a batch of ${batch} items`, this.#maxBatch);
     const queue = this.#state(name);
     if (queue.getters.size === 0 && queue.ready.length > 0) return this.#take(queue, batch, caller, undefined, lease);
@@ -286,7 +292,7 @@ export class Queues {
 
   /** Delete the queue and its items; their futures are let go. Waiting getters go on waiting. */
   delete(name: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const queue = this.#queues.get(name);
     if (!queue?.stored) throw errors.unknownQueue(name);
     const items = this.#store.deleteQueue(name);
@@ -308,7 +314,7 @@ export class Queues {
   #state(name: string): QueueState {
     let queue = this.#queues.get(name);
     if (!queue) {
-      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, leased: 0, getters: new WaitLine(this.#scheduler.waiting), putters: new WaitLine(this.#scheduler.waiting) };
+      queue = { name, maxsize: null, stored: false, generation: 0, ready: new IdDeque(), inflight: 0, leased: 0, getters: new WaitLine(this.#calls), putters: new WaitLine(this.#calls) };
       this.#queues.set(name, queue);
     }
     return queue;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TopicGap } from '../schemas/topics.ts';
 import { errors, type SluiceError } from './errors.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { Lifecycle } from './lifecycle.ts';
 
 /** A topic with no subscriber and no message for this long is dropped from memory. */
 const IDLE_MS = 5 * 60_000;
@@ -75,7 +75,7 @@ export interface TopicInfo {
  */
 export class Topics {
   readonly events = new EventEmitter<TopicEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
   /** In order of last activity (a publish, a subscriber coming), the least recent first. */
   readonly #topics = new Map<string, TopicState>();
   readonly #limits: TopicLimits;
@@ -90,8 +90,8 @@ export class Topics {
   #incarnations = 0;
   #sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, limits: TopicLimits) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, limits: TopicLimits) {
+    this.#lifecycle = lifecycle;
     this.#limits = limits;
   }
 
@@ -132,7 +132,7 @@ export class Topics {
 
   /** Send the message to every subscriber; answers how many it was written to. */
   publish(name: string, message: unknown): number {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const json = JSON.stringify(message);
     if (json.length > this.#limits.maxMessageBytes) {
       throw errors.messageTooLarge(json.length, this.#limits.maxMessageBytes);

@@ -4,11 +4,12 @@ import { errors } from './errors.ts';
 import type { FutureRefs } from './future-refs.ts';
 import type { Leases } from './leases.ts';
 import type { Presence } from './reply-delivery.ts';
-import type { Caller, Scheduler } from './scheduler.ts';
+import type { Caller } from './holds.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { CommitPoint } from './storage/ports.ts';
 import { variableHolder } from './state/holder-kinds.ts';
 import type { VariableStore } from './storage/sqlite/variable-store.ts';
-import { WaitLine, type WaitOptions } from './wait-line.ts';
+import { WaitLine, type WaitOptions, type WaitingCalls } from './wait-line.ts';
 
 /** Events about variables, for the firehose and the metrics: names only, never values. */
 export interface VariableEvents {
@@ -25,7 +26,9 @@ export interface VariableEvents {
  */
 export class Variables {
   readonly events = new EventEmitter<VariableEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
+  readonly #calls: WaitingCalls;
   readonly #store: VariableStore;
   readonly #commits: CommitPoint;
   readonly #refs: FutureRefs;
@@ -35,8 +38,9 @@ export class Variables {
   /** How many variables are set; their names and values stay in the store. */
   #count = 0;
 
-  constructor(scheduler: Scheduler, commits: CommitPoint, store: VariableStore, refs: FutureRefs, leases: Leases) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, calls: WaitingCalls, commits: CommitPoint, store: VariableStore, refs: FutureRefs, leases: Leases) {
+    this.#lifecycle = lifecycle;
+    this.#calls = calls;
     this.#commits = commits;
     this.#store = store;
     this.#refs = refs;
@@ -62,7 +66,7 @@ export class Variables {
    * readers are answered once it is committed.
    */
   set(name: string, value: unknown, fence?: Fence): string {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     if (fence) this.#leases.assertHeld(fence);
     const keys = this.#refs.check(value);
     const before = this.#store.refs(name);
@@ -91,7 +95,7 @@ export class Variables {
         return answer(name, json);
       }
       if (timeoutMs === undefined) throw errors.variableUnset(name);
-      this.#scheduler.assertOpen();
+      this.#lifecycle.assertOpen();
       const started = Date.now();
       await this.#wait(name, { timeoutMs, what: `variable ${name} to be set`, presence });
       timeoutMs -= Date.now() - started;
@@ -100,7 +104,7 @@ export class Variables {
 
   /** Unset the variable; its futures are let go. Idempotent. */
   delete(name: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const keys = this.#store.refs(name);
     const wasSet = this.#store.deleteVariable(name);
     this.#refs.release(keys, variableHolder(name));
@@ -112,7 +116,7 @@ export class Variables {
 
   async #wait(name: string, options: WaitOptions): Promise<void> {
     let line = this.#waiting.get(name);
-    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#scheduler.waiting)));
+    if (!line) this.#waiting.set(name, (line = new WaitLine(this.#calls)));
     try {
       await line.wait(undefined, options);
     } finally {

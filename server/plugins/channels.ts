@@ -15,7 +15,7 @@ declare module 'fastify' {
 export default fp<{ maxChannels: number }>(
   async (app, options) => {
     const channels = app.lifecycle.add(new Channels(app.scheduler, app.store, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels }));
-    const consumers = app.lifecycle.add(new ChannelConsumers(app.scheduler, channels, new ConsumerStore(app.store.db, app.store.tx)));
+    const consumers = app.lifecycle.add(new ChannelConsumers(app.lifecycle, channels, new ConsumerStore(app.store.db, app.store.tx)));
     app.decorate('channels', channels);
     app.decorate('channelConsumers', consumers);
   },
