@@ -47,6 +47,8 @@ export const ClientSession = z.object({
 });
 export type ClientSession = z.infer<typeof ClientSession>;
 
+export const ClientParams = z.object({ id: ClientId });
+
 /** `event: ready`, first on a session's stream (GET /clients/:id/events). */
 export const ClientReady = z.object({
   clientId: z.string(),

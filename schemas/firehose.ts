@@ -190,3 +190,8 @@ export type FirehoseEvent = keyof typeof FirehoseFrames;
 export type FirehoseFrame<E extends FirehoseEvent> = z.infer<(typeof FirehoseFrames)[E]>;
 /** An event name with its data, as the scheduler publishes it. */
 export type FirehoseEntry = { [E in FirehoseEvent]: [E, FirehoseFrame<E>] }[FirehoseEvent];
+
+/** GET /events: where to resume, for readers that cannot send the Last-Event-ID header. */
+export const FirehoseQuery = z
+  .object({ lastEventId: z.string().max(64).optional().describe('Resume after this id; for readers that cannot send the Last-Event-ID header.') })
+  .strict();

@@ -35,7 +35,7 @@ const leaseFields = {
 };
 
 // A bare `POST .../acquire` (curl, no body) reaches validation as null: it takes the defaults.
-const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((body) => body ?? {}, schema);
+const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((body: z.input<T> | null | undefined) => body ?? {}, schema);
 
 export const LockAcquireBody = orEmpty(z.object(leaseFields).strict());
 export const SemaphoreAcquireBody = orEmpty(
