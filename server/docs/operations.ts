@@ -4,6 +4,7 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLIENT_HEADER } from '../../schemas/common.ts';
 import { ERRORS, type ErrorCode } from '../../schemas/errors.ts';
+import { type RouteId, ROUTES } from '../../schemas/routes.ts';
 import type { Requirement } from '../auth.ts';
 import { errorCodesOf } from './replies.ts';
 
@@ -19,28 +20,6 @@ declare module 'fastify' {
     clientSession?: 'optional' | 'required';
   }
 }
-
-/** The area of the API each route belongs to (its tag), by the start of its path. */
-const TAGS: ReadonlyArray<readonly [string, string]> = [
-  ['/tasks', 'tasks'],
-  ['/futures', 'futures'],
-  ['/gather', 'futures'],
-  ['/scatter', 'futures'],
-  ['/clients', 'clients'],
-  ['/channels', 'channels'],
-  ['/queues', 'queues'],
-  ['/variables', 'variables'],
-  ['/topics', 'topics'],
-  ['/flags', 'flags'],
-  ['/locks', 'leases'],
-  ['/semaphores', 'leases'],
-  ['/workers', 'workers'],
-  ['/auth', 'auth'],
-  ['/events', 'dashboard'],
-  ['/dashboard', 'dashboard'],
-  ['/health', 'health'],
-  ['/metrics', 'health'],
-];
 
 /** What each code means when a hook answers it for every route, beyond its catalog message. */
 const HOOK_NOTES: Partial<Record<ErrorCode, string>> = {
@@ -87,6 +66,12 @@ const NOT_ACCEPTABLE = {
     },
   },
 };
+
+/** The area of the API a route belongs to: its group in the route table, where every documented route is (plugins/route-table.ts). */
+function tagOf(operationId: unknown): string {
+  const route = typeof operationId === 'string' && Object.hasOwn(ROUTES, operationId) ? ROUTES[operationId as RouteId] : undefined;
+  return route?.tag ?? 'other';
+}
 
 /** What the route needs, as the auth plugin reads it (plugins/auth.ts). */
 function scopeOf(route: RouteOptions): Requirement {
@@ -148,7 +133,7 @@ function describeSuccess(status: string, schema: unknown): string {
  * - the security requirement, from the scope the route needs (config.scope:
  *   the token scopes nest, admin > worker > client), and the sluice-client
  *   header of the routes that act for a client session;
- * - its tag, from its path.
+ * - its tag, the area of the route table it is in (schemas/routes.ts).
  */
 export const describeOperation: SwaggerTransform = (input) => {
   const { schema, route } = input;
@@ -185,7 +170,7 @@ export const describeOperation: SwaggerTransform = (input) => {
   const scope = scopeOf(route);
   const schemes = ['bearerToken', 'sessionCookie', ...(route.sse ? ['accessToken'] : [])];
   out.security ??= scope === 'public' ? [] : schemes.map((scheme) => ({ [scheme]: [scope] }));
-  out.tags ??= [TAGS.find(([prefix]) => route.url === prefix || route.url.startsWith(`${prefix}/`))?.[1] ?? 'other'];
+  out.tags ??= [tagOf(schema.operationId)];
   if (clientSession) {
     out.headers = {
       type: 'object',

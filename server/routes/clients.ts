@@ -1,31 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { CLIENT_HEADER, ClientId, ClientReady, ClientSession } from '../../schemas/common.ts';
-import { OutcomeUpdate } from '../../schemas/tasks.ts';
+import { CLIENT_HEADER, type ClientReady } from '../../schemas/common.ts';
+import { HTTP_API } from '../../schemas/http-api.ts';
 import { errors } from '../errors.ts';
 import { sseFrame } from '../sse/sse-stream.ts';
 import { callerOf, identityOf } from './caller.ts';
-import { errorReplies } from '../docs/replies.ts';
-import { sseEvents } from '../docs/sse.ts';
-
-const ClientParams = z.object({ id: ClientId });
-const NoContent = z.null().describe('Ended.');
+import { routeOptions } from './route-options.ts';
 
 /** Client sessions: start one, the one SSE stream each reads, and goodbye. */
 const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
 
-  app.post(
-    '/clients',
-    {
-      schema: {
-        summary: 'Start a client session: a public id and the credential that acts as it',
-        operationId: 'clientStart',
-        description: `Answers 201 { id, session } once the session is committed. Send session (the credential) as the ${CLIENT_HEADER} header on every request that acts as the session, with the token that started it; id is what others see (lease holders, the firehose) and does not act as the session. The session lives while its stream (GET /clients/:id/events) is open or it makes requests; with neither for longer than the client lease it ends, and its credential with it.`,
-        response: { 201: ClientSession, ...errorReplies('SLUICE_ERR_RATE_LIMITED') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.clientStart, {
+      summary: 'Start a client session: a public id and the credential that acts as it',
+      description: `Answers 201 { id, session } once the session is committed. Send session (the credential) as the ${CLIENT_HEADER} header on every request that acts as the session, with the token that started it; id is what others see (lease holders, the firehose) and does not act as the session. The session lives while its stream (GET /clients/:id/events) is open or it makes requests; with neither for longer than the client lease it ends, and its credential with it.`,
+      errors: ['SLUICE_ERR_RATE_LIMITED'],
+    }),
+    handler: async (request, reply) => {
       scheduler.assertOpen();
       const issued = scheduler.sessions.issue(identityOf(request));
       scheduler.clients.touch(issued.id);
@@ -33,26 +24,22 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       reply.code(201);
       return issued;
     },
-  );
+  });
 
-  app.get(
-    '/clients/:id/events',
-    {
-      sse: 'only',
-      schema: {
-        summary: "SSE: the client's futures as they end (event: status)",
-        operationId: 'clientEvents',
-        clientSession: 'required',
-        description: `Needs the session's credential in the ${CLIENT_HEADER} header. A client reads one stream. Each future it holds that finishes, errs, is cancelled or lost is announced here, with the result inline up to a size limit (larger ones carry resultOmitted: true). While the stream is open the session lives and keeps its futures; once it has been closed (and the session unused) longer than the lease, the session ends and its futures are released.`,
-        params: ClientParams,
-        response: errorReplies('SLUICE_ERR_CLIENT_REQUIRED', 'SLUICE_ERR_FORBIDDEN'),
-        events: sseEvents('`ready` first, then `status` for each future the session holds as its task ends.', {
-          ready: { data: ClientReady, description: 'The stream is open. startedAt changes when the scheduler restarts: then ask again for the pending futures (POST /futures/hold).' },
-          status: { data: OutcomeUpdate },
-        }),
+  app.route({
+    ...routeOptions(HTTP_API.clientEvents, {
+      summary: "SSE: the client's futures as they end (event: status)",
+      clientSession: 'required',
+      description: `Needs the session's credential in the ${CLIENT_HEADER} header. A client reads one stream. Each future it holds that finishes, errs, is cancelled or lost is announced here, with the result inline up to a size limit (larger ones carry resultOmitted: true). While the stream is open the session lives and keeps its futures; once it has been closed (and the session unused) longer than the lease, the session ends and its futures are released.`,
+      errors: ['SLUICE_ERR_CLIENT_REQUIRED', 'SLUICE_ERR_FORBIDDEN'],
+      stream: {
+        description: '`ready` first, then `status` for each future the session holds as its task ends.',
+        events: {
+          ready: { description: 'The stream is open. startedAt changes when the scheduler restarts: then ask again for the pending futures (POST /futures/hold).' },
+        },
       },
-    },
-    async (request, reply) => {
+    }),
+    handler: async (request, reply) => {
       const { id } = request.params;
       const { clientId } = callerOf(request);
       if (clientId === undefined) {
@@ -63,21 +50,16 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       scheduler.clients.attach(id, stream);
       stream.write(sseFrame('ready', JSON.stringify({ clientId: id, startedAt: scheduler.startedAt } satisfies ClientReady)));
     },
-  );
+  });
 
-  app.delete(
-    '/clients/:id',
-    {
-      schema: {
-        summary: 'End a client session: its streams close, its futures and leases are released, its credential stops working',
-        operationId: 'clientClose',
-        clientSession: 'optional',
-        description: `Needs the session's own credential (${CLIENT_HEADER} header) or an admin token.`,
-        params: ClientParams,
-        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_FORBIDDEN') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.clientClose, {
+      summary: 'End a client session: its streams close, its futures and leases are released, its credential stops working',
+      clientSession: 'optional',
+      description: `Needs the session's own credential (${CLIENT_HEADER} header) or an admin token.`,
+      errors: ['SLUICE_ERR_FORBIDDEN'],
+    }),
+    handler: async (request, reply) => {
       const { id } = request.params;
       const { clientId } = callerOf(request);
       if (clientId !== id && request.scope !== 'admin') {
@@ -87,7 +69,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       await app.store.committed();
       return reply.code(204).send(null);
     },
-  );
+  });
 };
 
 export default clientsRoutes;

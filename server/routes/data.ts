@@ -1,31 +1,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { GatherBody, GatherReply, ScatterBody, ScatterReply } from '../../schemas/tasks.ts';
+import { HTTP_API } from '../../schemas/http-api.ts';
 import { errors } from '../errors.ts';
 import type { OutcomeRecord } from '../outcomes.ts';
 import { checkNesting } from '../plugins/json-body.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf } from './caller.ts';
-import { errorReplies } from '../docs/replies.ts';
+import { routeOptions } from './route-options.ts';
 
 /** Moving values in and out: gather results, scatter values. */
 const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
 
-  app.post(
-    '/gather',
-    {
+  app.route({
+    ...routeOptions(HTTP_API.gather, {
+      summary: 'Results of several keys, in the order given',
       config: { writes: false },
-      schema: {
-        summary: 'Results of several keys, in the order given',
-        operationId: 'gather',
-        description:
-          'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`. Results over --max-reply-bytes together answer 413: gather fewer at a time.',
-        body: GatherBody,
-        response: { 200: GatherReply, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_TASK_FAILED', 'SLUICE_ERR_OVERLOADED') },
-      },
-    },
-    async (request, reply) => {
+      description:
+        'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`. Results over --max-reply-bytes together answer 413: gather fewer at a time.',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_TASK_FAILED', 'SLUICE_ERR_OVERLOADED'],
+    }),
+    handler: async (request, reply) => {
       const { keys, timeout, errors: onError } = request.body;
       if (keys.length > scheduler.options.maxBatch) {
         throw errors.gatherTooLarge(keys.length, scheduler.options.maxBatch);
@@ -61,21 +56,16 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       const tail = onError === 'skip' ? `,"skipped":${JSON.stringify(skipped)}` : '';
       return sendJson(reply, `{"results":[${results.join(',')}]${tail}}`);
     },
-  );
+  });
 
-  app.post(
-    '/scatter',
-    {
-      schema: {
-        summary: 'Store values as finished futures',
-        operationId: 'scatter',
-        clientSession: 'optional',
-        description: '{ data: [...] } stores each element under its own key; { data, key? } stores one value. Keys default to data-<hash of the value>.',
-        body: ScatterBody,
-        response: { 201: ScatterReply, ...errorReplies('SLUICE_ERR_VALIDATION', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_TOO_LARGE') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.scatter, {
+      summary: 'Store values as finished futures',
+      clientSession: 'optional',
+      description: '{ data: [...] } stores each element under its own key; { data, key? } stores one value. Keys default to data-<hash of the value>.',
+      errors: ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_TOO_LARGE'],
+    }),
+    handler: async (request, reply) => {
       const body = request.body as { data: unknown; key?: string; keys?: string[] };
       const caller = callerOf(request);
       const many = Array.isArray(body.data) && body.key === undefined;
@@ -88,7 +78,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       reply.code(201);
       return { keys };
     },
-  );
+  });
 };
 
 export default dataRoutes;

@@ -1,18 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import {
-  CancelReply,
-  FutureEventsQuery,
-  FutureInfo,
-  FuturesReply,
-  KeyParams,
-  KeysBody,
-  Outcome,
-  OutcomesBody,
-  OutcomeUpdate,
-  OutcomesReply,
-  ResultQuery,
-} from '../../schemas/tasks.ts';
+import { HTTP_API } from '../../schemas/http-api.ts';
 import { errors } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
 import type { EndedEvent } from '../scheduler.ts';
@@ -20,62 +7,44 @@ import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf, clientOf } from './caller.ts';
-import { errorReplies } from '../docs/replies.ts';
-import { sseEvents } from '../docs/sse.ts';
+import { routeOptions } from './route-options.ts';
 
 const FOREVER_S = 24 * 3600;
-const NoContent = z.null().describe('Done; no content.');
 
 /** Futures: status, results, cancel, holds, and an SSE stream of status changes. */
 const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
   const inline = scheduler.options.inlineResultBytes;
 
-  app.get(
-    '/futures/:key',
-    {
-      schema: {
-        summary: 'A future: status, result or error, and why it is not running yet if it is pending',
-        operationId: 'futureInfo',
-        params: KeyParams,
-        response: { 200: FutureInfo, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
-      },
-    },
-    async (request, reply) => sendJson(reply, scheduler.infoJson(request.params.key)),
-  );
+  app.route({
+    ...routeOptions(HTTP_API.futureInfo, {
+      summary: 'A future: status, result or error, and why it is not running yet if it is pending',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
+    }),
+    handler: async (request, reply) => sendJson(reply, scheduler.infoJson(request.params.key)),
+  });
 
-  app.get(
-    '/futures/:key/result',
-    {
-      schema: {
-        summary: 'Wait for a task to end and answer its result, or its error',
-        operationId: 'futureResult',
-        description: 'Waits up to ?timeout seconds (default: until it ends; 0: do not wait). A task that erred, was cancelled or lost answers 200 with that status and its error; a timeout answers 408.',
-        params: KeyParams,
-        querystring: ResultQuery,
-        response: { 200: Outcome, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.futureResult, {
+      summary: 'Wait for a task to end and answer its result, or its error',
+      description: 'Waits up to ?timeout seconds (default: until it ends; 0: do not wait). A task that erred, was cancelled or lost answers 200 with that status and its error; a timeout answers 408.',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT'],
+    }),
+    handler: async (request, reply) => {
       const seconds = request.query.timeout ?? FOREVER_S;
       const outcome = await scheduler.waitForOutcome(request.params.key, seconds * 1000, presenceOf(reply));
       return sendJson(reply, outcomeJson(outcome));
     },
-  );
+  });
 
-  app.post(
-    '/futures/:key/cancel',
-    {
-      schema: {
-        summary: 'Cancel a pending task and the tasks that depend on it',
-        operationId: 'cancel',
-        clientSession: 'optional',
-        description: 'A client token cancels only tasks its session holds (its credential in the sluice-client header); an admin token cancels any.',
-        params: KeyParams,
-        response: { 200: CancelReply, ...errorReplies('SLUICE_ERR_FORBIDDEN', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
-      },
-    },
-    async (request) => {
+  app.route({
+    ...routeOptions(HTTP_API.cancel, {
+      summary: 'Cancel a pending task and the tasks that depend on it',
+      clientSession: 'optional',
+      description: 'A client token cancels only tasks its session holds (its credential in the sluice-client header); an admin token cancels any.',
+      errors: ['SLUICE_ERR_FORBIDDEN', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
+    }),
+    handler: async (request) => {
       const { clientId } = callerOf(request);
       if (request.scope !== 'admin' && !scheduler.isHeldBy(request.params.key, clientId)) {
         throw errors.cancelForbidden(request.params.key);
@@ -84,41 +53,31 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       await app.store.committed();
       return { key: request.params.key, status };
     },
-  );
+  });
 
-  app.delete(
-    '/futures/:key',
-    {
-      schema: {
-        summary: "Release the calling client's hold on a key",
-        operationId: 'futureRelease',
-        clientSession: 'optional',
-        description: 'With a session credential in the sluice-client header (POST /clients), that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
-        params: KeyParams,
-        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.futureRelease, {
+      summary: "Release the calling client's hold on a key",
+      clientSession: 'optional',
+      description: 'With a session credential in the sluice-client header (POST /clients), that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
+    }),
+    handler: async (request, reply) => {
       const { clientId } = callerOf(request);
       scheduler.assertKnown(request.params.key);
       if (clientId) scheduler.release([request.params.key], clientId);
       await app.store.committed();
       return reply.code(204).send(null);
     },
-  );
+  });
 
-  app.post(
-    '/futures/hold',
-    {
-      schema: {
-        summary: 'The calling client holds these keys (a Future for a known key); answers their outcomes so far',
-        operationId: 'hold',
-        clientSession: 'required',
-        body: KeysBody,
-        response: { 200: FuturesReply, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.hold, {
+      summary: 'The calling client holds these keys (a Future for a known key); answers their outcomes so far',
+      clientSession: 'required',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE'],
+    }),
+    handler: async (request, reply) => {
       const outcomes = scheduler.hold(request.body.keys, clientOf(request));
       await app.store.committed();
       // Results ride along up to the reply's limit; past it they are left out (resultOmitted), to be read one by one.
@@ -130,21 +89,16 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       return sendJson(reply, `{"futures":[${parts.join(',')}]}`);
     },
-  );
+  });
 
-  app.post(
-    '/futures/outcomes',
-    {
-      schema: {
-        summary: 'The outcomes of these keys now, without waiting and without holding them',
-        operationId: 'outcomes',
-        description:
-          'A batch of GET /futures/:key for views such as the dashboard: each key’s status, with its result up to `resultChars` characters (longer ones are left out and flagged `resultOmitted`) or its error. Unknown or forgotten keys are listed in `missing`. A reply over --max-reply-bytes answers 413: ask for fewer keys, or smaller results.',
-        body: OutcomesBody,
-        response: { 200: OutcomesReply, ...errorReplies('SLUICE_ERR_TOO_LARGE') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.outcomes, {
+      summary: 'The outcomes of these keys now, without waiting and without holding them',
+      description:
+        'A batch of GET /futures/:key for views such as the dashboard: each key’s status, with its result up to `resultChars` characters (longer ones are left out and flagged `resultOmitted`) or its error. Unknown or forgotten keys are listed in `missing`. A reply over --max-reply-bytes answers 413: ask for fewer keys, or smaller results.',
+      errors: ['SLUICE_ERR_TOO_LARGE'],
+    }),
+    handler: async (request, reply) => {
       const keys = [...new Set(request.body.keys)];
       const { maxBatch, maxReplyBytes } = scheduler.options;
       if (keys.length > maxBatch) throw errors.tooLarge(`a request with ${keys.length} keys`, maxBatch);
@@ -167,43 +121,33 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       return sendJson(reply, `{"futures":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}`);
     },
-  );
+  });
 
-  app.post(
-    '/futures/release',
-    {
-      schema: {
-        summary: 'The calling client lets go of these keys',
-        operationId: 'release',
-        clientSession: 'required',
-        body: KeysBody,
-        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_TOO_LARGE') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.release, {
+      summary: 'The calling client lets go of these keys',
+      clientSession: 'required',
+      errors: ['SLUICE_ERR_TOO_LARGE'],
+    }),
+    handler: async (request, reply) => {
       scheduler.release(request.body.keys, clientOf(request));
       await app.store.committed();
       return reply.code(204).send(null);
     },
-  );
+  });
 
-  app.post(
-    '/futures/fire-and-forget',
-    {
-      schema: {
-        summary: 'Keep these tasks running, and their results for the retention period, even when no client holds them',
-        operationId: 'fireAndForget',
-        body: KeysBody,
-        response: { 204: NoContent, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE') },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.fireAndForget, {
+      summary: 'Keep these tasks running, and their results for the retention period, even when no client holds them',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE'],
+    }),
+    handler: async (request, reply) => {
       if (request.body.keys.length > scheduler.options.maxBatch) throw errors.tooLarge(`a request with ${request.body.keys.length} keys`, scheduler.options.maxBatch);
       scheduler.fireAndForget(request.body.keys);
       await app.store.committed();
       return reply.code(204).send(null);
     },
-  );
+  });
 
   // Readers of /futures/events, by key.
   const watchers = new Map<string, Set<SseStream>>();
@@ -216,22 +160,14 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   scheduler.events.on('task:ended', onEnded);
   app.lifecycle.add({ close: () => void scheduler.events.off('task:ended', onEnded) });
 
-  app.get(
-    '/futures/events',
-    {
-      sse: 'only',
-      schema: {
-        summary: 'SSE: the status of these keys now, then each change (event: status)',
-        operationId: 'futureEvents',
-        clientSession: 'optional',
-        querystring: FutureEventsQuery,
-        response: errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'),
-        events: sseEvents('Each key’s outcome so far, in the order asked (a pending key has only its status), then each outcome as its task ends.', {
-          status: { data: OutcomeUpdate },
-        }),
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOptions(HTTP_API.futureEvents, {
+      summary: 'SSE: the status of these keys now, then each change (event: status)',
+      clientSession: 'optional',
+      errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
+      stream: { description: 'Each key’s outcome so far, in the order asked (a pending key has only its status), then each outcome as its task ends.' },
+    }),
+    handler: async (request, reply) => {
       const keys = [...new Set(request.query.keys)];
       const outcomes = keys.map((key) => scheduler.outcome(key)); // 404 before the stream opens
       const stream = app.scheduler.streams.open(request, reply, 'futures');
@@ -254,7 +190,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       const unsubscribe = app.lifecycle.onDrain(() => stream.close());
       stream.onClose(unsubscribe);
     },
-  );
+  });
 };
 
 export default futuresRoutes;

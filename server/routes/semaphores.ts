@@ -1,29 +1,23 @@
-import { LeasesInfo, SemaphoreAcquireBody, SemaphoreConfig, SemaphoreParams } from '../../schemas/leases.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { HTTP_API } from '../../schemas/http-api.ts';
 import { leaseRoutes } from './lease-routes.ts';
+import { routeOptions } from './route-options.ts';
 
-const leases = leaseRoutes('semaphore', { params: SemaphoreParams, acquireBody: SemaphoreAcquireBody });
+const leases = leaseRoutes('semaphore');
 
 /** Semaphores, Dask's Semaphore: up to maxLeases leases at once. */
 const semaphoresRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.put(
-    '/semaphores/:name',
-    {
-      schema: {
-        summary: 'Create a semaphore, or set its maxLeases',
-        operationId: 'semaphoreConfigure',
-        description: 'Lowering maxLeases revokes nothing: new leases wait until fewer are held.',
-        params: SemaphoreParams,
-        body: SemaphoreConfig,
-        response: { 200: LeasesInfo },
-      },
-    },
-    async (request) => {
+  app.route({
+    ...routeOptions(HTTP_API.semaphoreConfigure, {
+      summary: 'Create a semaphore, or set its maxLeases',
+      description: 'Lowering maxLeases revokes nothing: new leases wait until fewer are held.',
+    }),
+    handler: async (request) => {
       const answer = app.leases.configure(request.params.name, request.body.maxLeases);
       await app.store.committed();
       return answer;
     },
-  );
+  });
   await app.register(leases);
 };
 
