@@ -14,6 +14,7 @@ import jsonBodyPlugin from './plugins/json-body.ts';
 import lifecyclePlugin from './plugins/lifecycle.ts';
 import observabilityPlugin from './plugins/observability.ts';
 import protectionPlugin from './plugins/protection.ts';
+import routeTablePlugin from './plugins/route-table.ts';
 import schedulerPlugin from './plugins/scheduler.ts';
 import storePlugin from './plugins/store.ts';
 import upgradesPlugin from './plugins/upgrades.ts';
@@ -158,6 +159,8 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
     maxHeapUsedMb: config.maxHeapUsedMb ?? defaultMaxHeapUsedMb(),
   });
 
+  // The routes below are the route table's (schemas/http-api.ts), all of them.
+  await app.register(routeTablePlugin);
   await app.register(authRoutes);
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);
