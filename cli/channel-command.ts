@@ -2,10 +2,8 @@ import { createInterface } from 'node:readline/promises';
 import { openEventStream } from '../client/event-stream.ts';
 import { Http } from '../client/http.ts';
 import { undiciTransport } from '../client/node-transport.ts';
-import type { ChannelInfo } from '../schemas/channels.ts';
+import { pathOf, ROUTES } from '../schemas/routes.ts';
 import { fail as failWith, printTable } from './output.ts';
-
-const path = (name: string): string => `/channels/${encodeURIComponent(name)}`;
 
 const auth = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 const http = (scheduler: string, token: string | undefined): Http => new Http(scheduler, { transport: undiciTransport(), headers: auth(token) });
@@ -15,7 +13,7 @@ const fail = (error: unknown): number => failWith('channel', error);
 /** sluice channel ls: one line per channel. */
 export async function listChannels(scheduler: string, token?: string): Promise<number> {
   try {
-    const channels = await http(scheduler, token).request<ChannelInfo[]>('GET', '/channels');
+    const channels = await http(scheduler, token).call(ROUTES.channelList);
     printTable([['NAME', 'LENGTH', 'MAXLEN', 'LAST SEQ', 'STOPPED'], ...channels.map((c) => [c.name, String(c.length), c.maxlen === null ? '-' : String(c.maxlen), String(c.lastSeq), c.stopped ? 'yes' : 'no'])]);
     return 0;
   } catch (error) {
@@ -26,7 +24,7 @@ export async function listChannels(scheduler: string, token?: string): Promise<n
 /** sluice channel append NAME KEY...: prints the sequence numbers given. */
 export async function appendToChannel(scheduler: string, name: string, keys: string[], token?: string): Promise<number> {
   try {
-    const { seqs } = await http(scheduler, token).request<{ seqs: number[] }>('POST', `${path(name)}/append`, { keys });
+    const { seqs } = await http(scheduler, token).call(ROUTES.channelAppend, { params: { name }, body: { keys } });
     process.stdout.write(`${seqs.join('\n')}\n`);
     return 0;
   } catch (error) {
@@ -56,7 +54,7 @@ export async function stopChannel(scheduler: string, name: string, token: string
     if (!/^y(es)?$/i.test(answer.trim())) return fail(`${name} was not stopped`);
   }
   try {
-    await http(scheduler, token).request('POST', `${path(name)}/stop`);
+    await http(scheduler, token).call(ROUTES.channelStop, { params: { name } });
     process.stderr.write(`sluice channel: ${name} is stopped\n`);
     return 0;
   } catch (error) {
@@ -71,9 +69,8 @@ export async function stopChannel(scheduler: string, name: string, token: string
  */
 export function tailChannel(scheduler: string, name: string, from: number | undefined, token?: string): Promise<number> {
   return new Promise((resolve) => {
-    const query = from === undefined ? '' : `?from=${from}`;
     const stream = openEventStream({
-      url: `${scheduler.replace(/\/+$/, '')}${path(name)}/events${query}`,
+      url: scheduler.replace(/\/+$/, '') + pathOf(ROUTES.channelEntries, { name }, { from }),
       transport: undiciTransport(),
       headers: auth(token),
       onEvent: (event) => {

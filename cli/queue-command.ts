@@ -1,14 +1,12 @@
 import { waitFor } from '../client/calls.ts';
-import type { QueueInfo } from '../schemas/queues.ts';
+import { ROUTES } from '../schemas/routes.ts';
 import { fail, printTable } from './output.ts';
 import { parseArg, schedulerHttp } from './submit-command.ts';
-
-const path = (name: string): string => `/queues/${encodeURIComponent(name)}`;
 
 /** sluice queue ls: one line per queue. */
 export async function listQueues(scheduler: string, token?: string): Promise<number> {
   try {
-    const queues = await schedulerHttp({ scheduler, token }).request<QueueInfo[]>('GET', '/queues');
+    const queues = await schedulerHttp({ scheduler, token }).call(ROUTES.queueList);
     printTable([
       ['NAME', 'SIZE', 'MAXSIZE', 'GETTERS', 'PUTTERS'],
       ...queues.map((q) => [q.name, String(q.size), q.maxsize === null ? '-' : String(q.maxsize), String(q.getters), String(q.putters)]),
@@ -24,7 +22,7 @@ export async function putItems(scheduler: string, name: string, items: string[],
   try {
     const http = schedulerHttp({ scheduler, token });
     const body = { items: items.map(parseArg) };
-    const { size } = await waitFor((s) => http.request<{ size: number }>('POST', `${path(name)}/put?timeout=${s}`, body), {
+    const { size } = await waitFor((s) => http.call(ROUTES.queuePut, { params: { name }, query: { timeout: s }, body }), {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
       failure: `queue ${name} had no room`,
     });
@@ -39,7 +37,7 @@ export async function putItems(scheduler: string, name: string, items: string[],
 export async function getItems(scheduler: string, name: string, batch: number, timeoutS: number | undefined, token?: string): Promise<number> {
   try {
     const http = schedulerHttp({ scheduler, token });
-    const { items } = await waitFor((s) => http.request<{ items: unknown[] }>('POST', `${path(name)}/get?batch=${batch}&timeout=${s}`), {
+    const { items } = await waitFor((s) => http.call(ROUTES.queueGet, { params: { name }, query: { batch, timeout: s } }), {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
       failure: `no item came to queue ${name}`,
     });

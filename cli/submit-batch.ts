@@ -3,8 +3,10 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Client } from '../client/node.ts';
 import { Future } from '../client/future.ts';
 import { isTransient } from '../client/http.ts';
+import { kRequest } from '../client/symbols.ts';
 import { pureKey, randomKey } from '../schemas/keys.ts';
-import { TaskSpec, type FutureInfo } from '../schemas/tasks.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { TaskSpec } from '../schemas/tasks.ts';
 import { describeError, fail } from './output.ts';
 import { endedHow, schedulerHttp, type SubmitCommandOptions } from './submit-command.ts';
 
@@ -52,8 +54,8 @@ export async function runBatch(file: string, defaultFn: string | undefined, opti
   const keys: string[] = [];
   try {
     for (const chunk of chunks(specs)) {
-      const answer = await retrying(() => http.request<{ keys: string[] }>('POST', '/tasks', { tasks: chunk }));
-      keys.push(...answer.keys);
+      const answer = await retrying(() => http.call(ROUTES.submit, { body: { tasks: chunk } }));
+      keys.push(...('keys' in answer ? answer.keys : [answer.key]));
       progress.update(keys.length);
     }
   } catch (error) {
@@ -150,7 +152,7 @@ function lookWhyNotRunning(client: Client, futures: Map<string, Future>, fnOf: M
       else pendingByFn.set(fn, [key]);
     }
     for (const [fn, pending] of pendingByFn) {
-      const info = await client.request<FutureInfo>('GET', `/futures/${encodeURIComponent(pending[0])}`).catch(() => undefined);
+      const info = await client[kRequest](ROUTES.futureInfo, { params: { key: pending[0] } }).catch(() => undefined);
       if (stopped || !info?.reason || said.has(`${fn}\n${info.reason}`)) continue;
       said.add(`${fn}\n${info.reason}`);
       say(`sluice submit: ${count(pending.length, 'task')} of ${fn} ${pending.length === 1 ? 'is' : 'are'} not running yet: ${info.reason}`);

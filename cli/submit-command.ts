@@ -2,8 +2,8 @@ import { LONG_POLL_MS } from '../client/calls.ts';
 import { SluiceError, TimeoutError } from '../client/errors.ts';
 import { Http } from '../client/http.ts';
 import { undiciTransport } from '../client/node-transport.ts';
-import type { TaskErrorInfo } from '../schemas/common.ts';
-import type { FutureInfo } from '../schemas/tasks.ts';
+import type { RouteReply } from '../schemas/http-api.ts';
+import { ROUTES } from '../schemas/routes.ts';
 import { fail } from './output.ts';
 
 export interface SubmitCommandOptions {
@@ -50,7 +50,8 @@ export async function runSubmit(fn: string, rawArgs: string[], options: SubmitCo
     channel: options.channel,
   };
   try {
-    const { key } = await http.request<{ key: string }>('POST', '/tasks', body);
+    const answer = await http.call(ROUTES.submit, { body });
+    const key = 'key' in answer ? answer.key : answer.keys[0];
     if (!options.wait) {
       process.stdout.write(`${key}\n`);
       return 0;
@@ -74,12 +75,6 @@ export function endedHow(key: string, status: string, error?: { name: string; me
   return `task ${key} ${how}${error ? `: ${error.name}: ${error.message}` : ''}`;
 }
 
-interface Outcome {
-  status: string;
-  result?: unknown;
-  error?: TaskErrorInfo;
-}
-
 /** A first short wait, after which a task still pending says why it is not running. */
 const FIRST_LOOK_MS = 1_000;
 
@@ -89,19 +84,18 @@ const FIRST_LOOK_MS = 1_000;
  * worker offers its function, its dependencies are not done, the workers
  * are busy): a wait that would otherwise end in a bare timeout.
  */
-async function waitForOutcome(http: Http, key: string, timeoutS: number | undefined): Promise<Outcome> {
-  const path = `/futures/${encodeURIComponent(key)}`;
+async function waitForOutcome(http: Http, key: string, timeoutS: number | undefined): Promise<RouteReply<'futureResult'>> {
   const deadline = timeoutS === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutS * 1000;
   let chunkMs = FIRST_LOOK_MS;
   let said: string | undefined;
   for (;;) {
     const left = Math.max(0, Math.min(deadline - Date.now(), chunkMs));
     try {
-      return await http.request<Outcome>('GET', `${path}/result?timeout=${left / 1000}`);
+      return await http.call(ROUTES.futureResult, { params: { key }, query: { timeout: left / 1000 } });
     } catch (error) {
       if (!(error instanceof SluiceError && error.code === 'SLUICE_ERR_TIMEOUT')) throw error;
     }
-    const info = await http.request<FutureInfo>('GET', path);
+    const info = await http.call(ROUTES.futureInfo, { params: { key } });
     if (info.status !== 'pending') continue; // it ended meanwhile: the next request answers at once
     if (info.reason && info.reason !== said) {
       said = info.reason;

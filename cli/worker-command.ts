@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import { pathOf, ROUTES } from '../schemas/routes.ts';
 import type { Worker } from '../worker/runtime.ts';
 import { type LogFormat, logDestination } from './logging.ts';
 import type { SupervisedMessage, SupervisorMessage, WorkerExit } from './worker-supervisor.ts';
@@ -82,7 +83,7 @@ async function reportExit(options: WorkerCommandOptions, exit: WorkerExit, log: 
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   try {
-    const response = await fetch(`${options.scheduler.replace(/\/+$/, '')}/workers/exited`, {
+    const response = await fetch(options.scheduler.replace(/\/+$/, '') + pathOf(ROUTES.workerExited), {
       method: 'POST',
       headers,
       body: JSON.stringify(exit),

@@ -1,7 +1,10 @@
+import type { RouteReply } from '../schemas/http-api.ts';
 import { replaceDependencies } from '../schemas/keys.ts';
+import type { Route, RouteId } from '../schemas/routes.ts';
 import type { Client } from './client.ts';
 import { errors, SluiceError, TimeoutError } from './errors.ts';
 import { Future } from './future.ts';
+import type { CallArgs } from './http.ts';
 import { kCall } from './symbols.ts';
 
 /**
@@ -14,11 +17,15 @@ import { kCall } from './symbols.ts';
 /** A wait done server-side is cut into requests of at most this long, well inside fetch's and proxies' limits. */
 export const LONG_POLL_MS = 20_000;
 
-/** A request through the client's retries; closing the object (signal) ends it with SLUICE_ERR_CLOSED. */
-export async function call<T>(client: Client, signal: AbortSignal, method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * A call of a route through the client's retries, with the route's params,
+ * query and body (args); closing the object (signal) ends it with
+ * SLUICE_ERR_CLOSED.
+ */
+export async function call<R extends Route<RouteId>>(client: Client, signal: AbortSignal, route: R, ...[args]: CallArgs<R['operationId']>): Promise<RouteReply<R['operationId']>> {
   if (signal.aborted) throw closedError();
   try {
-    return await client[kCall]<T>(method, path, body, signal);
+    return await client[kCall](route, ...([args, signal] as CallArgs<R['operationId']>));
   } catch (error) {
     if (signal.aborted) throw closedError();
     throw error;
@@ -57,5 +64,3 @@ export function revive<T>(value: unknown, client: Client): T {
 export function closedError(): SluiceError {
   return errors.closed();
 }
-
-export const path = (collection: string, name: string): string => `/${collection}/${encodeURIComponent(name)}`;

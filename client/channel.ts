@@ -1,8 +1,10 @@
 import type { ChannelInfo } from '../schemas/channels.ts';
+import type { RouteEvents } from '../schemas/http-api.ts';
+import { pathOf, ROUTES } from '../schemas/routes.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future } from './future.ts';
-import { kAppend, kCall, kConfigure, kSubmission } from './symbols.ts';
+import { kAppend, kCall, kConfigure, kRequest, kSubmission } from './symbols.ts';
 
 export interface ChannelOptions {
   /** Beyond this many entries the oldest fall off (deque semantics); null: unbounded. Absent: left as it is. */
@@ -63,10 +65,6 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
     this.#created.catch(() => undefined);
   }
 
-  get #path(): string {
-    return `/channels/${encodeURIComponent(this.name)}`;
-  }
-
   /**
    * Append futures (or keys). Returns at once; errors surface at flush(). A
    * future another client made is sent once that client's submission of it
@@ -101,7 +99,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
   /** The channel's length, maxlen, stopped flag and last sequence number, from the scheduler. */
   async info(): Promise<ChannelInfo> {
     await this.#created;
-    const { name, length, maxlen, stopped, lastSeq } = await this.client.request<ChannelInfo>('GET', `${this.#path}?limit=1`);
+    const { name, length, maxlen, stopped, lastSeq } = await this.client[kRequest](ROUTES.channelInfo, { params: { name: this.name }, query: { limit: 1 } });
     return { name, length, maxlen, stopped, lastSeq };
   }
 
@@ -135,7 +133,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
    */
   async position(consumer: string): Promise<number> {
     await this.#created;
-    const { seq } = await this.client[kCall]<{ seq: number }>('GET', `${this.#path}/consumers/${encodeURIComponent(consumer)}`);
+    const { seq } = await this.client[kCall](ROUTES.channelPosition, { params: { name: this.name, consumer } });
     return seq;
   }
 
@@ -147,14 +145,14 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
   async commit(consumer: string, seq: number, options: { rewind?: boolean } = {}): Promise<number> {
     await this.#created;
     const body = options.rewind ? { seq, rewind: true } : { seq };
-    const answer = await this.client[kCall]<{ seq: number }>('PUT', `${this.#path}/consumers/${encodeURIComponent(consumer)}`, body);
+    const answer = await this.client[kCall](ROUTES.channelCommit, { params: { name: this.name, consumer }, body });
     return answer.seq;
   }
 
   /** Stop the channel: iteration ends in every client, and it takes no more appends. */
   async stop(): Promise<void> {
     await this.flush();
-    await this.client.request('POST', `${this.#path}/stop`);
+    await this.client[kRequest](ROUTES.channelStop, { params: { name: this.name } });
   }
 
   /** Stop following the channel in this client: every iteration ends, and the futures held for `futures` are let go. */
@@ -260,13 +258,13 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
       () => {
         if (cancelled || this.#closed) return;
         stream = openEventStream({
-          url: `${this.client.url}${this.#path}/events?from=${from}`,
+          url: this.client.url + pathOf(ROUTES.channelEntries, { name: this.name }, { from }),
           transport: this.client.transport,
           headers: this.client.headers,
           pause: handlers.pause,
           onEvent: (event) => {
             if (event.event === 'append') {
-              const { seq, key } = JSON.parse(event.data) as { seq: number; key: string };
+              const { seq, key } = JSON.parse(event.data) as RouteEvents<'channelEntries'>['append'];
               if (seq <= seen) return;
               seen = seq;
               handlers.onEntry(seq, key);

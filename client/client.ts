@@ -1,13 +1,15 @@
-import type { ClientSession, FutureStatus } from '../schemas/common.ts';
+import type { FutureStatus } from '../schemas/common.ts';
 import { CLIENT_HEADER } from '../schemas/constants.ts';
+import type { RouteEvents } from '../schemas/http-api.ts';
 import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
+import { pathOf, type Route, type RouteId, ROUTES } from '../schemas/routes.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
 import { errors, SluiceError } from './errors.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
-import { Future, FutureState, type FutureOwner, type OutcomeMessage } from './future.ts';
-import { Http, isTransient } from './http.ts';
+import { Future, FutureState, type FutureOwner } from './future.ts';
+import { type CallArgs, Http, isTransient } from './http.ts';
 import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
-import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kSession, kValue } from './symbols.ts';
+import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kRequest, kSession, kValue } from './symbols.ts';
 import { Channel, type ChannelOptions } from './channel.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
 import { Flag } from './flag.ts';
@@ -194,7 +196,7 @@ export class Client implements FutureOwner {
   async scatter<T>(data: readonly T[]): Promise<Array<Future<T>>> {
     this.#assertOpen();
     await this.flush();
-    const { keys } = await this.#retrying(() => this.#http.request<{ keys: string[] }>('POST', '/scatter', { data }));
+    const { keys } = await this.#retrying(() => this.#http.call(ROUTES.scatter, { body: { data } }));
     return keys.map((key, i) => {
       let state = this.#states.get(key);
       if (!state) this.#states.set(key, (state = new FutureState(key)));
@@ -276,7 +278,7 @@ export class Client implements FutureOwner {
     for (const channel of this.#channels) channel.close();
     for (const object of this.#coordination) object.close();
     if (this.#id) {
-      await this.#http.request('DELETE', `/clients/${this.#id}`).catch(() => undefined);
+      await this.#http.call(ROUTES.clientClose, { params: { id: this.#id } }).catch(() => undefined);
     }
     this.#failAll(errors.closedBeforeEnded());
   }
@@ -295,9 +297,13 @@ export class Client implements FutureOwner {
     return this.#http.headers;
   }
 
-  /** Low-level request with this client's headers, once it has its session; for routes the client has no method for. */
+  /**
+   * Low-level request with this client's headers, once it has its session;
+   * for routes the client has no method for. T is the caller's to choose:
+   * the reply is not checked against it.
+   */
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.#inSession(() => this.#http.request<T>(method, path, body));
+    return this.#inSession(() => this.#http.request(method, path, body)) as Promise<T>;
   }
 
   // ── what Future calls ──────────────────────────────────────────────────
@@ -323,7 +329,7 @@ export class Client implements FutureOwner {
   async [kValue](state: FutureState): Promise<unknown> {
     if (state.error) throw state.error;
     if (!state.hasValue) {
-      const outcome = await this.#http.request<OutcomeMessage>('GET', `/futures/${encodeURIComponent(state.key)}/result?timeout=0`);
+      const outcome = await this.#http.call(ROUTES.futureResult, { params: { key: state.key }, query: { timeout: 0 } });
       state.value = outcome.result;
       state.hasValue = true;
     }
@@ -340,9 +346,14 @@ export class Client implements FutureOwner {
     this.#send({ kind: 'configure', channel, maxlen, ...callbacks });
   }
 
-  /** A request retried while the scheduler restarts or cannot be reached (up to retryForMs); signal ends it. */
-  [kCall]<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    return this.#retrying(() => this.#http.request<T>(method, path, body, signal));
+  /** A call of a route, retried while the scheduler restarts or cannot be reached (up to retryForMs); signal ends it. */
+  [kCall]<R extends Route<RouteId>>(route: R, ...args: CallArgs<R['operationId']>) {
+    return this.#retrying(() => this.#http.call(route, ...args));
+  }
+
+  /** A call of a route, once, as this client's session: a failure is the caller's to retry. */
+  [kRequest]<R extends Route<RouteId>>(route: R, ...args: CallArgs<R['operationId']>) {
+    return this.#inSession(() => this.#http.call(route, ...args));
   }
 
   /** The session's public id, once the scheduler has issued it. */
@@ -354,7 +365,7 @@ export class Client implements FutureOwner {
 
   async [kCancel](key: string): Promise<FutureStatus> {
     await this.flush();
-    const { status } = await this.#inSession(() => this.#http.request<{ status: FutureStatus }>('POST', `/futures/${encodeURIComponent(key)}/cancel`));
+    const { status } = await this.#inSession(() => this.#http.call(ROUTES.cancel, { params: { key } }));
     this.#states.get(key)?.settle({ key, status });
     return status;
   }
@@ -457,25 +468,23 @@ export class Client implements FutureOwner {
     switch (run[0].kind) {
       case 'submit': {
         const tasks = run.map((c) => (c as Extract<Command, { kind: 'submit' }>).spec);
-        await this.#http.request('POST', '/tasks', { tasks });
+        await this.#http.call(ROUTES.submit, { body: { tasks } });
         return;
       }
       case 'hold': {
         const states = run.map((c) => (c as Extract<Command, { kind: 'hold' }>).state);
-        const { futures } = await this.#http.request<{ futures: OutcomeMessage[] }>('POST', '/futures/hold', {
-          keys: states.map((s) => s.key),
-        });
+        const { futures } = await this.#http.call(ROUTES.hold, { body: { keys: states.map((s) => s.key) } });
         for (const [i, message] of futures.entries()) states[i].settle(message);
         return;
       }
       case 'release': {
         const keys = run.map((c) => (c as Extract<Command, { kind: 'release' }>).key);
-        await this.#http.request('POST', '/futures/release', { keys });
+        await this.#http.call(ROUTES.release, { body: { keys } });
         return;
       }
       case 'forget': {
         const keys = run.map((c) => (c as Extract<Command, { kind: 'forget' }>).key);
-        await this.#http.request('POST', '/futures/fire-and-forget', { keys });
+        await this.#http.call(ROUTES.fireAndForget, { body: { keys } });
         return;
       }
       case 'append':
@@ -483,7 +492,7 @@ export class Client implements FutureOwner {
         return;
       case 'configure':
         for (const command of run as Array<Extract<Command, { kind: 'configure' }>>) {
-          const info = await this.#http.request<ChannelInfo>('PUT', `/channels/${encodeURIComponent(command.channel)}`, command.maxlen === undefined ? {} : { maxlen: command.maxlen });
+          const info = await this.#http.call(ROUTES.channelConfigure, { params: { name: command.channel }, body: command.maxlen === undefined ? {} : { maxlen: command.maxlen } });
           command.done(info);
         }
         return;
@@ -508,7 +517,7 @@ export class Client implements FutureOwner {
     for (const [channel, commands] of byChannel) {
       const body = { keys: commands.map((c) => c.key), idempotencyKey: randomId() };
       try {
-        await this.#retrying(() => this.#http.request('POST', `/channels/${encodeURIComponent(channel)}/append`, body));
+        await this.#retrying(() => this.#http.call(ROUTES.channelAppend, { params: { name: channel }, body }));
       } catch (error) {
         if (commands.length > 1 && !isTransient(error)) {
           for (const command of commands) await this.#deliver([command]);
@@ -545,21 +554,21 @@ export class Client implements FutureOwner {
 
   /** Ask the scheduler for a session, send its credential from now on, and open its status stream. */
   async #startSession(): Promise<void> {
-    const { id, session } = await this.#http.request<ClientSession>('POST', '/clients');
+    const { id, session } = await this.#http.call(ROUTES.clientStart);
     if (this.#closed) {
-      await this.#http.request('DELETE', `/clients/${id}`, undefined).catch(() => undefined);
+      await this.#http.call(ROUTES.clientClose, { params: { id } }).catch(() => undefined);
       return;
     }
     this.#id = id;
     this.#http.headers[CLIENT_HEADER] = session;
     this.#stream?.close();
     this.#stream = openEventStream({
-      url: `${this.url}/clients/${encodeURIComponent(id)}/events`,
+      url: this.url + pathOf(ROUTES.clientEvents, { id }),
       transport: this.#http.transport,
       headers: this.#http.headers,
       onEvent: (event) => {
         if (event.event === 'status') {
-          const message = JSON.parse(event.data) as OutcomeMessage;
+          const message = JSON.parse(event.data) as RouteEvents<'clientEvents'>['status'];
           this.#states.get(message.key)?.settle(message);
         } else if (event.event === 'ready') {
           if (this.#opened) this.#resync();

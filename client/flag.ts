@@ -1,4 +1,5 @@
-import { call, closedError, path, waitFor } from './calls.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { call, closedError, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import { TimeoutError } from './errors.ts';
 
@@ -17,26 +18,22 @@ export class Flag {
     this.name = name;
   }
 
-  get #path(): string {
-    return path('flags', this.name);
-  }
-
   async set(): Promise<void> {
-    await call(this.client, this.#closer.signal, 'POST', `${this.#path}/set`);
+    await call(this.client, this.#closer.signal, ROUTES.flagSet, { params: { name: this.name } });
   }
 
   async clear(): Promise<void> {
-    await call(this.client, this.#closer.signal, 'POST', `${this.#path}/clear`);
+    await call(this.client, this.#closer.signal, ROUTES.flagClear, { params: { name: this.name } });
   }
 
   async isSet(): Promise<boolean> {
-    return (await call<{ set: boolean }>(this.client, this.#closer.signal, 'GET', this.#path)).set;
+    return (await call(this.client, this.#closer.signal, ROUTES.flagIsSet, { params: { name: this.name } })).set;
   }
 
   /** Wait until the flag is set: true once it is, false if timeoutMs passes first (as Dask's Event.wait). */
   async wait(options: { timeoutMs?: number } = {}): Promise<boolean> {
     try {
-      await waitFor((timeoutS) => call(this.client, this.#closer.signal, 'GET', `${this.#path}?timeout=${timeoutS}`), {
+      await waitFor((timeoutS) => call(this.client, this.#closer.signal, ROUTES.flagIsSet, { params: { name: this.name }, query: { timeout: timeoutS } }), {
         timeoutMs: options.timeoutMs,
         failure: `flag ${this.name} was not set`,
       });

@@ -1,15 +1,10 @@
-import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
+import type { FutureStatus } from '../schemas/common.ts';
+import type { OutcomeUpdate } from '../schemas/tasks.ts';
 import { CancelledError, LostError, TaskError, TimeoutError } from './errors.ts';
 import { kAttach, kCancel, kDetach, kSubmission, kValue } from './symbols.ts';
 
 /** What a status event or a hold answer says about a key. */
-export interface OutcomeMessage {
-  key: string;
-  status: FutureStatus;
-  result?: unknown;
-  resultOmitted?: boolean;
-  error?: TaskErrorInfo;
-}
+export type OutcomeMessage = OutcomeUpdate;
 
 /**
  * What a client knows about one key, shared by every Future object for it.

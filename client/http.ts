@@ -1,5 +1,10 @@
+import type { RouteArgs, RouteReply } from '../schemas/http-api.ts';
+import { pathOf, type QueryValue, type Route, type RouteId } from '../schemas/routes.ts';
 import { decodeError, errors, SluiceError } from './errors.ts';
 import { fetchTransport, type Transport } from './transport.ts';
+
+/** A call's arguments (left out when the route needs none), and the signal that ends it. */
+export type CallArgs<Id extends RouteId> = object extends RouteArgs<Id> ? [args?: RouteArgs<Id>, signal?: AbortSignal] : [args: RouteArgs<Id>, signal?: AbortSignal];
 
 export interface HttpOptions {
   transport?: Transport;
@@ -18,7 +23,20 @@ export class Http {
     this.headers = { ...options.headers };
   }
 
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  /**
+   * A call of a route of the table (schemas/routes.ts): its path from the
+   * params and query, its body as JSON. Resolves with the reply, typed by
+   * the route's reply schema (schemas/http-api.ts); it is not checked here,
+   * which would carry zod into browsers and cost every call: the scheduler
+   * replies by those schemas, and the tests check that it does.
+   */
+  call<R extends Route<RouteId>>(route: R, ...[args, signal]: CallArgs<R['operationId']>): Promise<RouteReply<R['operationId']>> {
+    const { params, query, body } = (args ?? {}) as { params?: Record<string, string>; query?: Record<string, QueryValue | undefined>; body?: unknown };
+    return this.request(route.method, pathOf(route, params, query), body, signal) as Promise<RouteReply<R['operationId']>>;
+  }
+
+  /** A request to any path: resolves with the reply's JSON, undefined for an empty one. */
+  async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
     // Outside the try: a body JSON cannot carry (a BigInt, a cycle) is the caller's error, not an unreachable scheduler to retry.
     const json = body === undefined ? undefined : JSON.stringify(body);
     let response: { status: number; text: string };
@@ -36,7 +54,7 @@ export class Http {
     }
     const { status, text } = response;
     if (status < 200 || status >= 300) throw decodeError(status, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text ? (JSON.parse(text) as unknown) : undefined;
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Lease as LeaseAnswer, LeasesInfo } from '../schemas/leases.ts';
 import { randomId } from '../schemas/keys.ts';
-import { call, closedError, path, waitFor } from './calls.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { call, closedError, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import { errors, SluiceError } from './errors.ts';
-import { kSession } from './symbols.ts';
+import { kRequest, kSession } from './symbols.ts';
 
 export interface AcquireOptions {
   /** Give up after this long with a TimeoutError (default: wait as long as it takes; 0: do not wait). */
@@ -17,6 +18,12 @@ export interface AcquireOptions {
 const DEFAULT_TTL_MS = 30_000;
 
 type Kind = 'lock' | 'semaphore';
+
+/** Each kind's routes. */
+const ROUTES_OF = {
+  lock: { info: ROUTES.lockInfo, acquire: ROUTES.lockAcquire, renew: ROUTES.lockRenew, release: ROUTES.lockRelease },
+  semaphore: { info: ROUTES.semaphoreInfo, acquire: ROUTES.semaphoreAcquire, renew: ROUTES.semaphoreRenew, release: ROUTES.semaphoreRelease },
+} as const;
 
 /**
  * A lease on a lock or semaphore, renewed in the background every ttl/3 for
@@ -89,7 +96,7 @@ export class Lease {
     this.#stop();
     this.#onEnd();
     try {
-      await call(this.#client, this.#closer, 'POST', `${path(`${this.kind}s`, this.name)}/release`, { leaseId: this.leaseId });
+      await call(this.#client, this.#closer, ROUTES_OF[this.kind].release, { params: { name: this.name }, body: { leaseId: this.leaseId } });
     } catch (error) {
       if (error instanceof SluiceError && error.code === 'SLUICE_ERR_LEASE_EXPIRED') this.#lose(error);
       throw error;
@@ -112,7 +119,7 @@ export class Lease {
     const sentAt = Date.now();
     try {
       // One attempt, not the client's retries: a failure is retried soon, by the next renewal.
-      await this.#client.request('POST', `${path(`${this.kind}s`, this.name)}/renew`, { leaseId: this.leaseId });
+      await this.#client[kRequest](ROUTES_OF[this.kind].renew, { params: { name: this.name }, body: { leaseId: this.leaseId } });
     } catch (error) {
       if (error instanceof SluiceError && error.code === 'SLUICE_ERR_LEASE_EXPIRED') {
         this.#lose(error);
@@ -142,7 +149,7 @@ export class Lease {
       this.#released = true;
       this.#onEnd();
       // If the scheduler still holds it after all, let the next in line have it.
-      void call(this.#client, this.#closer, 'POST', `${path(`${this.kind}s`, this.name)}/release`, { leaseId: this.leaseId }).catch(() => undefined);
+      void call(this.#client, this.#closer, ROUTES_OF[this.kind].release, { params: { name: this.name }, body: { leaseId: this.leaseId } }).catch(() => undefined);
     }
   }
 
@@ -165,11 +172,7 @@ abstract class LeaseHolder {
     this.name = name;
   }
 
-  protected get path(): string {
-    return path(`${this.kind}s`, this.name);
-  }
-
-  protected async acquireLease(extra: Record<string, unknown>, options: AcquireOptions): Promise<Lease> {
+  protected async acquireLease(extra: { maxLeases?: number }, options: AcquireOptions): Promise<Lease> {
     const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     // The lease id is chosen here, so that an acquire retried after a lost answer finds its lease.
     const body = { ...extra, leaseId: randomId(), ttlMs, holder: options.holder ?? `client ${await this.client[kSession]()}` };
@@ -177,7 +180,7 @@ abstract class LeaseHolder {
     const answer = await waitFor(
       (timeoutS) => {
         sentAt = Date.now();
-        return call<LeaseAnswer>(this.client, this.closer.signal, 'POST', `${this.path}/acquire?timeout=${timeoutS}`, body);
+        return call(this.client, this.closer.signal, ROUTES_OF[this.kind].acquire, { params: { name: this.name }, query: { timeout: timeoutS }, body });
       },
       // Short chunks keep the answer of the last one close to its sending, from which the lease's deadline is counted.
       { timeoutMs: options.timeoutMs, chunkMs: Math.min(ttlMs / 3, 20_000), failure: `${this.kind} ${this.name} was not acquired` },
@@ -215,7 +218,7 @@ abstract class LeaseHolder {
 
   /** Who holds it now, and how many wait. */
   async info(): Promise<LeasesInfo> {
-    return call<LeasesInfo>(this.client, this.closer.signal, 'GET', this.path);
+    return call(this.client, this.closer.signal, ROUTES_OF[this.kind].info, { params: { name: this.name } });
   }
 
   /** Stop renewing this object's leases and end its waiting calls. The client session's end releases them on the scheduler. */

@@ -1,13 +1,14 @@
-import { call, path } from './calls.ts';
+import type { RouteReply } from '../schemas/http-api.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { call } from './calls.ts';
 import type { Client } from './client.ts';
 import { errors, SluiceError } from './errors.ts';
+import { kRequest } from './symbols.ts';
 
 /** The lease part of a get with ack's answer. */
-export interface LeaseAnswer {
-  id: string;
-  ttlMs: number;
-  ids: number[];
-}
+export type LeaseAnswer = NonNullable<RouteReply<'queueGet'>['lease']>;
+
+const END_ROUTES = { ack: ROUTES.queueLeaseAck, release: ROUTES.queueLeaseRelease } as const;
 
 /**
  * Items taken from a queue under a lease (`queue.lease()`): they stay in the
@@ -83,7 +84,7 @@ export class QueueLease<T = unknown> {
     for (const id of which) this.#held.delete(id);
     if (this.#held.size === 0) this.#stop();
     try {
-      await call(this.#client, this.#closer, 'POST', `${path('queues', this.queue)}/${verb}`, ids === undefined ? { leaseId: this.id } : { leaseId: this.id, ids });
+      await call(this.#client, this.#closer, END_ROUTES[verb], { params: { name: this.queue }, body: ids === undefined ? { leaseId: this.id } : { leaseId: this.id, ids: [...ids] } });
     } catch (error) {
       if (error instanceof SluiceError && error.code === 'SLUICE_ERR_LEASE_EXPIRED') this.#lose(error);
       throw error;
@@ -100,7 +101,7 @@ export class QueueLease<T = unknown> {
     const sentAt = Date.now();
     try {
       // One attempt, not the client's retries: a failure is retried soon, by the next renewal.
-      await this.#client.request('POST', `${path('queues', this.queue)}/renew`, { leaseId: this.id });
+      await this.#client[kRequest](ROUTES.queueLeaseRenew, { params: { name: this.queue }, body: { leaseId: this.id } });
     } catch (error) {
       if (error instanceof SluiceError && error.code === 'SLUICE_ERR_LEASE_EXPIRED') {
         this.#lose(error);

@@ -1,9 +1,10 @@
 import type { QueueInfo } from '../schemas/queues.ts';
 import { randomId } from '../schemas/keys.ts';
-import { call, closedError, path, revive, waitFor } from './calls.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { call, closedError, revive, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import { SluiceError } from './errors.ts';
-import { type LeaseAnswer, QueueLease } from './queue-lease.ts';
+import { QueueLease } from './queue-lease.ts';
 
 export interface QueueOptions {
   /** A put waits while the queue holds this many items; null: unbounded. Absent: left as it is. */
@@ -49,12 +50,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     this.client = client;
     this.name = name;
     this.#configured =
-      options.maxsize === undefined ? Promise.resolve() : call(client, this.#closer.signal, 'PUT', this.#path, { maxsize: options.maxsize });
+      options.maxsize === undefined ? Promise.resolve() : call(client, this.#closer.signal, ROUTES.queueConfigure, { params: { name }, body: { maxsize: options.maxsize } });
     this.#configured.catch(() => undefined);
-  }
-
-  get #path(): string {
-    return path('queues', this.name);
   }
 
   /** Put an item at the back; on a full queue, waits for room. Resolves with the queue's size after. */
@@ -69,7 +66,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       await this.#configured;
       await this.client.flush(); // futures submitted just before must exist before the queue holds them
       const { size } = await waitFor(
-        (timeoutS) => call<{ size: number }>(this.client, this.#closer.signal, 'POST', `${this.#path}/put?timeout=${timeoutS}`, body),
+        (timeoutS) => call(this.client, this.#closer.signal, ROUTES.queuePut, { params: { name: this.name }, query: { timeout: timeoutS }, body }),
         { timeoutMs: options.timeoutMs, failure: `queue ${this.name} had no room` },
       );
       return size;
@@ -91,7 +88,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const signal = options.signal ? AbortSignal.any([this.#closer.signal, options.signal]) : this.#closer.signal;
     try {
       const { items } = await waitFor(
-        (timeoutS) => call<{ items: unknown[] }>(this.client, signal, 'POST', `${this.#path}/get?batch=${n}&timeout=${timeoutS}`),
+        (timeoutS) => call(this.client, signal, ROUTES.queueGet, { params: { name: this.name }, query: { batch: n, timeout: timeoutS } }),
         { timeoutMs: options.timeoutMs, failure: `no item came to queue ${this.name}` },
       );
       return items.map((item) => revive<T>(item, this.client));
@@ -117,12 +114,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const sentAt = Date.now();
     try {
       const answer = await waitFor(
-        (timeoutS) =>
-          call<{ items: unknown[]; lease: LeaseAnswer }>(this.client, signal, 'POST', `${this.#path}/get?batch=${batch}&timeout=${timeoutS}&ack=true&ttlMs=${ttlMs}`),
+        (timeoutS) => call(this.client, signal, ROUTES.queueGet, { params: { name: this.name }, query: { batch, timeout: timeoutS, ack: true, ttlMs } }),
         { timeoutMs: options.timeoutMs, failure: `no item came to queue ${this.name}` },
       );
       const items = answer.items.map((item) => revive<T>(item, this.client));
-      return new QueueLease<T>(this.client, this.name, answer.lease, items, sentAt, this.#closer.signal);
+      // GetReply's lease is there whenever the get has ack=true, as this one has.
+      return new QueueLease<T>(this.client, this.name, answer.lease!, items, sentAt, this.#closer.signal);
     } catch (error) {
       if (options.signal?.aborted && !this.#closer.signal.aborted) throw options.signal.reason;
       throw error;
@@ -138,7 +135,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   async info(): Promise<QueueInfo> {
     await this.#configured;
     try {
-      return await call<QueueInfo>(this.client, this.#closer.signal, 'GET', this.#path);
+      return await call(this.client, this.#closer.signal, ROUTES.queueInfo, { params: { name: this.name } });
     } catch (error) {
       if (error instanceof SluiceError && error.code === 'SLUICE_ERR_UNKNOWN_QUEUE') return { name: this.name, size: 0, maxsize: null, getters: 0, putters: 0, leased: 0 };
       throw error;
@@ -148,7 +145,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   /** Delete the queue and its items; their futures are let go. */
   async delete(): Promise<void> {
     await this.#lastPut;
-    await call(this.client, this.#closer.signal, 'DELETE', this.#path);
+    await call(this.client, this.#closer.signal, ROUTES.queueDelete, { params: { name: this.name } });
   }
 
   /** Stop this object's waiting calls; a get in progress gives its item back to the queue. */

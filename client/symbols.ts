@@ -6,5 +6,6 @@ export const kCancel = Symbol('sluice.cancel');
 export const kAppend = Symbol('sluice.append');
 export const kConfigure = Symbol('sluice.configure');
 export const kCall = Symbol('sluice.call');
+export const kRequest = Symbol('sluice.request');
 export const kSession = Symbol('sluice.session');
 export const kSubmission = Symbol('sluice.submission');

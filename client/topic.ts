@@ -1,4 +1,5 @@
-import { call, closedError, path } from './calls.ts';
+import { pathOf, ROUTES } from '../schemas/routes.ts';
+import { call, closedError } from './calls.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 
@@ -41,6 +42,7 @@ export class Subscription<T = unknown> implements AsyncIterableIterator<T> {
       headers: client.headers,
       onOpen: () => opened(),
       onEvent: (event) => {
+        // Any JSON (the table's message schema is unknown): T is what this topic's publishers send.
         if (event.event === 'message') this.#buffer.push(JSON.parse(event.data) as T);
         else if (event.event === 'gap') this.gaps++;
         this.#notify();
@@ -109,16 +111,12 @@ export class Topic<T = unknown> implements AsyncIterable<T> {
     this.name = name;
   }
 
-  get #path(): string {
-    return path('topics', this.name);
-  }
-
   /**
    * Publish a message; resolves with how many subscribers it was sent to. A
    * publish retried after a network failure may reach subscribers twice.
    */
   async publish(message: T): Promise<number> {
-    const { delivered } = await call<{ delivered: number }>(this.client, this.#closer.signal, 'POST', `${this.#path}/publish`, { message });
+    const { delivered } = await call(this.client, this.#closer.signal, ROUTES.topicPublish, { params: { name: this.name }, body: { message } });
     return delivered;
   }
 
@@ -131,7 +129,7 @@ export class Topic<T = unknown> implements AsyncIterable<T> {
 
   /** How many subscribe, and how many messages the topic has had since the scheduler started. */
   async info(): Promise<{ name: string; subscribers: number; lastSeq: number }> {
-    return call(this.client, this.#closer.signal, 'GET', this.#path);
+    return call(this.client, this.#closer.signal, ROUTES.topicInfo, { params: { name: this.name } });
   }
 
   /** Iterate over the messages published from now on (the subscription connects in the background). */
@@ -147,7 +145,7 @@ export class Topic<T = unknown> implements AsyncIterable<T> {
 
   #open(): Subscription<T> {
     if (this.#closer.signal.aborted) throw closedError();
-    const subscription: Subscription<T> = new Subscription<T>(this.client, `${this.client.url}${this.#path}/events`, () =>
+    const subscription: Subscription<T> = new Subscription<T>(this.client, this.client.url + pathOf(ROUTES.topicSubscribe, { name: this.name }), () =>
       this.#subscriptions.delete(subscription),
     );
     this.#subscriptions.add(subscription);

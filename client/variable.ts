@@ -1,4 +1,5 @@
-import { call, closedError, path, revive, waitFor } from './calls.ts';
+import { ROUTES } from '../schemas/routes.ts';
+import { call, closedError, revive, waitFor } from './calls.ts';
 import type { Client } from './client.ts';
 import type { Lease } from './lease.ts';
 
@@ -32,16 +33,12 @@ export class Variable<T = unknown> {
     this.name = name;
   }
 
-  get #path(): string {
-    return path('variables', this.name);
-  }
-
   /** Set the value. Sets through one Variable object are applied in the order they were made. */
   set(value: T, options: VariableSetOptions = {}): Promise<void> {
     const body = options.fence ? { value, fence: options.fence.fence } : { value };
     const send = async (): Promise<void> => {
       await this.client.flush(); // futures submitted just before must exist before the variable holds them
-      await call(this.client, this.#closer.signal, 'PUT', this.#path, body);
+      await call(this.client, this.#closer.signal, ROUTES.variableSet, { params: { name: this.name }, body });
     };
     const set = this.#lastSet.then(send, send);
     this.#lastSet = set.catch(() => undefined);
@@ -57,7 +54,7 @@ export class Variable<T = unknown> {
   async read(options: VariableGetOptions = {}): Promise<{ value: T }> {
     await this.#lastSet;
     const { value } = await waitFor(
-      (timeoutS) => call<{ value: unknown }>(this.client, this.#closer.signal, 'GET', `${this.#path}?timeout=${timeoutS}`),
+      (timeoutS) => call(this.client, this.#closer.signal, ROUTES.variableGet, { params: { name: this.name }, query: { timeout: timeoutS } }),
       { timeoutMs: options.timeoutMs, failure: `variable ${this.name} was not set` },
     );
     return { value: revive<T>(value, this.client) };
@@ -66,7 +63,7 @@ export class Variable<T = unknown> {
   /** Unset the variable; its futures are let go. */
   async delete(): Promise<void> {
     await this.#lastSet;
-    await call(this.client, this.#closer.signal, 'DELETE', this.#path);
+    await call(this.client, this.#closer.signal, ROUTES.variableDelete, { params: { name: this.name } });
   }
 
   /** Stop this object's waiting calls. */
