@@ -105,7 +105,8 @@ export const OutcomesReply = z.object({
   futures: z.array(OutcomeUpdate).describe('In the order asked, each key once; a pending key has only its status.'),
   missing: z.array(Key).describe('Keys that are unknown, or forgotten.'),
 });
-export const FuturesReply = z.object({ futures: z.array(Outcome) });
+/** What POST /futures/hold answers: each key's outcome so far, results inline up to the reply's limit (past it, resultOmitted). */
+export const FuturesReply = z.object({ futures: z.array(OutcomeUpdate) });
 
 export const ScatterBody = z.union([
   z.object({ data: z.array(z.unknown()), keys: z.array(Key).optional() }).strict(),
