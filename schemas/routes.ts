@@ -143,19 +143,29 @@ export type QueryValue = string | number | boolean | readonly string[];
  * value, URL-encoded; the query's defined values in their order.
  */
 export function pathOf(route: Route, params?: Readonly<Record<string, string>>, query?: Readonly<Record<string, QueryValue | undefined>>): string {
-  let path = route.path;
-  if (params) path = path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name] ?? missing(route, name)));
+  const parts = partsOf(route.path);
+  let path = parts[0];
+  for (let i = 1; i < parts.length; i += 2) {
+    const value = params?.[parts[i]];
+    if (value === undefined) throw new TypeError(`${route.method} ${route.path}: no value for :${parts[i]}`);
+    path += encodeURIComponent(value) + parts[i + 1];
+  }
   if (!query) return path;
   let separator = '?';
   for (const name in query) {
     const value = query[name];
     if (value === undefined) continue;
-    path += `${separator}${name}=${encodeURIComponent(Array.isArray(value) ? value.join(',') : String(value))}`;
+    path += `${separator}${name}=${typeof value === 'string' ? encodeURIComponent(value) : Array.isArray(value) ? encodeURIComponent(value.join(',')) : String(value)}`;
     separator = '&';
   }
   return path;
 }
 
-function missing(route: Route, name: string): never {
-  throw new TypeError(`${route.method} ${route.path}: no value for :${name}`);
+/** A path template cut at its parameters: literal, name, literal, name, ..., literal. */
+const parts = new Map<string, readonly string[]>();
+
+function partsOf(path: string): readonly string[] {
+  let cut = parts.get(path);
+  if (!cut) parts.set(path, (cut = path.split(/:(\w+)/)));
+  return cut;
 }
