@@ -5,8 +5,8 @@ import { ERRORS, ErrorBody, type ErrorCode } from '../../schemas/errors.ts';
 const CODES = new WeakMap<z.ZodType, readonly ErrorCode[]>();
 
 /**
- * A route's own error replies, by the codes it answers, for its `response`:
- * `{ 200: FutureInfo, ...errorReplies('SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN') }`.
+ * A route's own error replies, by the codes it answers, for its `response`
+ * (routeOptions adds those of the route's `errors`: routes/route-options.ts).
  * Each status gets the error envelope, and the OpenAPI document lists the
  * codes under it. The replies hooks give every route (authentication, rate
  * limits, load shedding, validation) are added by the document itself: see

@@ -8,7 +8,15 @@ import { sseEvents, type SseEventDoc } from '../docs/sse.ts';
 type EventsOf<R> = R extends { events: infer E } ? E : never;
 
 /** What a route file says of its route beyond the table's contract: its docs, its own error codes, who may call it. */
-export interface RouteDocs<R extends HttpRoute> {
+export type RouteDocs<R extends HttpRoute> = CommonDocs &
+  ([EventsOf<R>] extends [never]
+    ? { stream?: never }
+    : {
+        /** An SSE route: what its stream carries, and, for each event, its id and when it comes. */
+        stream: { description: string; events?: { readonly [E in keyof EventsOf<R>]?: Omit<SseEventDoc, 'data'> } };
+      });
+
+interface CommonDocs {
   summary: string;
   description?: string;
   /** The error codes the route itself answers (those of the hooks are added by the OpenAPI document). */
@@ -23,8 +31,6 @@ export interface RouteDocs<R extends HttpRoute> {
   produces?: readonly string[];
   /** Replies besides the success and the errors (GET /health's 503 while shutting down). */
   replies?: Readonly<Record<number, z.ZodType>>;
-  /** An SSE route: what its stream carries, and, for each event, its id and when it comes. */
-  stream?: [EventsOf<R>] extends [never] ? never : { description: string; events?: { readonly [E in keyof EventsOf<R>]?: Omit<SseEventDoc, 'data'> } };
 }
 
 type Field<R, K extends string> = R extends { [F in K]: infer S } ? S : undefined;
@@ -65,10 +71,10 @@ export function routeOptions<R extends HttpRoute, const D extends RouteDocs<R>>(
   if (contract.query) schema.querystring = contract.query;
   if (contract.body) schema.body = contract.body;
   schema.response = { ...(contract.reply ? { [contract.status ?? 200]: contract.reply } : {}), ...replies, ...errorReplies(...errors) };
-  if (contract.events) {
-    const events = stream?.events as Record<string, Omit<SseEventDoc, 'data'>> | undefined;
+  if (contract.events && stream) {
+    const events = stream.events as Record<string, Omit<SseEventDoc, 'data'>> | undefined;
     schema.events = sseEvents(
-      stream?.description ?? '',
+      stream.description,
       Object.fromEntries(Object.entries(contract.events).map(([name, data]) => [name, { data, ...events?.[name] }])),
     );
   }
