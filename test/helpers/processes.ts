@@ -6,6 +6,22 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 export const TASKS = fileURLToPath(new URL('../fixtures/tasks.ts', import.meta.url));
 
+// tap records which files every process of a test loads (for coverage and
+// --changed): it preloads @tapjs/processinfo into the test through
+// NODE_OPTIONS, and that module puts itself back into the NODE_OPTIONS of
+// every process the test starts. Coverage is off here, and in a child the
+// preload costs most of a second of CPU (a scheduler's start: 1.4 s without
+// it, 2.2 s with it) for a record nothing reads. Processes the tests start run
+// without it: its spawn listener is dropped, and its entry in NODE_OPTIONS,
+// which children inherit, is removed; the test process itself keeps it.
+const spawnHooks = (globalThis as Record<symbol, { listeners?: unknown[] } | undefined>)[Symbol.for('process-on-spawn@*:singletonId')];
+if (Array.isArray(spawnHooks?.listeners)) spawnHooks.listeners.length = 0;
+if (process.env.NODE_OPTIONS) {
+  const kept = process.env.NODE_OPTIONS.split(/\s+/).filter((option) => option !== '' && !/@tapjs[\\/]processinfo/.test(option));
+  if (kept.length > 0) process.env.NODE_OPTIONS = kept.join(' ');
+  else delete process.env.NODE_OPTIONS;
+}
+
 /** The bit of tap's Test these helpers use, so they work with any test object. */
 export interface Teardown {
   teardown(fn: () => unknown): void;
