@@ -103,29 +103,37 @@ t.test('the retry window is honoured: connect, and a submit to a scheduler that 
   const port = await deadPort();
   const url = `http://127.0.0.1:${port}`;
 
-  const connect = await timed(Client.connect(url, { retryForMs: 3_000 }));
-  t.equal(connect.code, 'SLUICE_ERR_UNREACHABLE');
-  t.ok(connect.ms >= 2_900 && connect.ms < 6_000, `connect gave up after ${connect.ms} ms (retryForMs 3000)`);
-  const given = await timed(Client.connect(url, { retryForMs: 60_000, connectTimeoutMs: 500 }));
-  t.ok(given.code === 'SLUICE_ERR_UNREACHABLE' && given.ms < 3_000, `connectTimeoutMs, when given, decides (${given.ms} ms)`);
-
-  // A client made without connecting, on a scheduler that never comes: its submissions fail after the window.
-  const unconnected = new Client(url, { retryForMs: 2_000 });
-  t.teardown(() => unconnected.close({ timeoutMs: 0 }));
-  const never = await timed(unconnected.submit('inc', [1]).result());
-  t.equal(never.code, 'SLUICE_ERR_UNREACHABLE');
-  t.ok(never.ms >= 1_900 && never.ms < 6_000, `a submission that could never be sent failed after ${never.ms} ms`);
-
-  // A connected client whose scheduler dies.
-  const scheduler = await startScheduler(t);
-  const client = await Client.connect(scheduler.url, { retryForMs: 3_000 });
-  t.teardown(() => client.close({ timeoutMs: 0 }));
-  await scheduler.proc.stop('SIGKILL');
-  const submit = await timed(client.submit('inc', [2], { pure: false }).result());
-  t.equal(submit.code, 'SLUICE_ERR_UNREACHABLE');
-  t.ok(submit.ms >= 2_900 && submit.ms < 6_000, `a submit to a dead scheduler gave up after ${submit.ms} ms (retryForMs 3000)`);
-  const read = await timed(client.variable('v').read());
-  t.ok(read.code === 'SLUICE_ERR_UNREACHABLE' && read.ms >= 2_900, `so did a read (${read.ms} ms)`);
+  // Each case waits out its own window; they are independent, so they wait together.
+  await Promise.all([
+    (async () => {
+      const connect = await timed(Client.connect(url, { retryForMs: 3_000 }));
+      t.equal(connect.code, 'SLUICE_ERR_UNREACHABLE');
+      t.ok(connect.ms >= 2_900 && connect.ms < 6_000, `connect gave up after ${connect.ms} ms (retryForMs 3000)`);
+    })(),
+    (async () => {
+      const given = await timed(Client.connect(url, { retryForMs: 60_000, connectTimeoutMs: 500 }));
+      t.ok(given.code === 'SLUICE_ERR_UNREACHABLE' && given.ms < 3_000, `connectTimeoutMs, when given, decides (${given.ms} ms)`);
+    })(),
+    (async () => {
+      // A client made without connecting, on a scheduler that never comes: its submissions fail after the window.
+      const unconnected = new Client(url, { retryForMs: 2_000 });
+      t.teardown(() => unconnected.close({ timeoutMs: 0 }));
+      const never = await timed(unconnected.submit('inc', [1]).result());
+      t.equal(never.code, 'SLUICE_ERR_UNREACHABLE');
+      t.ok(never.ms >= 1_900 && never.ms < 6_000, `a submission that could never be sent failed after ${never.ms} ms`);
+    })(),
+    (async () => {
+      // A connected client whose scheduler dies: a submit and a read, made together, each give up after the window.
+      const scheduler = await startScheduler(t);
+      const client = await Client.connect(scheduler.url, { retryForMs: 3_000 });
+      t.teardown(() => client.close({ timeoutMs: 0 }));
+      await scheduler.proc.stop('SIGKILL');
+      const [submit, read] = await Promise.all([timed(client.submit('inc', [2], { pure: false }).result()), timed(client.variable('v').read())]);
+      t.equal(submit.code, 'SLUICE_ERR_UNREACHABLE');
+      t.ok(submit.ms >= 2_900 && submit.ms < 6_000, `a submit to a dead scheduler gave up after ${submit.ms} ms (retryForMs 3000)`);
+      t.ok(read.code === 'SLUICE_ERR_UNREACHABLE' && read.ms >= 2_900, `so did a read (${read.ms} ms)`);
+    })(),
+  ]);
 });
 
 t.test('a call made while the scheduler restarts goes through once it is back, within retryForMs', async (t) => {
