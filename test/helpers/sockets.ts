@@ -48,6 +48,41 @@ export function rawUpgrade(port: number, request: string, waitCloseMs = 2000): P
   });
 }
 
+/**
+ * Open a WebSocket as a worker would: a 503 (the scheduler shedding load, as
+ * it does while its event loop lags on a busy machine) is tried again after a
+ * moment; any other refusal, an error, or no open socket within timeoutMs
+ * rejects, naming what happened.
+ */
+export async function openWebSocket(url: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<WebSocket> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const socket = new WebSocket(url, { headers: options.headers ?? {} });
+    socket.on('error', () => undefined);
+    const outcome = await new Promise<'open' | number | Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error(`no open WebSocket at ${url} within ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+      const settle = (value: 'open' | number | Error): void => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      socket.once('open', () => settle('open'));
+      socket.once('unexpected-response', (_request, response) => {
+        response.resume();
+        settle(response.statusCode ?? 0);
+      });
+      socket.once('error', (error: Error) => settle(error));
+    });
+    if (outcome === 'open') return socket;
+    socket.terminate();
+    if (outcome === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    throw typeof outcome === 'number' ? new Error(`the upgrade to ${url} was refused: ${outcome}`) : outcome;
+  }
+}
+
 export function upgradeRequest(path: string, headers: Record<string, string> = {}): string {
   const all: Record<string, string> = {
     host: 'localhost',

@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import t from 'tap';
-import WebSocket from 'ws';
 import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { openFds, RawWorker, rawUpgrade } from '../helpers/sockets.ts';
+import { openFds, openWebSocket, RawWorker, rawUpgrade } from '../helpers/sockets.ts';
 
 // A long client lease: a session that expired mid-run would let go of its leases at a random moment.
 const scheduler = await startScheduler(t, { args: ['--max-batch', '200', '--body-limit', '65536', '--client-lease-ms', '3600000'] });
@@ -295,9 +294,7 @@ t.test('random worker-protocol messages: the socket is closed with a reason, the
   let closedWithReason = 0;
   await fc.assert(
     fc.asyncProperty(fc.boolean(), fc.array(message, { minLength: 1, maxLength: 4 }), async (greet, messages) => {
-      const socket = new WebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
-      socket.on('error', () => undefined);
-      await new Promise((resolve) => socket.once('open', resolve));
+      const socket = await openWebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
       const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
       if (greet) socket.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'fuzzer', functions: ['inc'], concurrency: 1 }));
       for (const m of messages) socket.send(m);

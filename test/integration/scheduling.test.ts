@@ -1,8 +1,8 @@
 // Scheduling on real workers: priorities, dying and silent workers, protocol errors.
 import t from 'tap';
-import WebSocket from 'ws';
 import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { openWebSocket } from '../helpers/sockets.ts';
 
 t.test('priorities: higher first, FIFO within a priority', async (t) => {
   const scheduler = await startScheduler(t);
@@ -88,11 +88,10 @@ t.test('a worker that stops sending heartbeats is dropped and its tasks reschedu
 t.test('a worker that sends a malformed message is disconnected with the reason; its task goes elsewhere', async (t) => {
   const scheduler = await startScheduler(t);
   const http = api(scheduler.url);
-  const socket = new WebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
+  const socket = await openWebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
   t.teardown(() => socket.terminate());
   const messages: Array<{ type: string; tasks?: Array<{ key: string }> }> = [];
   socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
-  await new Promise((resolve) => socket.once('open', resolve));
   socket.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'rogue', functions: ['inc'], concurrency: 1 }));
   await http.post('/tasks', { fn: 'inc', args: [1], key: 'rogue-task' });
   await waitFor(() => messages.some((m) => m.type === 'run'), 'the task to reach the rogue worker');
@@ -105,9 +104,8 @@ t.test('a worker that sends a malformed message is disconnected with the reason;
   await startWorker(t, scheduler.url);
   t.same((await http.get('/futures/rogue-task/result?timeout=30')).body.result, 2);
 
-  const silent = new WebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
+  const silent = await openWebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
   t.teardown(() => silent.terminate());
-  await new Promise((resolve) => silent.once('open', resolve));
   silent.send('not json');
   const closedToo = await new Promise<number>((resolve) => silent.once('close', (c: number) => resolve(c)));
   t.equal(closedToo, 1008);

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { Client } from '../../client/index.ts';
 import { api, createSession, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { Proc, waitFor } from '../helpers/processes.ts';
+import { openWebSocket } from '../helpers/sockets.ts';
 
 const CLIENT = 'client-token-aaaaaaaaaaaaaaaa';
 const WORKER = 'worker-token-bbbbbbbbbbbbbbbb';
@@ -176,9 +177,8 @@ t.test('limits: each answers with its status and a message naming the limit', as
   t.equal(over.status, 503);
   t.match(over.body.error, { code: 'SLUICE_ERR_OVERLOADED', message: /holds 10 pending tasks and takes at most 15/ });
 
-  const socket = new WebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
+  const socket = await openWebSocket(`${scheduler.url.replace('http', 'ws')}/ws/worker`);
   t.teardown(() => socket.terminate());
-  await new Promise((resolve) => socket.once('open', resolve));
   socket.send(JSON.stringify({ type: 'hello', protocol: 1, name: 'chatty', functions: ['x'.repeat(100)].map(() => 'inc'), concurrency: 1, pid: 1, padding: 'z'.repeat(3000) }));
   const code = await new Promise<number>((resolve) => socket.once('close', (c: number) => resolve(c)));
   t.equal(code, 1009, 'a WebSocket message over the limit closes the socket (1009, message too big)');
