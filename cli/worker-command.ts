@@ -132,10 +132,13 @@ async function runWorkerProcess(options: WorkerCommandOptions): Promise<void> {
     process.on('message', (message: SupervisorMessage) => {
       if (message.type === 'stop') stop({ by: 'its supervisor' });
     });
-    process.on('disconnect', () => {
+    const supervisorGone = (): void => {
       logger.warn('the supervisor is gone: exiting');
       process.exit(1);
-    });
+    };
+    process.on('disconnect', supervisorGone);
+    // It may have died while this process was loading, before anything listened.
+    if (!process.connected) supervisorGone();
   }
 
   const [{ loadTasks }, { Worker }] = await Promise.all([import('../worker/load-tasks.ts'), import('../worker/runtime.ts')]);

@@ -1,8 +1,9 @@
 // Workers against buggy tasks: errors that escape a task, processes that die, memory.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { api, readSse, startScheduler, startWorker } from '../helpers/cluster.ts';
-import { sleep, waitFor } from '../helpers/processes.ts';
+import { Proc, sleep, waitFor } from '../helpers/processes.ts';
 
 const FAULTY = fileURLToPath(new URL('../fixtures/faulty-tasks.ts', import.meta.url));
 
@@ -22,6 +23,15 @@ async function workerPid(http: ReturnType<typeof api>, name: string, other?: num
     const row = ((await http.get('/workers')).body as WorkerRow[]).find((w) => w.name === name);
     return row?.pid !== undefined && row.pid !== other ? row.pid : undefined;
   }, `worker ${name} to be listed${other ? ` with a pid other than ${other}` : ''}`, 30_000);
+}
+
+/** The processes a process has spawned (Linux). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 function alive(pid: number): boolean {
@@ -104,6 +114,20 @@ t.test('a worker process whose supervisor is killed exits by itself', async (t) 
   await worker.stop('SIGKILL');
   await waitFor(() => !alive(pid), 'the orphaned worker process to exit', 15_000);
   await waitFor(async () => (await http.get('/workers')).body.length === 0, 'the scheduler to drop it');
+});
+
+t.test('a worker process whose supervisor is killed while the worker process starts exits by itself', async (t) => {
+  const scheduler = await startScheduler(t);
+  // The supervisor dies before the worker process it spawned has loaded its modules.
+  const supervisor = new Proc(['worker', '--scheduler', scheduler.url, '--tasks', FAULTY, '--name', 'orphaned-at-start']);
+  t.teardown(() => supervisor.stop('SIGKILL'));
+  const pid = await waitFor(() => childPids(supervisor.pid)[0], 'the supervisor to spawn its worker process', 20_000, 5);
+  t.teardown(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await supervisor.stop('SIGKILL');
+  await waitFor(() => !alive(pid), 'the worker process to exit without its supervisor', 20_000);
+  t.pass('it exited');
 });
 
 t.test('heartbeats carry the worker’s RSS and event-loop utilisation', async (t) => {
