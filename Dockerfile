@@ -43,6 +43,7 @@ COPY worker ./worker
 COPY stream ./stream
 COPY dashboard ./dashboard
 COPY migrations ./migrations
+COPY docs ./docs
 COPY examples ./examples
 # Build the scheduler's bundle (dist/sluice.mjs) now: /app is not writable by
 # the node user. /data belongs to it: a named volume mounted there starts as
