@@ -28,17 +28,7 @@ export async function backupStore(store: string, out: string): Promise<CopyRepor
   if (!existsSync(source)) throw new Error(`no store at ${source}`);
   const partial = `${target}.partial`;
   removeDatabase(partial);
-  const db = new Database(source, { readonly: true, fileMustExist: true });
-  try {
-    // transfer(0) first, then everything at once: a copy made in several steps
-    // starts over whenever the scheduler commits in between.
-    await db.backup(partial, { progress: () => 0x7fffffff });
-  } catch (error) {
-    removeDatabase(partial);
-    throw error;
-  } finally {
-    db.close();
-  }
+  await copyWhole(source, partial);
   const problems = check(partial, 'quick_check');
   if (problems.length > 0) {
     removeDatabase(partial);
@@ -73,15 +63,7 @@ export async function restoreStore(backup: string, store: string, options: { for
     }
     const partial = `${target}.restoring`;
     removeDatabase(partial);
-    const db = new Database(source, { readonly: true, fileMustExist: true });
-    try {
-      await db.backup(partial, { progress: () => 0x7fffffff });
-    } catch (error) {
-      removeDatabase(partial);
-      throw error;
-    } finally {
-      db.close();
-    }
+    await copyWhole(source, partial);
     removeDatabase(target, { keepMain: true });
     renameSync(partial, target);
     const after = check(target, 'quick_check');
@@ -122,4 +104,19 @@ function assertSluiceStore(path: string): void {
 /** Remove a database file and what SQLite keeps beside it (-wal, -shm, -journal). */
 function removeDatabase(path: string, options: { keepMain?: boolean } = {}): void {
   for (const suffix of [...(options.keepMain ? [] : ['']), '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/** Copy the store at `source` to `partial` in one step of SQLite's online backup; a failed copy leaves no file behind. */
+async function copyWhole(source: string, partial: string): Promise<void> {
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    // transfer(0) first, then everything at once: a copy made in several steps
+    // starts over whenever the scheduler commits in between.
+    await db.backup(partial, { progress: () => 0x7fffffff });
+  } catch (error) {
+    removeDatabase(partial);
+    throw error;
+  } finally {
+    db.close();
+  }
 }
