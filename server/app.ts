@@ -9,6 +9,7 @@ import channelsPlugin from './plugins/channels.ts';
 import coordinationPlugin from './plugins/coordination.ts';
 import crossOriginPlugin from './plugins/cross-origin.ts';
 import docsPlugin from './plugins/docs.ts';
+import durableRepliesPlugin from './plugins/durable-replies.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import jsonBodyPlugin from './plugins/json-body.ts';
 import lifecyclePlugin from './plugins/lifecycle.ts';
@@ -159,8 +160,10 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
     maxHeapUsedMb: config.maxHeapUsedMb ?? defaultMaxHeapUsedMb(),
   });
 
-  // The routes below are the route table's (schemas/http-api.ts), all of them.
+  // The routes below are the route table's (schemas/http-api.ts), all of them;
+  // those marked durable are answered once their writes are committed.
   await app.register(routeTablePlugin);
+  await app.register(durableRepliesPlugin);
   await app.register(authRoutes);
   await app.register(clusterRoutes);
   await app.register(tasksRoutes);

@@ -12,7 +12,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.browserSessionStart, {
       summary: 'Start a browser session: the token is checked and traded for an HttpOnly cookie',
-      config: { scope: 'public', writes: false },
+      config: { scope: 'public', writes: false, durable: false, notDurableBecause: 'writes nothing: the cookie carries the session' },
       errors: ['SLUICE_ERR_UNAUTHORIZED'],
     }),
     handler: async (request, reply) => {
@@ -37,7 +37,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.browserSessionEnd, {
       summary: 'End the browser session: its cookie is refused from then on, after a restart too',
-      config: { scope: 'public' },
+      config: { scope: 'public', durable: false, notDurableBecause: 'commits itself: the revocation is committed before the cookie is cleared' },
       errors: ['SLUICE_ERR_FORBIDDEN'],
     }),
     handler: async (request, reply) => {

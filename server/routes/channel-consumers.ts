@@ -23,22 +23,22 @@ const channelConsumersRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.channelCommit, {
       summary: 'Commit a consumer’s position',
+      config: { durable: true },
       description:
         'Answers once the position is committed to disk. It only moves forward: a lower seq leaves it where it is (the answer shows where), unless rewind is true. A seq past the channel’s last entry is a 400. Deleting the channel deletes its consumers.',
       errors: ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_UNKNOWN_CHANNEL'],
     }),
-    handler: async (request) => {
-      const answer = consumers.commit(request.params.name, request.params.consumer, request.body.seq, request.body.rewind);
-      await app.store.committed();
-      return answer;
-    },
+    handler: async (request) => consumers.commit(request.params.name, request.params.consumer, request.body.seq, request.body.rewind),
   });
 
   app.route({
-    ...routeOptions(HTTP_API.channelConsumerDelete, { summary: 'Forget a consumer: it starts again at the oldest entry', errors: ['SLUICE_ERR_UNKNOWN_CHANNEL'] }),
+    ...routeOptions(HTTP_API.channelConsumerDelete, {
+      summary: 'Forget a consumer: it starts again at the oldest entry',
+      config: { durable: true },
+      errors: ['SLUICE_ERR_UNKNOWN_CHANNEL'],
+    }),
     handler: async (request, reply) => {
       consumers.delete(request.params.name, request.params.consumer);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });

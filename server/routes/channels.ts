@@ -16,13 +16,13 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.channelConfigure, {
       summary: 'Create a channel, or set its maxlen',
+      config: { durable: true },
       description:
         'Idempotent. A maxlen below the current length would drop the oldest entries at once (letting go of their futures): that needs an admin token, and a client token gets 403 with nothing changed. Raising maxlen, or lowering it to no less than the length, needs a client token; later appends past maxlen push the oldest entries out (deque semantics).',
       errors: ['SLUICE_ERR_FORBIDDEN', 'SLUICE_ERR_OVERLOADED'],
     }),
     handler: async (request) => {
       channels.configure(request.params.name, request.body.maxlen, request.scope === 'admin');
-      await app.store.committed();
       return channels.info(request.params.name);
     },
   });
@@ -30,6 +30,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.channelAppend, {
       summary: 'Append futures: existing keys, or new tasks submitted in the same write',
+      config: { durable: true },
       clientSession: 'optional',
       description:
         'Answers 201 once the entries are committed; the scheduler assigns each a sequence number, the one order every reader sees. An unknown key is a 404 naming it, a stopped channel a 409. The channel is created if it does not exist.',
@@ -42,7 +43,6 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
         'tasks' in body
           ? channels.appendTasks(name, body.tasks, callerOf(request), body.fireAndForget, body.idempotencyKey)
           : channels.append(name, 'keys' in body ? body.keys : [body.key], body.idempotencyKey);
-      await app.store.committed();
       reply.code(201);
       return answer;
     },
@@ -88,21 +88,19 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.channelStop, {
       summary: 'Stop the channel: every iteration by every client ends; later appends get 409',
-      config: { scope: 'admin' },
+      config: { scope: 'admin', durable: true },
       errors: ['SLUICE_ERR_UNKNOWN_CHANNEL'],
     }),
     handler: async (request) => {
       channels.stop(request.params.name);
-      await app.store.committed();
       return channels.info(request.params.name);
     },
   });
 
   app.route({
-    ...routeOptions(HTTP_API.channelDelete, { summary: 'Delete the channel; its futures are released', config: { scope: 'admin' }, errors: ['SLUICE_ERR_UNKNOWN_CHANNEL'] }),
+    ...routeOptions(HTTP_API.channelDelete, { summary: 'Delete the channel; its futures are released', config: { scope: 'admin', durable: true }, errors: ['SLUICE_ERR_UNKNOWN_CHANNEL'] }),
     handler: async (request, reply) => {
       channels.delete(request.params.name);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });

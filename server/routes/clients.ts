@@ -13,6 +13,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.clientStart, {
       summary: 'Start a client session: a public id and the credential that acts as it',
+      config: { durable: true },
       description: `Answers 201 { id, session } once the session is committed. Send session (the credential) as the ${CLIENT_HEADER} header on every request that acts as the session, with the token that started it; id is what others see (lease holders, the firehose) and does not act as the session. The session lives while its stream (GET /clients/:id/events) is open or it makes requests; with neither for longer than the client lease it ends, and its credential with it.`,
       errors: ['SLUICE_ERR_RATE_LIMITED'],
     }),
@@ -20,7 +21,6 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       scheduler.assertOpen();
       const issued = scheduler.sessions.issue(identityOf(request));
       scheduler.clients.touch(issued.id);
-      await app.store.committed();
       reply.code(201);
       return issued;
     },
@@ -55,6 +55,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.clientClose, {
       summary: 'End a client session: its streams close, its futures and leases are released, its credential stops working',
+      config: { durable: true },
       clientSession: 'optional',
       description: `Needs the session's own credential (${CLIENT_HEADER} header) or an admin token.`,
       errors: ['SLUICE_ERR_FORBIDDEN'],
@@ -66,7 +67,6 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
         throw errors.sessionEndForbidden(id);
       }
       scheduler.endClient(id);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });

@@ -26,7 +26,7 @@ const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.workerExited, {
       summary: 'A supervisor reports how a worker process ended',
-      config: { scope: 'worker' },
+      config: { scope: 'worker', durable: false, notDurableBecause: 'a report, answered at once: what it changes (the tasks lost with the worker) is announced only after its commit' },
       description:
         'Sent by `sluice worker` (and `sluice up`) when a worker process it supervises ends. The scheduler logs the exit code or signal ' +
         'with the tasks the worker was running; a task lost with it says how the worker died.',

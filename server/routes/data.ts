@@ -15,7 +15,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.gather, {
       summary: 'Results of several keys, in the order given',
-      config: { writes: false },
+      config: { writes: false, durable: false, notDurableBecause: 'writes nothing: it waits for results and reads them' },
       description:
         'Waits up to `timeout` seconds (default: until all end). With errors "raise" (default) a key that did not finish answers 422 naming it; with "skip" such keys are left out and listed in `skipped`. Results over --max-reply-bytes together answer 413: gather fewer at a time.',
       errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_TASK_FAILED', 'SLUICE_ERR_OVERLOADED'],
@@ -61,6 +61,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.scatter, {
       summary: 'Store values as finished futures',
+      config: { durable: true },
       clientSession: 'optional',
       description: '{ data: [...] } stores each element under its own key; { data, key? } stores one value. Keys default to data-<hash of the value>.',
       errors: ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_TOO_LARGE'],
@@ -74,7 +75,6 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       const keys = many
         ? scheduler.scatter(body.data as unknown[], body.keys, caller)
         : scheduler.scatter([body.data], body.key === undefined ? undefined : [body.key], caller);
-      await app.store.committed();
       reply.code(201);
       return { keys };
     },

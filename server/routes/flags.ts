@@ -10,6 +10,8 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.flagIsSet, {
       summary: 'Whether the flag is set; with ?timeout=, wait until it is',
+      // A set made this turn is answered once it is durable.
+      config: { durable: true },
       description: 'A flag that was never set is clear. With ?timeout=, waits up to that many seconds for it to be set, then 408.',
       errors: ['SLUICE_ERR_TIMEOUT', 'SLUICE_ERR_OVERLOADED'],
     }),
@@ -18,25 +20,22 @@ const flagsRoutes: FastifyPluginAsyncZod = async (app) => {
       const { timeout } = request.query;
       if (timeout !== undefined) await flags.wait(name, { timeoutMs: timeout * 1000, what: `flag ${name} to be set`, presence: presenceOf(reply) });
       const set = timeout !== undefined || flags.isSet(name);
-      await app.store.committed(); // a set made this turn is answered once it is durable
       return { name, set };
     },
   });
 
   app.route({
-    ...routeOptions(HTTP_API.flagSet, { summary: 'Set the flag: every waiter wakes' }),
+    ...routeOptions(HTTP_API.flagSet, { summary: 'Set the flag: every waiter wakes', config: { durable: true } }),
     handler: async (request) => {
       flags.set(request.params.name);
-      await app.store.committed();
       return { name: request.params.name, set: true };
     },
   });
 
   app.route({
-    ...routeOptions(HTTP_API.flagClear, { summary: 'Clear the flag: later waits wait' }),
+    ...routeOptions(HTTP_API.flagClear, { summary: 'Clear the flag: later waits wait', config: { durable: true } }),
     handler: async (request) => {
       flags.clear(request.params.name);
-      await app.store.committed();
       return { name: request.params.name, set: false };
     },
   });

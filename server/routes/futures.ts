@@ -40,6 +40,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.cancel, {
       summary: 'Cancel a pending task and the tasks that depend on it',
+      config: { durable: true },
       clientSession: 'optional',
       description: 'A client token cancels only tasks its session holds (its credential in the sluice-client header); an admin token cancels any.',
       errors: ['SLUICE_ERR_FORBIDDEN', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
@@ -50,7 +51,6 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
         throw errors.cancelForbidden(request.params.key);
       }
       const status = scheduler.cancel(request.params.key);
-      await app.store.committed();
       return { key: request.params.key, status };
     },
   });
@@ -58,6 +58,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.futureRelease, {
       summary: "Release the calling client's hold on a key",
+      config: { durable: true },
       clientSession: 'optional',
       description: 'With a session credential in the sluice-client header (POST /clients), that session lets go of the key. An anonymous caller holds nothing, so this changes nothing for it (use cancel to stop a task).',
       errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
@@ -66,7 +67,6 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       const { clientId } = callerOf(request);
       scheduler.assertKnown(request.params.key);
       if (clientId) scheduler.release([request.params.key], clientId);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });
@@ -74,12 +74,12 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.hold, {
       summary: 'The calling client holds these keys (a Future for a known key); answers their outcomes so far',
+      config: { durable: true },
       clientSession: 'required',
       errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE'],
     }),
     handler: async (request, reply) => {
       const outcomes = scheduler.hold(request.body.keys, clientOf(request));
-      await app.store.committed();
       // Results ride along up to the reply's limit; past it they are left out (resultOmitted), to be read one by one.
       let room = scheduler.options.maxReplyBytes;
       const parts = outcomes.map((o) => {
@@ -94,6 +94,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.outcomes, {
       summary: 'The outcomes of these keys now, without waiting and without holding them',
+      config: { durable: false, notDurableBecause: 'reads only: a POST for the length of its list of keys' },
       description:
         'A batch of GET /futures/:key for views such as the dashboard: each key’s status, with its result up to `resultChars` characters (longer ones are left out and flagged `resultOmitted`) or its error. Unknown or forgotten keys are listed in `missing`. A reply over --max-reply-bytes answers 413: ask for fewer keys, or smaller results.',
       errors: ['SLUICE_ERR_TOO_LARGE'],
@@ -126,12 +127,12 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.release, {
       summary: 'The calling client lets go of these keys',
+      config: { durable: true },
       clientSession: 'required',
       errors: ['SLUICE_ERR_TOO_LARGE'],
     }),
     handler: async (request, reply) => {
       scheduler.release(request.body.keys, clientOf(request));
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });
@@ -139,12 +140,12 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.fireAndForget, {
       summary: 'Keep these tasks running, and their results for the retention period, even when no client holds them',
+      config: { durable: true },
       errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_TOO_LARGE'],
     }),
     handler: async (request, reply) => {
       if (request.body.keys.length > scheduler.options.maxBatch) throw errors.tooLarge(`a request with ${request.body.keys.length} keys`, scheduler.options.maxBatch);
       scheduler.fireAndForget(request.body.keys);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });

@@ -32,6 +32,7 @@ export function leaseRoutes(kind: LeaseKind): FastifyPluginAsyncZod {
     app.route({
       ...routeOptions(routes.acquire, {
         summary: `Acquire a lease on the ${kind}`,
+        config: { durable: true },
         clientSession: 'optional',
         description:
           `Waits, first come first served, up to ?timeout= seconds (default: until a lease is free; 0: do not wait), then 408. ` +
@@ -44,8 +45,8 @@ export function leaseRoutes(kind: LeaseKind): FastifyPluginAsyncZod {
           timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000,
           presence: presenceOf(reply),
         });
+        // Watched from now on: the connection may fail while the commit is awaited (durable: true).
         app.scheduler.deliveries.watch(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
-        await app.store.committed();
         const { kind: _, ...answer } = lease;
         return answer;
       },
@@ -54,7 +55,7 @@ export function leaseRoutes(kind: LeaseKind): FastifyPluginAsyncZod {
     app.route({
       ...routeOptions(routes.renew, {
         summary: 'Extend the lease to ttlMs from now',
-        config: { writes: false },
+        config: { writes: false, durable: false, notDurableBecause: 'writes nothing to the store: a lease’s expiry is kept in memory' },
         description: '409 SLUICE_ERR_LEASE_EXPIRED if the lease is no longer held: it lapsed, or was released.',
         errors: ['SLUICE_ERR_LEASE_EXPIRED'],
       }),
@@ -67,12 +68,12 @@ export function leaseRoutes(kind: LeaseKind): FastifyPluginAsyncZod {
     app.route({
       ...routeOptions(routes.release, {
         summary: 'Let go of the lease; the next caller in line gets one',
+        config: { durable: true },
         description: '409 SLUICE_ERR_LEASE_EXPIRED if the lease was no longer held: whatever was done under it may not have been exclusive.',
         errors: ['SLUICE_ERR_LEASE_EXPIRED'],
       }),
       handler: async (request, reply) => {
         leases.release(kind, request.params.name, request.body.leaseId);
-        await app.store.committed();
         return reply.code(204).send(null);
       },
     });

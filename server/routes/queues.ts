@@ -21,14 +21,11 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.queueConfigure, {
       summary: 'Create a queue, or set its maxsize',
+      config: { durable: true },
       description: 'Idempotent. Lowering maxsize below the size removes nothing: puts wait until the queue is below it.',
       errors: ['SLUICE_ERR_OVERLOADED'],
     }),
-    handler: async (request) => {
-      const answer = queues.configure(request.params.name, request.body.maxsize);
-      await app.store.committed();
-      return answer;
-    },
+    handler: async (request) => queues.configure(request.params.name, request.body.maxsize),
   });
 
   app.route({
@@ -39,6 +36,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.queuePut, {
       summary: 'Put one item ({item}) or several ({items}) at the back of the queue',
+      config: { durable: true },
       clientSession: 'optional',
       description:
         'Answers 201 once the items are committed. A {"$future": key} inside an item is held while the item is in the queue (404 if the key is unknown, and nothing is stored). On a full queue the put waits, first come first served, up to ?timeout= seconds for room for all its items, then 408 with nothing stored. The queue is created if it does not exist. Past --max-queues, --max-queue-items or --max-waiting-put-bytes: 503, nothing stored.',
@@ -53,7 +51,6 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
         presence: presenceOf(reply),
         idempotencyKey: body.idempotencyKey,
       });
-      await app.store.committed();
       reply.code(201);
       return answer;
     },
@@ -62,6 +59,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.queueGet, {
       summary: 'Take items from the front of the queue',
+      config: { durable: true },
       clientSession: 'optional',
       description:
         'Waits, first come first served, up to ?timeout= seconds (default: until an item comes; 0: do not wait) for an item, then takes up to ?batch= items (default 1), as many as fit in --max-reply-bytes (at least one); 408 on timeout. Each item goes to exactly one getter. An item leaves the queue once this reply has been written: if the connection fails first, it goes back to the front. A caller with a client session holds the futures it receives; for an anonymous caller they are kept as fire-and-forget. With ?ack=true the items are leased instead (the reply carries the lease): they stay in the queue, out of line, until acknowledged with POST /queues/:name/ack, and go back to the front if released, if the lease is not renewed within ?ttlMs= (default 30000), or if the caller’s client session ends.',
@@ -76,9 +74,8 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
         { timeoutMs: (request.query.timeout ?? MAX_WAIT_S) * 1000, presence: presenceOf(reply) },
         ack ? { ttlMs } : undefined,
       );
-      // Watch from now on: the connection may fail while the commit is awaited.
+      // Watched from now on: the connection may fail while the commit is awaited (durable: true).
       app.scheduler.deliveries.watch(reply, delivery);
-      await app.store.committed();
       return sendJson(reply, delivery.json);
     },
   });
@@ -86,13 +83,12 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.queueDelete, {
       summary: 'Delete the queue and its items; their futures are let go',
-      config: { scope: 'admin' },
+      config: { scope: 'admin', durable: true },
       description: 'Callers waiting to get go on waiting: a later put creates the queue afresh.',
       errors: ['SLUICE_ERR_UNKNOWN_QUEUE'],
     }),
     handler: async (request, reply) => {
       queues.delete(request.params.name);
-      await app.store.committed();
       return reply.code(204).send(null);
     },
   });

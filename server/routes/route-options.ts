@@ -23,7 +23,7 @@ interface CommonDocs {
   errors?: readonly ErrorCode[];
   /** The route acts for the client session whose credential is in the sluice-client header when one is sent, or needs one. */
   clientSession?: 'optional' | 'required';
-  /** The route's config: the scope it needs (plugins/auth.ts). */
+  /** The route's config: the scope it needs (plugins/auth.ts), whether its reply waits for the commit (plugins/durable-replies.ts). */
   config?: FastifyContextConfig;
   /** The OpenAPI security requirement, where the scope does not say it. */
   security?: FastifySchema['security'];

@@ -10,13 +10,10 @@ const semaphoresRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.semaphoreConfigure, {
       summary: 'Create a semaphore, or set its maxLeases',
+      config: { durable: true },
       description: 'Lowering maxLeases revokes nothing: new leases wait until fewer are held.',
     }),
-    handler: async (request) => {
-      const answer = app.leases.configure(request.params.name, request.body.maxLeases);
-      await app.store.committed();
-      return answer;
-    },
+    handler: async (request) => app.leases.configure(request.params.name, request.body.maxLeases),
   });
   await app.register(leases);
 };

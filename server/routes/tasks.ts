@@ -9,6 +9,7 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.submit, {
       summary: 'Submit one task or a batch',
+      config: { durable: true },
       clientSession: 'optional',
       description: `Answers 201 once the tasks are committed to the database. With a client session credential in the ${CLIENT_HEADER} header (POST /clients) the session holds the futures; without it, the task is fire-and-forget and its result is kept for the retention period.`,
       errors: ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN', 'SLUICE_ERR_KEY_CONFLICT', 'SLUICE_ERR_CHANNEL_STOPPED', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_OVERLOADED'],
@@ -21,7 +22,6 @@ const tasksRoutes: FastifyPluginAsyncZod = async (app) => {
       const keys = specs.some((spec) => spec.channel !== undefined)
         ? app.channels.submitWithChannels(specs, caller, body.fireAndForget)
         : app.scheduler.submit(specs, caller, body.fireAndForget);
-      await app.store.committed();
       reply.code(201);
       return batch ? { keys } : { key: keys[0] };
     },

@@ -10,7 +10,7 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     ...routeOptions(HTTP_API.topicPublish, {
       summary: 'Publish a message to every subscriber of the topic',
-      config: { writes: false },
+      config: { writes: false, durable: false, notDurableBecause: 'writes nothing: messages are not persisted' },
       description: 'Not persisted: subscribers connected now get it, in publish order; answers how many. A message over --max-message-bytes is a 413; a new topic when --max-topics topics are in memory, each with a subscriber, a 503.',
       errors: ['SLUICE_ERR_VALIDATION', 'SLUICE_ERR_TOO_LARGE', 'SLUICE_ERR_OVERLOADED'],
     }),
