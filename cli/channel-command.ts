@@ -1,5 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { openEventStream } from '../client/event-stream.ts';
+import { SluiceError } from '../client/errors.ts';
+import { openEventStream, StreamEnded } from '../client/event-stream.ts';
+import { Schedulers } from '../client/schedulers.ts';
 import { Http } from '../client/http.ts';
 import { undiciTransport } from '../client/node-transport.ts';
 import { pathOf, ROUTES } from '../schemas/routes.ts';
@@ -68,9 +70,16 @@ export async function stopChannel(scheduler: string, name: string, token: string
  * Reconnects by itself, resuming after the last entry printed.
  */
 export function tailChannel(scheduler: string, name: string, from: number | undefined, token?: string): Promise<number> {
+  const schedulers = new Schedulers(scheduler);
+  const path = pathOf(ROUTES.channelEntries, { name }, { from });
+  let base = schedulers.current;
   return new Promise((resolve) => {
     const stream = openEventStream({
-      url: scheduler.replace(/\/+$/, '') + pathOf(ROUTES.channelEntries, { name }, { from }),
+      url: () => (base = schedulers.current) + path,
+      // Several schedulers: a stream that cannot be read where it was moves to another.
+      onDrop: (error) => {
+        if (!(error instanceof StreamEnded)) schedulers.failed(base, error instanceof SluiceError ? error : new SluiceError('SLUICE_ERR_UNREACHABLE', String(error)));
+      },
       transport: undiciTransport(),
       headers: auth(token),
       onEvent: (event) => {

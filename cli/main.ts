@@ -10,6 +10,7 @@ import { logFormatOf } from './logging.ts';
 // (withSettings, below).
 
 const DEFAULT_SCHEDULER = process.env.SLUICE_SCHEDULER ?? 'http://127.0.0.1:8786';
+const SCHEDULER_HELP = 'scheduler URL; or several sharing one store, comma-separated: the leader is found, and followed when it changes (env SLUICE_SCHEDULER)';
 
 /** Bytes, or a number with a unit as Dask's memory_limit takes it: 2GB (2·10⁹), 1.5GiB (1.5·2³⁰), 800MB. */
 const byteSize = (name: string) => (value: string): number => {
@@ -75,6 +76,7 @@ const program = new Command()
 Examples:
   npx sluice up --insecure --tasks examples/tasks.ts      a scheduler on localhost:8786 and local workers
   npx sluice worker --scheduler http://host:8786 --tasks ./tasks.js
+  npx sluice worker --scheduler http://a:8786,http://b:8786 --tasks ./tasks.js   a leader and its standby
   npx sluice submit inc 10 --wait                         prints 11
   npx sluice submit inc --batch numbers.jsonl --wait      one task per line ([1], [2], ...)
   npx sluice completion bash >> ~/.bashrc                 tab completion (for sluice on the PATH)`,
@@ -130,7 +132,7 @@ withSettings(
     .command('worker')
     .description('Start a worker that runs the functions a tasks module exports, in a child process this one restarts if it dies (--no-nanny: in this process)')
     .requiredOption('--tasks <module>', 'tasks module (JavaScript or TypeScript); each exported function is a task')
-    .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+    .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
     .option('--concurrency <n>', 'tasks run at once', int('--concurrency'), 8)
     .option('--name <name>', 'worker name shown in /workers (default host-pid)')
     .option('--token <token>', 'a worker token (env SLUICE_TOKEN)')
@@ -163,7 +165,7 @@ program
   .argument('[fn]', 'function name (with --batch: for the lines that name none)')
   .argument('[args...]', 'arguments, each as JSON')
   .option('--batch <file>', 'submit every task in FILE, one per line (- reads stdin); nothing is submitted if a line is bad')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--channel <name>', 'append the future to this channel')
   .option('--wait', 'wait for the result and print it as JSON; says why a task is not running (no worker offers its function, say)')
   .option('--timeout <seconds>', 'with --wait, give up after this long', seconds('--timeout'))
@@ -191,7 +193,7 @@ const channel = program.command('channel').description('Channels: ls | tail NAME
 channel
   .command('ls')
   .description('List channels with their lengths')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (flags) => {
     const { listChannels } = await import('./channel-command.ts');
@@ -202,7 +204,7 @@ channel
   .description('Print entries as JSON lines ({event, seq, key, status}) until the channel stops')
   .argument('<name>', 'channel name')
   .option('--from <seq>', 'start at this sequence number (default: the oldest entry)', int('--from'))
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { tailChannel } = await import('./channel-command.ts');
@@ -213,7 +215,7 @@ channel
   .description('Append existing keys; prints their sequence numbers')
   .argument('<name>', 'channel name')
   .argument('<keys...>', 'keys to append, in order')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, keys: string[], flags) => {
     const { appendToChannel } = await import('./channel-command.ts');
@@ -224,7 +226,7 @@ channel
   .description('Stop a channel, for good: every iteration ends, appends are refused. Asks first (on a terminal; elsewhere it needs --yes)')
   .argument('<name>', 'channel name')
   .option('-y, --yes', 'stop without asking')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'an admin token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { stopChannel } = await import('./channel-command.ts');
@@ -244,7 +246,7 @@ const queue = program.command('queue').description('Queues: ls | put NAME ITEM..
 queue
   .command('ls')
   .description('List queues with their sizes and waiting callers')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (flags) => {
     const { listQueues } = await import('./queue-command.ts');
@@ -256,7 +258,7 @@ queue
   .argument('<name>', 'queue name')
   .argument('<items...>', 'items, in order')
   .option('--timeout <seconds>', 'on a full queue, wait this long for room (default: as long as it takes)', seconds('--timeout'))
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, items: string[], flags) => {
     const { putItems } = await import('./queue-command.ts');
@@ -268,7 +270,7 @@ queue
   .argument('<name>', 'queue name')
   .option('--batch <n>', 'take up to this many', int('--batch'), 1)
   .option('--timeout <seconds>', 'wait this long for an item (default: as long as it takes; 0: do not wait)', seconds('--timeout'))
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { getItems } = await import('./queue-command.ts');
@@ -281,7 +283,7 @@ variable
   .description('Print the value as JSON')
   .argument('<name>', 'variable name')
   .option('--timeout <seconds>', 'wait this long for it to be set (default: fail at once if it is not)', seconds('--timeout'))
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { getVariable } = await import('./variable-command.ts');
@@ -292,7 +294,7 @@ variable
   .description('Set the value: JSON, or a string if it is not')
   .argument('<name>', 'variable name')
   .argument('<value>', 'the value')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, value: string, flags) => {
     const { setVariable } = await import('./variable-command.ts');
@@ -302,7 +304,7 @@ variable
   .command('del')
   .description('Unset the variable')
   .argument('<name>', 'variable name')
-  .option('--scheduler <url>', 'scheduler URL (env SLUICE_SCHEDULER)', DEFAULT_SCHEDULER)
+  .option('--scheduler <url>', SCHEDULER_HELP, DEFAULT_SCHEDULER)
   .option('--token <token>', 'a token (env SLUICE_TOKEN)')
   .action(async (name: string, flags) => {
     const { deleteVariable } = await import('./variable-command.ts');

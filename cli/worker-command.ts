@@ -82,16 +82,24 @@ const STOP_GRACE_MS = 15_000;
 async function reportExit(options: WorkerCommandOptions, exit: WorkerExit, log: Logger): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  try {
-    const response = await fetch(options.scheduler.replace(/\/+$/, '') + pathOf(ROUTES.workerExited), {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(exit),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!response.ok) log.warn({ worker: exit.name, status: response.status, body: (await response.text()).slice(0, 300) }, 'the scheduler refused the report of the worker’s exit');
-  } catch (error) {
-    log.warn({ worker: exit.name, err: error }, 'could not tell the scheduler how the worker process exited');
+  // With several schedulers, the one that leads takes it: the others answer 503 or cannot be reached.
+  const urls = options.scheduler.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+  for (const [i, url] of urls.entries()) {
+    const last = i === urls.length - 1;
+    try {
+      const response = await fetch(url + pathOf(ROUTES.workerExited), {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(exit),
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (response.status === 503 && !last) continue;
+      if (!response.ok) log.warn({ worker: exit.name, status: response.status, body: (await response.text()).slice(0, 300) }, 'the scheduler refused the report of the worker’s exit');
+      return;
+    } catch (error) {
+      if (!last) continue;
+      log.warn({ worker: exit.name, err: error }, 'could not tell the scheduler how the worker process exited');
+    }
   }
 }
 

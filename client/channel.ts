@@ -4,7 +4,7 @@ import { pathOf, ROUTES } from '../schemas/routes.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
 import { Future } from './future.ts';
-import { kAppend, kCall, kConfigure, kRequest, kSubmission } from './symbols.ts';
+import { kAppend, kCall, kConfigure, kRequest, kStream, kSubmission } from './symbols.ts';
 
 export interface ChannelOptions {
   /** Beyond this many entries the oldest fall off (deque semantics); null: unbounded. Absent: left as it is. */
@@ -258,9 +258,7 @@ export class Channel<T = unknown> implements AsyncIterable<Future<T>> {
       () => {
         if (cancelled || this.#closed) return;
         stream = openEventStream({
-          url: this.client.url + pathOf(ROUTES.channelEntries, { name: this.name }, { from }),
-          transport: this.client.transport,
-          headers: this.client.headers,
+          ...this.client[kStream](pathOf(ROUTES.channelEntries, { name: this.name }, { from })),
           pause: handlers.pause,
           onEvent: (event) => {
             if (event.event === 'append') {

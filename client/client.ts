@@ -5,11 +5,11 @@ import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import { pathOf, type Route, type RouteId, ROUTES } from '../schemas/routes.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
 import { errors, SluiceError } from './errors.ts';
-import { openEventStream, type EventStream } from './event-stream.ts';
+import { openEventStream, StreamEnded, type EventStream, type EventStreamOptions } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner } from './future.ts';
 import { type CallArgs, Http, isTransient } from './http.ts';
 import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
-import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kRequest, kSession, kValue } from './symbols.ts';
+import { kAppend, kAttach, kCall, kCancel, kConfigure, kDetach, kRequest, kSession, kStream, kValue } from './symbols.ts';
 import { Channel, type ChannelOptions } from './channel.ts';
 import type { ChannelInfo } from '../schemas/channels.ts';
 import { Flag } from './flag.ts';
@@ -68,6 +68,11 @@ type Command =
 
 const closedError = (): SluiceError => errors.closedBeforeSent();
 
+/** The longest wait between retries of a request (ms). */
+const MAX_DELAY_MS = 2_000;
+/** The same with several schedulers, and the longest between reconnections of a stream: a failover is over sooner. */
+const MAX_DELAY_SEVERAL_MS = 500;
+
 /**
  * A connection to a sluice scheduler (Dask's Client). Submitting returns a
  * Future at once; what the client sends is queued, coalesced per event-loop
@@ -75,7 +80,6 @@ const closedError = (): SluiceError => errors.closedBeforeSent();
  * futures on one SSE stream. Works in Node and in browsers.
  */
 export class Client implements FutureOwner {
-  readonly url: string;
   /** Resolves once the status stream is open. */
   readonly ready: Promise<void>;
   readonly #http: Http;
@@ -108,8 +112,13 @@ export class Client implements FutureOwner {
   readonly #closer = new AbortController();
   #fatal: Error | undefined;
 
-  /** Connect and wait until the status stream is open. */
-  static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
+  /**
+   * Connect and wait until the status stream is open. Several schedulers
+   * sharing one store (one leads, the others stand by) are given as an array
+   * or as one comma-separated string: the client finds the one that leads,
+   * and moves to another by itself when it stops serving.
+   */
+  static async connect(url: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
     const client = new this(url, options);
     const timeoutMs = options.connectTimeoutMs ?? options.retryForMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,7 +127,7 @@ export class Client implements FutureOwner {
         client.ready,
         new Promise((_, reject) => {
           timer = setTimeout(
-            () => reject(errors.noAnswer(url, timeoutMs)),
+            () => reject(errors.noAnswer(client.urls.join(', '), timeoutMs)),
             timeoutMs,
           );
         }),
@@ -137,13 +146,12 @@ export class Client implements FutureOwner {
    * sent once it is. It first asks the scheduler for a session (POST
    * /clients), then opens the session's status stream.
    */
-  constructor(url: string, options: ClientOptions = {}) {
-    this.url = url.replace(/\/+$/, '');
+  constructor(url: string | readonly string[], options: ClientOptions = {}) {
     this.#retryForMs = options.retryForMs ?? 60_000;
     this.#batchSize = options.batchSize ?? 1000;
     const transport = options.transport ?? fetchTransport(options.fetch);
     const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#http = new Http(this.url, { transport, headers: { ...options.headers, ...auth } });
+    this.#http = new Http(url, { transport, headers: { ...options.headers, ...auth } });
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -151,6 +159,16 @@ export class Client implements FutureOwner {
     this.ready.catch(() => undefined);
     this.#session = this.#retrying(() => this.#startSession(), false);
     this.#session.catch((error: unknown) => this.#fail(error as Error));
+  }
+
+  /** The scheduler this client talks to now (with several, the one it found leading). */
+  get url(): string {
+    return this.#http.base;
+  }
+
+  /** Every scheduler this client was given, in order. */
+  get urls(): readonly string[] {
+    return this.#http.schedulers.all;
   }
 
   /** This session's public id: what others see of it (lease holders, the dashboard). '' until the scheduler has issued it. */
@@ -356,6 +374,25 @@ export class Client implements FutureOwner {
     return this.#inSession(() => this.#http.call(route, ...args));
   }
 
+  /**
+   * The options of an SSE stream of `path` read through this client: on the
+   * scheduler in use at each (re)connection, moving on when it does not serve.
+   */
+  [kStream](path: string): Pick<EventStreamOptions, 'url' | 'transport' | 'headers' | 'onDrop' | 'maxDelayMs'> {
+    let base = this.#http.base;
+    const schedulers = this.#http.schedulers;
+    return {
+      url: () => (base = schedulers.current) + path,
+      transport: this.#http.transport,
+      headers: this.#http.headers,
+      onDrop: (error) => {
+        if (!schedulers.several || error instanceof StreamEnded) return;
+        schedulers.failed(base, error instanceof SluiceError ? error : errors.unreachable(base, (error as Error).message, ''));
+      },
+      maxDelayMs: schedulers.several ? MAX_DELAY_SEVERAL_MS : undefined,
+    };
+  }
+
   /** The session's public id, once the scheduler has issued it. */
   async [kSession](): Promise<string> {
     await this.#session;
@@ -388,7 +425,7 @@ export class Client implements FutureOwner {
   async #pump(): Promise<void> {
     if (!this.#opened && !(await this.#readyWithin(this.#retryForMs))) {
       this.#pumping = false;
-      this.#dropOutbox(this.#fatal ?? (this.#closed ? closedError() : errors.noAnswer(this.url, this.#retryForMs)));
+      this.#dropOutbox(this.#fatal ?? (this.#closed ? closedError() : errors.noAnswer(this.urls.join(', '), this.#retryForMs)));
       return;
     }
     while (this.#outboxHead < this.#outbox.length && !this.#fatal && !this.#closed) {
@@ -536,6 +573,8 @@ export class Client implements FutureOwner {
    */
   async #retrying<T>(fn: () => Promise<T>, inSession = true): Promise<T> {
     const deadline = Date.now() + this.#retryForMs;
+    // With several schedulers, the next try goes to another one: a standby answers at once, and a new leader is found sooner.
+    const maxDelay = this.#http.schedulers.several ? MAX_DELAY_SEVERAL_MS : MAX_DELAY_MS;
     let delay = 50;
     for (;;) {
       try {
@@ -545,7 +584,7 @@ export class Client implements FutureOwner {
         if (!isTransient(error) || left <= 0 || this.#closed) throw error;
         await this.#sleep(Math.min(delay, left)).done;
         if (this.#closed) throw error;
-        delay = Math.min(delay * 2, 2_000);
+        delay = Math.min(delay * 2, maxDelay);
       }
     }
   }
@@ -563,9 +602,7 @@ export class Client implements FutureOwner {
     this.#http.headers[CLIENT_HEADER] = session;
     this.#stream?.close();
     this.#stream = openEventStream({
-      url: this.url + pathOf(ROUTES.clientEvents, { id }),
-      transport: this.#http.transport,
-      headers: this.#http.headers,
+      ...this[kStream](pathOf(ROUTES.clientEvents, { id })),
       onEvent: (event) => {
         if (event.event === 'status') {
           const message = JSON.parse(event.data) as RouteEvents<'clientEvents'>['status'];

@@ -3,14 +3,15 @@ import { decodeError } from './http.ts';
 import { fetchTransport, type Transport } from './transport.ts';
 
 export interface EventStreamOptions {
-  url: string;
+  /** Where to read; a function is asked again at each (re)connection (a client that moved to another scheduler). */
+  url: string | (() => string);
   /** How to make the request; fetch by default. */
   transport?: Transport;
   headers?: Record<string, string>;
   onEvent: (event: EventSourceMessage) => void;
   /** Each time the stream is (re)opened. */
   onOpen?: () => void;
-  /** The stream dropped; it reconnects by itself. */
+  /** The stream dropped (the server ended it: StreamEnded; or it failed); it reconnects by itself. */
   onDrop?: (error: unknown) => void;
   /** The server refused the stream (a 4xx): it does not reconnect. */
   onFatal?: (error: unknown) => void;
@@ -59,7 +60,7 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       try {
         resetIdle();
         const response = await transport.stream(
-          options.url,
+          typeof options.url === 'function' ? options.url() : options.url,
           { ...options.headers, accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
           controller.signal,
         );
@@ -92,7 +93,7 @@ export function openEventStream(options: EventStreamOptions): EventStream {
           }
           resetIdle();
         }
-        if (!closed) options.onDrop?.(new Error('the stream ended'));
+        if (!closed) options.onDrop?.(new StreamEnded());
       } catch (error) {
         if (closed) return;
         options.onDrop?.(error);
@@ -123,6 +124,14 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       return lastEventId;
     },
   };
+}
+
+/** The server ended the stream (it restarts, or cut off a slow reader); it is read again. */
+export class StreamEnded extends Error {
+  constructor() {
+    super('the stream ended');
+    this.name = 'StreamEnded';
+  }
 }
 
 /** In Node, the idle timer should not keep the process alive by itself (the socket does while it is open). */

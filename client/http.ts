@@ -1,6 +1,7 @@
 import type { RouteArgs, RouteReply } from '../schemas/http-api.ts';
 import { pathOf, type QueryValue, type Route, type RouteId } from '../schemas/routes.ts';
 import { decodeError, errors, SluiceError } from './errors.ts';
+import { Schedulers } from './schedulers.ts';
 import { fetchTransport, type Transport } from './transport.ts';
 
 /** A call's arguments (left out when the route needs none), and the signal that ends it. */
@@ -11,16 +12,27 @@ export interface HttpOptions {
   headers?: Record<string, string>;
 }
 
-/** JSON requests over a transport (fetch by default). Error bodies become SluiceErrors. */
+/**
+ * JSON requests over a transport (fetch by default). Error bodies become
+ * SluiceErrors. Given several schedulers (a list, or 'http://a,http://b'),
+ * it sends to one and moves to another when that one does not serve
+ * (Schedulers); the request that found out fails as before, for the
+ * caller's retry to go to the next.
+ */
 export class Http {
-  readonly base: string;
+  readonly schedulers: Schedulers;
   readonly transport: Transport;
   readonly headers: Record<string, string>;
 
-  constructor(base: string, options: HttpOptions = {}) {
-    this.base = base.replace(/\/+$/, '');
+  constructor(base: string | readonly string[] | Schedulers, options: HttpOptions = {}) {
+    this.schedulers = base instanceof Schedulers ? base : new Schedulers(base);
     this.transport = options.transport ?? fetchTransport();
     this.headers = { ...options.headers };
+  }
+
+  /** The scheduler requests go to now. */
+  get base(): string {
+    return this.schedulers.current;
   }
 
   /**
@@ -35,22 +47,34 @@ export class Http {
     return this.request(route.method, pathOf(route, params, query), body, signal) as Promise<RouteReply<R['operationId']>>;
   }
 
-  /** A request to any path: resolves with the reply's JSON, undefined for an empty one. */
+  /**
+   * A request to any path: resolves with the reply's JSON, undefined for an
+   * empty one. With several schedulers, one that does not serve (cannot be
+   * reached, stands by, shuts down) sends the request on to the next, once
+   * round the list; nothing was done where it was refused.
+   */
   async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
     // Outside the try: a body JSON cannot carry (a BigInt, a cycle) is the caller's error, not an unreachable scheduler to retry.
     const json = body === undefined ? undefined : JSON.stringify(body);
+    const headers = body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' };
+    for (let tried = 1; ; tried++) {
+      const base = this.schedulers.current;
+      try {
+        return await this.#send(method, base, path, headers, json, signal);
+      } catch (error) {
+        if (signal?.aborted || !this.schedulers.several) throw error;
+        if (!this.schedulers.failed(base, error) || tried >= this.schedulers.all.length) throw error;
+      }
+    }
+  }
+
+  async #send(method: string, base: string, path: string, headers: Record<string, string>, json: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     let response: { status: number; text: string };
     try {
-      response = await this.transport.request(
-        method,
-        this.base + path,
-        body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        json,
-        signal,
-      );
+      response = await this.transport.request(method, base + path, headers, json, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw errors.unreachable(this.base, (error as Error).message, String((error as Error & { cause?: unknown }).cause ?? ''));
+      throw errors.unreachable(base, (error as Error).message, String((error as Error & { cause?: unknown }).cause ?? ''));
     }
     const { status, text } = response;
     if (status < 200 || status >= 300) throw decodeError(status, text);

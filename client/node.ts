@@ -13,7 +13,7 @@ let shared: Transport | undefined;
 
 /** A Client whose default transport is undici (one connection pool per process). */
 export class Client extends FetchClient {
-  constructor(url: string, options: ClientOptions = {}) {
+  constructor(url: string | readonly string[], options: ClientOptions = {}) {
     super(url, options.transport || options.fetch ? options : { ...options, transport: (shared ??= undiciTransport()) });
   }
 }

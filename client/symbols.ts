@@ -9,3 +9,4 @@ export const kCall = Symbol('sluice.call');
 export const kRequest = Symbol('sluice.request');
 export const kSession = Symbol('sluice.session');
 export const kSubmission = Symbol('sluice.submission');
+export const kStream = Symbol('sluice.stream');

@@ -2,6 +2,7 @@ import { pathOf, ROUTES } from '../schemas/routes.ts';
 import { call, closedError } from './calls.ts';
 import type { Client } from './client.ts';
 import { openEventStream, type EventStream } from './event-stream.ts';
+import { kStream } from './symbols.ts';
 
 /** A subscription reads at most this many messages ahead of its consumer. */
 const READ_AHEAD = 1000;
@@ -27,7 +28,7 @@ export class Subscription<T = unknown> implements AsyncIterableIterator<T> {
   readonly #onClose: () => void;
 
   /** @internal Made by Topic.subscribe(). */
-  constructor(client: Client, url: string, onClose: () => void) {
+  constructor(client: Client, path: string, onClose: () => void) {
     this.#onClose = onClose;
     let opened!: () => void;
     let failed!: (error: Error) => void;
@@ -37,9 +38,7 @@ export class Subscription<T = unknown> implements AsyncIterableIterator<T> {
     });
     this.connected.catch(() => undefined);
     this.#stream = openEventStream({
-      url,
-      transport: client.transport,
-      headers: client.headers,
+      ...client[kStream](path),
       onOpen: () => opened(),
       onEvent: (event) => {
         // Any JSON (the table's message schema is unknown): T is what this topic's publishers send.
@@ -145,7 +144,7 @@ export class Topic<T = unknown> implements AsyncIterable<T> {
 
   #open(): Subscription<T> {
     if (this.#closer.signal.aborted) throw closedError();
-    const subscription: Subscription<T> = new Subscription<T>(this.client, this.client.url + pathOf(ROUTES.topicSubscribe, { name: this.name }), () =>
+    const subscription: Subscription<T> = new Subscription<T>(this.client, pathOf(ROUTES.topicSubscribe, { name: this.name }), () =>
       this.#subscriptions.delete(subscription),
     );
     this.#subscriptions.add(subscription);

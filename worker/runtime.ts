@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import type { ClientOptions } from '../client/client.ts';
+import { decodeError, errors } from '../client/errors.ts';
 import { Client } from '../client/node.ts';
+import { Schedulers } from '../client/schedulers.ts';
 import type { TaskErrorInfo } from '../schemas/common.ts';
 import {
   PROTOCOL_VERSION,
@@ -18,8 +20,12 @@ import { catchEscapedErrors } from './escaped-errors.ts';
 import type { TaskFunction } from './load-tasks.ts';
 
 export interface WorkerOptions {
-  /** The scheduler's URL, http://host:port. */
-  scheduler: string;
+  /**
+   * The scheduler's URL, http://host:port; or several sharing one store (an
+   * array, or comma-separated), of which the worker finds the one that leads
+   * and moves to another when it stops serving.
+   */
+  scheduler: string | readonly string[];
   /** The task functions, by name. */
   functions: Map<string, TaskFunction> | Record<string, TaskFunction>;
   /** How many tasks the scheduler may give this worker at once (default 8). */
@@ -69,7 +75,7 @@ interface Running {
 export class Worker {
   readonly name: string;
   readonly concurrency: number;
-  readonly #schedulerUrl: string;
+  readonly #schedulers: Schedulers;
   readonly #functions: Map<string, TaskFunction>;
   readonly #log: Logger;
   readonly #clientOptions: ClientOptions;
@@ -102,7 +108,7 @@ export class Worker {
   id: string | undefined;
 
   constructor(options: WorkerOptions) {
-    this.#schedulerUrl = options.scheduler.replace(/\/+$/, '');
+    this.#schedulers = new Schedulers(options.scheduler);
     this.#functions = options.functions instanceof Map ? options.functions : new Map(Object.entries(options.functions));
     this.concurrency = options.concurrency ?? 8;
     this.name = options.name ?? `${hostname()}-${process.pid}`;
@@ -110,7 +116,8 @@ export class Worker {
     this.#token = options.token;
     this.#clientOptions = { token: options.token, ...options.clientOptions };
     this.#minDelay = options.reconnectMinMs ?? 100;
-    this.#maxDelay = options.reconnectMaxMs ?? 5_000;
+    // With several schedulers the next try goes to another one: a failover is over sooner.
+    this.#maxDelay = options.reconnectMaxMs ?? (this.#schedulers.several ? 500 : 5_000);
     this.#delay = this.#minDelay;
     this.#memoryLimit = options.memoryLimitBytes;
     this.#restart = options.restart;
@@ -135,7 +142,7 @@ export class Worker {
   /** The Client that getClient() returns inside tasks, created on first use. */
   client(): Client {
     // Made outside the task that asks first: its streams and timers belong to no task.
-    this.#client ??= taskStorage.exit(() => new Client(this.#schedulerUrl, this.#clientOptions));
+    this.#client ??= taskStorage.exit(() => new Client(this.#schedulers.all, this.#clientOptions));
     return this.#client;
   }
 
@@ -167,7 +174,8 @@ export class Worker {
   }
 
   #connect(): void {
-    const url = `${this.#schedulerUrl.replace(/^http/, 'ws')}/ws/worker`;
+    const base = this.#schedulers.current;
+    const url = `${base.replace(/^http/, 'ws')}/ws/worker`;
     const headers = this.#token ? { authorization: `Bearer ${this.#token}` } : undefined;
     const socket = new WebSocket(url, { maxPayload: 256 * 1024 * 1024, headers });
     const connection = ++this.#connection;
@@ -197,11 +205,34 @@ export class Worker {
     socket.on('unexpected-response', (request, response) => {
       const status = response.statusCode ?? 0;
       if (status === 401 || status === 403) this.#log.error({ status }, 'the scheduler refused this worker: give it a worker token (--token or SLUICE_TOKEN)');
-      else this.#log.warn({ status }, 'the scheduler refused the worker connection for now');
-      socket.terminate();
+      else if (status !== 503 || !this.#schedulers.several) this.#log.warn({ status }, 'the scheduler refused the worker connection for now');
+      if (status !== 503 || !this.#schedulers.several) {
+        socket.terminate();
+        return;
+      }
+      // A standby (or a scheduler shutting down) names the leader in its answer: read it before moving on.
+      let body = '';
+      let read = false;
+      const done = (): void => {
+        if (read) return;
+        read = true;
+        clearTimeout(timer);
+        const refusal = decodeError(status, body);
+        this.#schedulers.failed(base, refusal);
+        this.#log.info({ scheduler: base, code: refusal.code, next: this.#schedulers.current }, 'the scheduler does not serve: trying another');
+        socket.terminate();
+      };
+      const timer = setTimeout(done, 1_000);
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk.slice(0, 4096 - body.length)));
+      response.once('end', done);
+      response.once('error', done);
     });
     socket.on('error', (error: Error) => {
-      if (connection === this.#connection) this.#log.debug({ err: error }, 'worker socket error');
+      if (connection !== this.#connection) return;
+      this.#log.debug({ err: error }, 'worker socket error');
+      // Not open: the scheduler could not be reached. Another one may serve.
+      if (socket.readyState !== WebSocket.OPEN && this.#schedulers.several) this.#schedulers.failed(base, errors.unreachable(base, error.message, ''));
     });
   }
 
@@ -221,7 +252,7 @@ export class Worker {
         this.#delay = this.#minDelay;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#beat(), message.heartbeatMs);
-        this.#log.info({ workerId: message.workerId, scheduler: this.#schedulerUrl, functions: this.#functions.size }, 'connected to the scheduler');
+        this.#log.info({ workerId: message.workerId, scheduler: this.#schedulers.current, functions: this.#functions.size }, 'connected to the scheduler');
         // The first figures (and whether a supervisor stands behind this process) at once.
         if (this.#workerStats) this.#beat();
         if (this.#stopping || this.#restartReason) this.#sendDraining();

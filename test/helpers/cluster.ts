@@ -49,6 +49,8 @@ export interface WorkerProcOptions {
   name?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Where to look for it once started (the url by default; give one when url lists several schedulers). */
+  joinedAt?: string;
 }
 
 let workerCount = 0;
@@ -70,7 +72,7 @@ export async function startWorker(t: Teardown, url: string, options: WorkerProcO
   ], { env: options.env });
   t.teardown(() => proc.stop('SIGKILL'));
   const headers: Record<string, string> = options.env?.SLUICE_TOKEN ? { authorization: `Bearer ${options.env.SLUICE_TOKEN}` } : {};
-  await waitFor(async () => (await api(url, headers).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name), `worker ${name} to join`, 20_000);
+  await waitFor(async () => (await api(options.joinedAt ?? url, headers).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name), `worker ${name} to join`, 20_000);
   return Object.assign(proc, { name });
 }
 

@@ -1,0 +1,117 @@
+// Clients and workers given several scheduler URLs: they find the one that serves, and move when it goes.
+import { createServer } from 'node:net';
+import t from 'tap';
+import { Client } from '../../client/node.ts';
+import type { Future } from '../../client/index.ts';
+import { Schedulers, schedulerUrls } from '../../client/schedulers.ts';
+import { SluiceError } from '../../client/errors.ts';
+import { api, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { Proc, waitFor } from '../helpers/processes.ts';
+import { join } from 'node:path';
+
+/** A port nothing listens on (it was free a moment ago). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Settles within ms, or fails the test with `what`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+t.test('the list: comma-separated or an array, trimmed, without repeats', async (t) => {
+  t.same(schedulerUrls('http://a:1, http://b:2/ ,,http://a:1'), ['http://a:1', 'http://b:2']);
+  t.same(schedulerUrls(['http://a:1', 'http://b:2,http://c:3']), ['http://a:1', 'http://b:2', 'http://c:3']);
+  t.throws(() => schedulerUrls(' , '), /no scheduler URL/);
+  const s = new Schedulers('http://a:1,http://b:2,http://c:3');
+  const standby = (leader: string | null) => new SluiceError('SLUICE_ERR_STANDBY', 'standby', 503, { leader });
+  t.equal(s.failed('http://a:1', new SluiceError('SLUICE_ERR_OVERLOADED', 'busy', 503)), false, 'an overloaded scheduler is not left');
+  t.equal(s.current, 'http://a:1');
+  s.failed('http://a:1', standby('http://C:3/'));
+  t.equal(s.current, 'http://c:3', 'a standby naming one of the URLs (spelled another way) sends there');
+  s.failed('http://c:3', standby('http://elsewhere:9'));
+  t.equal(s.current, 'http://a:1', 'a leader that is not one of the URLs is not followed: the next URL is tried');
+  s.failed('http://c:3', standby(null));
+  t.equal(s.current, 'http://a:1', 'a failure of a URL no longer in use moves nothing');
+  s.failed('http://a:1', new SluiceError('SLUICE_ERR_UNREACHABLE', 'refused'));
+  t.equal(s.current, 'http://b:2', 'an unreachable one: the next');
+});
+
+t.test('a dead URL first, a real scheduler second: the client and a worker find it', async (t) => {
+  const scheduler = await startScheduler(t);
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const client = await Client.connect(`${dead},${scheduler.url}`, { connectTimeoutMs: 15_000 });
+  t.teardown(() => client.close());
+  t.same(client.urls, [dead, scheduler.url]);
+  t.equal(client.url, scheduler.url, 'it talks to the one that answers');
+  await startWorker(t, `${dead},${scheduler.url}`, { joinedAt: scheduler.url });
+  t.same(await within(client.gather(client.map('inc', [[1], [2], [3]])), 20_000, 'results'), [2, 3, 4]);
+  const chan = client.channel('first');
+  chan.append(client.submit('inc', [10]));
+  await chan.flush();
+  const [entry] = await within((async () => {
+    for await (const e of chan.entries()) return [e];
+    return [];
+  })(), 15_000, 'the channel entry');
+  t.equal(entry?.seq, 1);
+  t.equal(await entry?.future.result(), 11);
+});
+
+t.test('SLUICE_SCHEDULER takes a list too', async (t) => {
+  const scheduler = await startScheduler(t);
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  await startWorker(t, scheduler.url);
+  const submit = new Proc(['submit', 'inc', '41', '--wait'], { env: { SLUICE_SCHEDULER: `${dead},${scheduler.url}` } });
+  t.teardown(() => submit.stop('SIGKILL'));
+  const { code } = await within(submit.exited, 30_000, 'sluice submit');
+  t.equal(code, 0, submit.lines.join('\n'));
+  t.match(submit.lines.join('\n'), /42/);
+});
+
+t.test('the scheduler killed and started again on another port: the client, a channel reader and a worker move there', async (t) => {
+  const db = join(tempDir(t), 'sluice.db');
+  const first = await startScheduler(t, { db });
+  const secondPort = await freePort();
+  const second = `http://127.0.0.1:${secondPort}`;
+  const urls = [first.url, second];
+  const client = await Client.connect(urls);
+  t.teardown(() => client.close());
+  await startWorker(t, urls.join(','), { name: 'mover', joinedAt: first.url });
+
+  const name = 'moving';
+  const chan = client.channel(name);
+  const seen: number[] = [];
+  const reader = (async () => {
+    for await (const entry of chan.entries()) {
+      seen.push(entry.seq);
+      if (seen.length === 40) return;
+    }
+  })();
+  const before = client.map('increment', Array.from({ length: 20 }, (_, i) => [i, 20]), { pure: false });
+  chan.append(before);
+  await chan.flush();
+  await waitFor(() => seen.length === 20, 'the reader to see the first 20 entries', 15_000);
+
+  await first.proc.stop('SIGKILL');
+  // Submissions and appends made while no scheduler serves: queued, sent once one does.
+  const after = client.map('increment', Array.from({ length: 20 }, (_, i) => [100 + i, 0]), { pure: false });
+  chan.append(after);
+  await startScheduler(t, { db, port: secondPort });
+
+  await within(chan.flush(), 30_000, 'the appends after the move');
+  t.equal(client.url, second, 'the client moved to the URL that serves');
+  const results = await within(client.gather([...before, ...after]), 40_000, 'every future');
+  t.same(results, [...Array.from({ length: 20 }, (_, i) => i + 1), ...Array.from({ length: 20 }, (_, i) => 101 + i)], 'futures from before and after the move resolve');
+  await within(reader, 20_000, 'the reader');
+  t.same(seen, Array.from({ length: 40 }, (_, i) => i + 1), 'the reader saw every entry once, in order, across the move');
+  await waitFor(async () => (await api(second).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === 'mover'), 'the worker to join the new one', 20_000);
+});
