@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { SluiceError } from '../client/errors.ts';
-import { openEventStream, StreamEnded } from '../client/event-stream.ts';
+import { openEventStream } from '../client/event-stream.ts';
 import { Schedulers } from '../client/schedulers.ts';
 import { Http } from '../client/http.ts';
 import { undiciTransport } from '../client/node-transport.ts';
@@ -77,9 +76,7 @@ export function tailChannel(scheduler: string, name: string, from: number | unde
     const stream = openEventStream({
       url: () => (base = schedulers.current) + path,
       // Several schedulers: a stream that cannot be read where it was moves to another.
-      onDrop: (error) => {
-        if (!(error instanceof StreamEnded)) schedulers.failed(base, error instanceof SluiceError ? error : new SluiceError('SLUICE_ERR_UNREACHABLE', String(error)));
-      },
+      onDrop: (error) => schedulers.streamDropped(base, error),
       transport: undiciTransport(),
       headers: auth(token),
       onEvent: (event) => {

@@ -5,7 +5,7 @@ import { pureKey, randomId, randomKey } from '../schemas/keys.ts';
 import { pathOf, type Route, type RouteId, ROUTES } from '../schemas/routes.ts';
 import type { TaskSpecInput } from '../schemas/tasks.ts';
 import { errors, SluiceError } from './errors.ts';
-import { openEventStream, StreamEnded, type EventStream, type EventStreamOptions } from './event-stream.ts';
+import { openEventStream, type EventStream, type EventStreamOptions } from './event-stream.ts';
 import { Future, FutureState, type FutureOwner } from './future.ts';
 import { type CallArgs, Http, isTransient } from './http.ts';
 import { type FetchLike, fetchTransport, type Transport } from './transport.ts';
@@ -385,10 +385,7 @@ export class Client implements FutureOwner {
       url: () => (base = schedulers.current) + path,
       transport: this.#http.transport,
       headers: this.#http.headers,
-      onDrop: (error) => {
-        if (!schedulers.several || error instanceof StreamEnded) return;
-        schedulers.failed(base, error instanceof SluiceError ? error : errors.unreachable(base, (error as Error).message, ''));
-      },
+      onDrop: (error) => schedulers.streamDropped(base, error),
       maxDelayMs: schedulers.several ? MAX_DELAY_SEVERAL_MS : undefined,
     };
   }

@@ -1,4 +1,4 @@
-import { SluiceError } from './errors.ts';
+import { errors, SluiceError } from './errors.ts';
 
 /**
  * The schedulers a client or worker was given (one, or several sharing one
@@ -40,6 +40,16 @@ export class Schedulers {
     const named = leader === undefined ? -1 : this.#indexOf(leader);
     this.#index = named >= 0 && named !== this.#index ? named : (this.#index + 1) % this.all.length;
     return true;
+  }
+
+  /**
+   * An SSE stream read from `base` dropped with `error` (see openEventStream's
+   * onDrop): a refusal or a failed connection moves on as a request's would;
+   * a stream the server ended (StreamEnded) is read again where it was.
+   */
+  streamDropped(base: string, error: unknown): void {
+    if (!this.several || (error as Error | undefined)?.name === 'StreamEnded') return;
+    this.failed(base, error instanceof SluiceError ? error : errors.unreachable(base, (error as Error | undefined)?.message ?? String(error), ''));
   }
 
   #indexOf(url: string): number {

@@ -39,6 +39,7 @@ export const ERRORS = {
   SLUICE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'The scheduler is shutting down' },
   SLUICE_ERR_OVERLOADED: { status: 503, message: 'The scheduler is overloaded' },
+  SLUICE_ERR_STANDBY: { status: 503, message: 'This scheduler stands by: another one leads' },
   SLUICE_ERR_STORAGE: { status: 507, message: 'The store cannot take writes now (disk full or failing); nothing was stored' },
   /** Client side only: the scheduler could not be reached. */
   SLUICE_ERR_UNREACHABLE: { status: 0, message: 'The scheduler could not be reached' },
@@ -194,6 +195,15 @@ export const ERROR_CATALOG = {
       { pendingBytes, bytes, limit },
     ),
   shuttingDown: () => spec('SLUICE_ERR_SHUTTING_DOWN', 'the scheduler is shutting down; retry against its next run'),
+  /** Several schedulers on one store: this one does not lead. `leader`: the leader's URL, null while none is known. */
+  standby: (leader: string | null) =>
+    spec(
+      'SLUICE_ERR_STANDBY',
+      leader
+        ? `this scheduler stands by: the one at ${leader} leads; send requests there`
+        : 'this scheduler stands by, and no scheduler leads now (one is taking over): retry shortly',
+      { leader },
+    ),
   timedOut: (what: string, seconds: number) => spec('SLUICE_ERR_TIMEOUT', `timed out after ${seconds} s waiting for ${what}`),
   callerGone: () => spec('SLUICE_ERR_TIMEOUT', 'the caller closed its connection while waiting'),
 

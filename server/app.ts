@@ -1,3 +1,4 @@
+import type { ServerOptions } from 'node:http';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController, type RouteOptions } from 'fastify';
@@ -62,6 +63,19 @@ export interface BuildOptions {
   onRoute?: (route: RouteOptions) => void;
 }
 
+/** The HTTP server's timeouts, for Fastify, and for a host that makes its server before any app (a standby). */
+export function httpServerOptions(config: SchedulerConfig): Pick<FastifyServerOptions, 'requestTimeout' | 'keepAliveTimeout'> & { http: ServerOptions } {
+  return {
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(50, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+    },
+  };
+}
+
 /**
  * Build the scheduler app: plugins and routes, no listen. The CLI listens and
  * wires signals; tests build it or start the real process.
@@ -78,13 +92,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
     // takes (long polls, SSE streams, and the worker socket, which leaves the
     // HTTP server once upgraded). Node checks every connectionsCheckingInterval,
     // so a request is cut off up to a quarter of the timeout late.
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    http: {
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: config.headersTimeoutMs,
-      connectionsCheckingInterval: Math.min(5_000, Math.max(50, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
-    },
+    ...httpServerOptions(config),
     // A number of hops is Fastify's too, as a function (its types leave the number out).
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     frameworkErrors: frameworkErrors(edge),

@@ -122,6 +122,15 @@ function isProxyAddress(entry: string): boolean {
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
+  } catch {
+    return false;
+  }
+}
+
 const onOff = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).default(false).transform((v) => v === true || v === 'true' || v === '1');
 
 /**
@@ -138,6 +147,21 @@ export const SchedulerConfig = z
       description: 'address to listen on',
       docs: '(the Docker image: 0.0.0.0)',
     }),
+    advertiseUrl: setting(
+      z
+        .string()
+        .trim()
+        .optional()
+        .refine((v) => v === undefined || isHttpUrl(v), { message: 'an http:// or https:// URL, such as http://sched-a.internal:8786' })
+        .transform((v) => v?.replace(/\/+$/, '')),
+      {
+        takes: 'an http:// or https:// URL',
+        placeholder: 'url',
+        defaultText: 'http://<host>:<port> as it listens',
+        description: 'the URL others use for this scheduler: with several schedulers on one store, a standby names the leader by it, and clients and workers follow it when it is one of their URLs',
+        docs: '([below](#several-schedulers))',
+      },
+    ),
     db: setting(z.string().min(1).default('./sluice.db'), {
       takes: 'a file name',
       placeholder: 'path',

@@ -3,8 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { type DestinationStream, pino } from 'pino';
-import { buildApp } from './app.ts';
+import { type BuildOptions, buildApp, httpServerOptions } from './app.ts';
 import type { SchedulerConfig } from './config.ts';
+import { StandbyResponder } from './standby.ts';
+import type { Leadership } from './storage/postgres/leadership.ts';
 import { StorageHealth } from './storage/storage-health.ts';
 import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './storage/sqlite/integrity.ts';
 import { isMemoryStore, StoreLock } from './storage/sqlite/store-lock.ts';
@@ -19,6 +21,18 @@ const RETIRE_WAIT_MS = 10_000;
 const REBUILD_RETRY_MS = 2000;
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface HostOptions {
+  /**
+   * Several schedulers on one store: the contender for leadership, made once
+   * the host listens, with the URL others use for it (--advertise-url, or
+   * where it listens). The host then serves only while it leads, and stands
+   * by otherwise (StandbyResponder); without it, the host leads alone.
+   */
+  leadership?: (advertiseUrl: string) => Leadership;
+  /** Builds the app that serves (while it leads, with leadership): buildApp by default. */
+  buildApp?: (options: BuildOptions) => Promise<FastifyInstance>;
+}
 
 /**
  * What an app sees as its HTTP server: the host's server, one level removed,
@@ -100,10 +114,17 @@ export class SchedulerHost {
   /** A probe is under way (a store over a network answers it later). */
   #probing = false;
   #stopping = false;
+  readonly #buildApp: (options: BuildOptions) => Promise<FastifyInstance>;
+  /** Several schedulers on one store: leadership among them, and what is answered while this one does not lead. */
+  #leadership: Leadership | undefined;
+  #standby: StandbyResponder | undefined;
+  /** The app being built after leadership was gained. */
+  #gaining: Promise<void> | undefined;
 
-  private constructor(config: SchedulerConfig, log: FastifyBaseLogger) {
+  private constructor(config: SchedulerConfig, log: FastifyBaseLogger, options: HostOptions = {}) {
     this.config = config;
     this.log = log;
+    this.#buildApp = options.buildApp ?? buildApp;
   }
 
   /**
@@ -113,9 +134,13 @@ export class SchedulerHost {
    * store; the port is bound once both are done. Logs go to `logStream`
    * (pino's JSON lines on stdout when none is given).
    */
-  static async start(config: SchedulerConfig, logStream?: DestinationStream): Promise<SchedulerHost> {
+  static async start(config: SchedulerConfig, logStream?: DestinationStream, hostOptions: HostOptions = {}): Promise<SchedulerHost> {
     const options = { level: config.logLevel };
-    const host = new SchedulerHost(config, logStream ? pino(options, logStream) : pino(options));
+    const host = new SchedulerHost(config, logStream ? pino(options, logStream) : pino(options), hostOptions);
+    if (hostOptions.leadership) {
+      await host.#standBy(hostOptions.leadership);
+      return host;
+    }
     const memory = isMemoryStore(config.db);
     host.#lock = memory ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
     try {
@@ -145,9 +170,19 @@ export class SchedulerHost {
     return host;
   }
 
-  /** The app serving now (another one after a rebuild). */
+  /** The app serving now (another one after a rebuild); none on a standby. */
   get app(): FastifyInstance {
     return this.#mount?.app as FastifyInstance;
+  }
+
+  /** 'leader' while it serves; 'standby' while another scheduler on the same store leads. */
+  get role(): 'leader' | 'standby' {
+    return this.#mount ? 'leader' : 'standby';
+  }
+
+  /** The URL others use for this scheduler: --advertise-url, or where it listens. */
+  get advertiseUrl(): string {
+    return this.config.advertiseUrl ?? this.url;
   }
 
   /** The addresses it is bound to. */
@@ -173,11 +208,14 @@ export class SchedulerHost {
     this.#stopping = true;
     clearInterval(this.#probe);
     await this.#rebuilding;
-    const mount = this.#mount as Mount;
-    await mount.app.lifecycle.drain(graceMs);
+    await this.#gaining;
+    const mount = this.#mount;
+    if (mount) await mount.app.lifecycle.drain(graceMs);
     const server = this.#server as Server;
     const closed = new Promise((resolve) => server.close(resolve));
-    await mount.app.close();
+    await mount?.app.close();
+    // Its last writes are in: a leader gives its lease up, and a standby takes over at its next try.
+    await this.#leadership?.close();
     server.closeAllConnections();
     await closed;
     this.#lock?.release();
@@ -185,10 +223,80 @@ export class SchedulerHost {
 
   // ── internals ──────────────────────────────────────────────────────────
 
+  /**
+   * Several schedulers on one store: listen, answering as a standby, and
+   * contend for leadership; serve while leading (#gain), stand by again when
+   * leadership is lost (#lose).
+   */
+  async #standBy(contender: (advertiseUrl: string) => Leadership): Promise<void> {
+    this.#server = this.#createServer(httpServerOptions(this.config));
+    this.#standby = new StandbyResponder(() => this.#leadership?.leader?.url ?? null);
+    await this.#listen();
+    const leadership = contender(this.advertiseUrl);
+    this.#leadership = leadership;
+    leadership.on('leadership:gained', ({ term }) => this.#gain(term));
+    leadership.on('leadership:lost', ({ term, reason }) => void this.#lose(term, reason));
+    leadership.on('leadership:observed', (leader) => this.log.info({ leader: leader.url, term: leader.term }, 'another scheduler leads'));
+    leadership.on('leadership:error', (error) => this.log.warn({ err: error }, 'leadership: the database could not be reached'));
+    try {
+      await leadership.start();
+    } catch (error) {
+      await leadership.close().catch(() => undefined);
+      const server = this.#server;
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
+    if (leadership.role !== 'leader') this.log.info({ leader: leadership.leader?.url ?? null, url: this.advertiseUrl }, 'standing by: another scheduler leads');
+  }
+
+  /** Leadership gained: build the app from the store and serve it, unless leadership is lost meanwhile. */
+  #gain(term: number): void {
+    if (this.#stopping || this.#gaining) return;
+    const leadership = this.#leadership as Leadership;
+    const started = performance.now();
+    this.log.info({ term, url: this.advertiseUrl }, 'leading: loading the state from the store');
+    this.#gaining = (async () => {
+      let fresh: Mount | undefined;
+      while (!fresh && !this.#stopping && leadership.term === term) {
+        try {
+          fresh = await this.#build();
+        } catch (error) {
+          this.log.error({ err: error }, `the state could not be loaded; trying again in ${REBUILD_RETRY_MS} ms`);
+          await new Promise((resolve) => setTimeout(resolve, REBUILD_RETRY_MS));
+        }
+      }
+      if (!fresh) return;
+      if (this.#stopping || leadership.term !== term) {
+        await fresh.app.close().catch(() => undefined);
+        return;
+      }
+      this.#mount = fresh;
+      this.#writableMount = fresh;
+      this.log.info({ term, url: this.advertiseUrl, loadMs: Math.round(performance.now() - started) }, 'leading: serving');
+    })().finally(() => {
+      this.#gaining = undefined;
+      // Lost and gained again while the app was being built: build for the new term.
+      const now = leadership.term;
+      if (now !== undefined && now !== term && !this.#mount) this.#gain(now);
+    });
+  }
+
+  /** Leadership lost: answer as a standby from now on, and drop the app (its writes would be refused anyway). */
+  async #lose(term: number, reason: string): Promise<void> {
+    if (this.#stopping) return;
+    const mount = this.#mount;
+    this.#mount = undefined;
+    this.#writableMount = undefined;
+    this.log.warn({ term, reason }, 'no longer leading: standing by');
+    if (!mount) return;
+    void mount.app.lifecycle.drain(0);
+    await mount.app.close().catch((error: unknown) => this.log.error({ err: error }, 'closing the app of a lost leadership failed'));
+  }
+
   async #build(): Promise<Mount> {
     const facade = new ServerFacade(() => this.#server);
     let handler: RequestHandler | undefined;
-    const app = await buildApp({
+    const app = await this.#buildApp({
       config: this.config,
       loggerInstance: this.log,
       // A store in memory cannot be rebuilt from disk: a failed commit stops the process there.
@@ -209,13 +317,19 @@ export class SchedulerHost {
 
   /** The HTTP server, with the settings Fastify would give its own. */
   #createServer(options: FastifyServerOptions): Server {
-    const server = createServer((options as { http?: ServerOptions }).http ?? {}, (req, res) => (this.#mount as Mount).serve(req, res));
+    const server = createServer((options as { http?: ServerOptions }).http ?? {}, (req, res) => {
+      const mount = this.#mount;
+      if (mount) mount.serve(req, res);
+      else if (this.#standby) this.#standby.serve(req, res);
+      else res.destroy();
+    });
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
     server.setTimeout(options.connectionTimeout ?? 0);
     if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket as number;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!this.#mount?.facade.emit('upgrade', req, socket, head)) socket.destroy();
+      if (!this.#mount && this.#standby) this.#standby.upgrade(req, socket);
+      else if (!this.#mount?.facade.emit('upgrade', req, socket, head)) socket.destroy();
     });
     server.on('clientError', (error: Error, socket: Duplex) => {
       if (!this.#mount?.facade.emit('clientError', error, socket)) socket.destroy();
@@ -258,8 +372,8 @@ export class SchedulerHost {
   }
 
   async #probeOnce(): Promise<void> {
-    if (this.#rebuilding || this.#stopping || this.#probing) return;
-    const mount = this.#mount as Mount;
+    const mount = this.#mount;
+    if (this.#rebuilding || this.#stopping || this.#probing || !mount) return;
     this.#probing = true;
     try {
       await mount.app.store.probe(PROBE_BYTES);
@@ -286,7 +400,8 @@ export class SchedulerHost {
    */
   #rebuild(reason: string): Promise<void> {
     if (this.#rebuilding) return this.#rebuilding;
-    const old = this.#mount as Mount;
+    const old = this.#mount;
+    if (!old) return Promise.resolve();
     this.log.warn({ reason, writable: this.storage.writable }, 'rebuilding the scheduler’s state from disk, as a restart does, without closing the port');
     void old.app.lifecycle.drain(0);
     this.#rebuilding = (async () => {
@@ -300,7 +415,8 @@ export class SchedulerHost {
         }
       }
       if (!fresh) return;
-      if (this.#stopping) {
+      // Stopping, or no longer leading (the app was dropped meanwhile): this one is not wanted either.
+      if (this.#stopping || this.#mount !== old) {
         await fresh.app.close().catch(() => undefined);
         return;
       }

@@ -35,6 +35,7 @@ const HOOK_NOTES: Partial<Record<ErrorCode, string>> = {
   SLUICE_ERR_URI_TOO_LONG: 'a path segment is over 1024 characters',
   SLUICE_ERR_RATE_LIMITED: 'more requests a minute than `--rate-limit-per-minute` from this caller, or too many failed authentications from its address; `Retry-After` says when to try again',
   SLUICE_ERR_SHUTTING_DOWN: 'retry against its next run',
+  SLUICE_ERR_STANDBY: 'several schedulers share the store and this one stands by: `details.leader` is the URL of the one that leads (null while one takes over); send the request there. The clients and workers given several URLs do so by themselves',
   SLUICE_ERR_OVERLOADED: 'its event loop lags, its heap is full, or a limit is reached (pending tasks, waiting calls, open streams, channels, queues...); retry shortly',
   SLUICE_ERR_STORAGE: 'the store cannot take writes (the disk is full or failing): nothing of this request was stored; reads go on, and writes resume by themselves once the store takes them again; retry after `Retry-After`',
 };
@@ -90,7 +91,7 @@ function hookErrors(route: RouteOptions, schema: FastifySchema, method: string):
   codes.push('SLUICE_ERR_FORBIDDEN');
   if (takesBody) codes.push('SLUICE_ERR_TOO_LARGE');
   if (route.url.includes(':')) codes.push('SLUICE_ERR_URI_TOO_LONG');
-  codes.push('SLUICE_ERR_RATE_LIMITED', 'SLUICE_ERR_SHUTTING_DOWN', 'SLUICE_ERR_OVERLOADED');
+  codes.push('SLUICE_ERR_RATE_LIMITED', 'SLUICE_ERR_SHUTTING_DOWN', 'SLUICE_ERR_OVERLOADED', 'SLUICE_ERR_STANDBY');
   // The scheduler plugin refuses every write while the store cannot take them (routes that write nothing say writes: false).
   if (!READ_METHODS.has(method) && route.config?.writes !== false) codes.push('SLUICE_ERR_STORAGE');
   const notes = new Map(codes.map((code) => [code, HOOK_NOTES[code]]));

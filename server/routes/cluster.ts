@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Health } from '../../schemas/cluster.ts';
+import { z } from 'zod';
+import { Health, StandbyHealth } from '../../schemas/cluster.ts';
 import { HTTP_API } from '../../schemas/http-api.ts';
 import { workerInfo } from '../firehose.ts';
 import { VERSION } from '../version.ts';
@@ -10,11 +11,18 @@ const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
   const scheduler = app.scheduler;
 
   app.route({
-    ...routeOptions(HTTP_API.health, { summary: 'Liveness', config: { scope: 'public' }, replies: { 503: Health.describe('Shutting down: it takes no new work.') } }),
+    ...routeOptions(HTTP_API.health, {
+      summary: 'Liveness, and whether this scheduler leads',
+      description:
+        'A scheduler that serves leads: 200, `role: "leader"`. With several schedulers on one store, the others stand by: they answer 503 with ' +
+        '`role: "standby"` and the URL of the one that leads (`leader`, null while none is known), so that load balancers and clients find it.',
+      config: { scope: 'public' },
+      replies: { 503: z.union([Health, StandbyHealth]).describe('Shutting down (it takes no new work), or standing by (another scheduler leads).') },
+    }),
     handler: async (request, reply) => {
       const uptimeS = Math.round((Date.now() - scheduler.startedAt) / 1000);
-      if (scheduler.closing) return reply.code(503).send({ status: 'shutting-down', version: VERSION, uptimeS });
-      return { status: 'ok' as const, version: VERSION, uptimeS };
+      if (scheduler.closing) return reply.code(503).send({ status: 'shutting-down', role: 'leader', version: VERSION, uptimeS });
+      return { status: 'ok' as const, role: 'leader' as const, version: VERSION, uptimeS };
     },
   });
 

@@ -52,6 +52,7 @@ t.test('a dead URL first, a real scheduler second: the client and a worker find 
   const client = await Client.connect(`${dead},${scheduler.url}`, { connectTimeoutMs: 15_000 });
   t.teardown(() => client.close());
   t.same(client.urls, [dead, scheduler.url]);
+  t.match(await api(scheduler.url).get('/health'), { status: 200, body: { status: 'ok', role: 'leader' } }, 'a scheduler alone leads');
   t.equal(client.url, scheduler.url, 'it talks to the one that answers');
   await startWorker(t, `${dead},${scheduler.url}`, { joinedAt: scheduler.url });
   t.same(await within(client.gather(client.map('inc', [[1], [2], [3]])), 20_000, 'results'), [2, 3, 4]);

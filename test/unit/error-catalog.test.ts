@@ -95,6 +95,7 @@ const SAMPLES: { [K in keyof ErrorCatalog]: Parameters<ErrorCatalog[K]> } = {
   batchNeverFits: [2000, 1000],
   pendingBytesFull: [900, 200, 1000],
   shuttingDown: [],
+  standby: ['http://sched-b.internal:8786'],
   timedOut: ['key k1', 2],
   callerGone: [],
   storageFailed: [Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })],
