@@ -70,7 +70,7 @@ class _Follow:
         def on_fatal(error: BaseException) -> None:
             self._end(error)
 
-        self.stream = EventStream(core.http.session, f"{core.url}/channels/{quoted(channel.name)}/events?from={start}", core.http.headers, on_event, on_fatal=on_fatal)
+        self.stream = core.stream(f"/channels/{quoted(channel.name)}/events?from={start}", on_event, on_fatal=on_fatal)
         if self.cancelled:
             self.stream.close()
 

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, Iterable, NamedTuple, TypeVar
 from .core import Core
 from .errors import SluiceError
 from .future import Future
+from .http import scheduler_urls
 from .keys import canonical, pure_key, random_key
 
 T = TypeVar("T")
@@ -67,11 +68,9 @@ def _close_at_exit() -> None:
 atexit.register(_close_at_exit)
 
 
-def _normalise(address: str | None) -> str:
-    address = address or os.environ.get("SLUICE_SCHEDULER") or DEFAULT_ADDRESS
-    if "://" not in address:
-        address = "http://" + address
-    return address.rstrip("/")
+def _normalise(address: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The scheduler URLs: one, or several sharing one store (a list, or comma-separated)."""
+    return scheduler_urls(address or os.environ.get("SLUICE_SCHEDULER") or DEFAULT_ADDRESS)
 
 
 class Client:
@@ -87,11 +86,15 @@ class Client:
 
     Functions are named: ``submit("inc", 10)`` runs the function a worker
     registered as ``inc``, with JSON arguments.
+
+    Several schedulers sharing one store (one leads, the others stand by) are
+    given as a list or comma-separated: the client finds the one that leads,
+    and moves to another by itself when it stops serving.
     """
 
     def __init__(
         self,
-        address: str | None = None,
+        address: str | list[str] | tuple[str, ...] | None = None,
         *,
         asynchronous: bool = False,
         token: str | None = None,
@@ -174,7 +177,13 @@ class Client:
 
     @property
     def address(self) -> str:
+        """The scheduler in use (with several, the one found leading)."""
         return self._core.url
+
+    @property
+    def addresses(self) -> list[str]:
+        """Every scheduler this client was given."""
+        return self._core.urls
 
     @property
     def closed(self) -> bool:

@@ -28,6 +28,8 @@ CLIENT_HEADER = "sluice-client"
 RELEASE_DELAY = 0.05
 """Releases wait this long (seconds) to go out together."""
 LONG_POLL = 20.0
+MAX_DELAY_SEVERAL = 0.5
+"""With several schedulers, the longest wait between retries and reconnections (s): a failover is over sooner."""
 """A wait done on the scheduler is cut into requests of at most this many seconds, well inside proxies' limits."""
 
 
@@ -58,7 +60,7 @@ class Command:
 class Core:
     def __init__(
         self,
-        address: str,
+        address: str | list[str],
         loop: asyncio.AbstractEventLoop,
         *,
         token: str | None = None,
@@ -66,14 +68,13 @@ class Core:
         retry_for: float = 60.0,
         batch_size: int = 1000,
     ):
-        self.url = address.rstrip("/")
         self.loop = loop
         self.loop_thread: int | None = None
         self.lock = threading.RLock()
         self.retry_for = retry_for
         self.batch_size = batch_size
         auth = {"authorization": f"Bearer {token}"} if token else {}
-        self.http = Http(self.url, {**(headers or {}), **auth})
+        self.http = Http(address, {**(headers or {}), **auth})
         self.id: str | None = None
         self.states: dict[str, FutureState] = {}
         self.closed = False
@@ -92,6 +93,29 @@ class Core:
         self.closables: set[Any] = set()
         """Channels and coordination objects: their streams and waits end with the client."""
 
+    @property
+    def url(self) -> str:
+        """The scheduler in use (with several, the one found leading)."""
+        return self.http.base
+
+    @property
+    def urls(self) -> list[str]:
+        return list(self.http.schedulers.all)
+
+    def stream(self, path: str, on_event: Callable[[Event], Any], **options: Any) -> EventStream:
+        """An event stream of ``path`` on the scheduler in use at each (re)connection, moving on
+        when that one does not serve."""
+        schedulers = self.http.schedulers
+        used = [schedulers.current]
+
+        def url() -> str:
+            used[0] = schedulers.current
+            return used[0] + path
+
+        if schedulers.several:
+            options.setdefault("max_delay", MAX_DELAY_SEVERAL)
+        return EventStream(self.http.session, url, self.http.headers, on_event, on_drop=lambda error: schedulers.stream_dropped(used[0], error), **options)
+
     # ── the session ──────────────────────────────────────────────────────
 
     async def start(self, timeout: float) -> None:
@@ -100,7 +124,7 @@ class Core:
         try:
             await asyncio.wait_for(self._start(), timeout)
         except asyncio.TimeoutError:
-            raise SluiceError("SLUICE_ERR_UNREACHABLE", f"no answer from a scheduler at {self.url} within {timeout} s") from None
+            raise SluiceError("SLUICE_ERR_UNREACHABLE", f"no answer from a scheduler at {', '.join(self.urls)} within {timeout} s") from None
 
     async def _start(self) -> None:
         await self._retrying(self._start_session, in_session=False)
@@ -136,7 +160,7 @@ class Core:
 
         if self._stream is not None:
             self._stream.close()
-        self._stream = EventStream(self.http.session, f"{self.url}/clients/{quoted(session_id)}/events", self.http.headers, on_event, on_fatal=on_fatal)
+        self._stream = self.stream(f"/clients/{quoted(session_id)}/events", on_event, on_fatal=on_fatal)
 
     async def _renew_or_fail(self, stale: str) -> None:
         try:
@@ -335,6 +359,8 @@ class Core:
     async def _retrying(self, fn: Callable[[], Awaitable[T]], in_session: bool = True) -> T:
         """fn (as this client's session), retrying transient failures for up to retry_for."""
         deadline = time.monotonic() + self.retry_for
+        # With several schedulers the next try goes to another one: a new leader is found sooner.
+        max_delay = MAX_DELAY_SEVERAL if self.http.schedulers.several else 2.0
         delay = 0.05
         while True:
             try:
@@ -345,7 +371,7 @@ class Core:
             await asyncio.sleep(delay)
             if self.closed:
                 raise closed_error()
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, max_delay)
 
     async def _in_session(self, fn: Callable[[], Awaitable[T]]) -> T:
         """fn; if the scheduler says the session has ended (idle past its lease, or ended by an admin),

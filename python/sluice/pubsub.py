@@ -103,7 +103,7 @@ class Sub:
             if not core.opened and core._ready is not None:
                 await asyncio.shield(core._ready)  # with the session's header
             if not self._closed:
-                self._stream = EventStream(core.http.session, f"{core.url}/topics/{quoted(self.name)}/events", core.http.headers, on_event, on_open=on_open, on_fatal=on_fatal)
+                self._stream = core.stream(f"/topics/{quoted(self.name)}/events", on_event, on_open=on_open, on_fatal=on_fatal)
 
         core.loop.create_task(start())
 

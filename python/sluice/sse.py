@@ -76,7 +76,7 @@ class EventStream:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        url: str,
+        url: str | Callable[[], str],
         headers: dict[str, str],
         on_event: Callable[[Event], Awaitable[None] | None],
         on_open: Callable[[], None] | None = None,
@@ -85,8 +85,10 @@ class EventStream:
         idle_timeout: float = 45.0,
         min_delay: float = 0.1,
         max_delay: float = 5.0,
+        on_drop: Callable[[BaseException], None] | None = None,
     ):
-        self.url = url
+        self._url = url
+        self._on_drop = on_drop
         self.last_event_id = last_event_id
         self._session = session
         self._headers = headers
@@ -107,6 +109,11 @@ class EventStream:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def url(self) -> str:
+        """Where it reads (a function given is asked again at each connection: a client that moved)."""
+        return self._url() if callable(self._url) else self._url
 
     async def _run(self) -> None:
         delay = self._min
@@ -149,6 +156,8 @@ class EventStream:
                 raise
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError, SluiceError) as error:
                 log.debug("event stream %s dropped: %s", self.url, error)
+                if self._on_drop:
+                    self._on_drop(error)
             if self._closed:
                 return
             await asyncio.sleep(delay)

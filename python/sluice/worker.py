@@ -34,6 +34,8 @@ import aiohttp
 from .client import Client
 from .context import TaskContext, TaskInfo, current_task
 from .core import Core
+from .errors import SluiceError
+from .http import Schedulers
 from .keys import dumps
 
 log = logging.getLogger("sluice.worker")
@@ -110,23 +112,24 @@ class Worker:
 
     def __init__(
         self,
-        scheduler: str,
+        scheduler: str | list[str],
         functions: dict[str, Callable[..., Any]],
         *,
         concurrency: int = 8,
         name: str | None = None,
         token: str | None = None,
         reconnect_min: float = 0.1,
-        reconnect_max: float = 5.0,
+        reconnect_max: float | None = None,
     ):
-        self.scheduler = scheduler.rstrip("/")
+        self.schedulers = Schedulers(scheduler)
         self.functions = dict(functions)
         self.concurrency = concurrency
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.token = token
         self.id: str | None = None
         self._min = reconnect_min
-        self._max = reconnect_max
+        # With several schedulers the next try goes to another one: a failover is over sooner.
+        self._max = reconnect_max if reconnect_max is not None else (0.5 if self.schedulers.several else 5.0)
         self._running: dict[str, _Running] = {}
         self._reports: list[dict[str, Any]] = []
         self._flush_scheduled = False
@@ -194,13 +197,19 @@ class Worker:
 
     # ── the connection ───────────────────────────────────────────────────
 
+    @property
+    def scheduler(self) -> str:
+        """The scheduler in use (with several, the one found leading)."""
+        return self.schedulers.current
+
     async def _connect_loop(self) -> None:
-        url = re.sub(r"^http", "ws", self.scheduler) + "/ws/worker"
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         delay = self._min
         assert self._session is not None
         while not self._stopping:
             connection = self._connection = self._connection + 1
+            base = self.schedulers.current
+            url = re.sub(r"^http", "ws", base) + "/ws/worker"
             why = ""
             try:
                 async with self._session.ws_connect(url, headers=headers, max_msg_size=256 * 1024 * 1024, autoping=True) as ws:
@@ -223,11 +232,15 @@ class Worker:
             except aiohttp.WSServerHandshakeError as error:
                 if error.status in (401, 403):
                     log.error("the scheduler refused this worker (%s): give it a worker token (--token or SLUICE_TOKEN)", error.status)
+                elif error.status == 503 and self.schedulers.several:
+                    # A standby, or a scheduler shutting down: another one may lead.
+                    self.schedulers.failed(base, SluiceError("SLUICE_ERR_STANDBY", "the scheduler does not serve", 503))
                 else:
                     log.warning("the scheduler refused the worker connection for now (%s)", error.status)
                 why = f"status {error.status}"
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
                 why = str(error) or type(error).__name__
+                self.schedulers.stream_dropped(base, error)
             finally:
                 self._ws = None
                 self.id = None
@@ -426,7 +439,7 @@ class Worker:
             if self._core is None:
                 loop = self._loop
                 assert loop is not None
-                core = Core(self.scheduler, loop, token=self.token)
+                core = Core(self.schedulers.all, loop, token=self.token)
                 core.loop_thread = self._loop_thread
                 self._core = core
 
@@ -450,7 +463,11 @@ async def _awaited(value: Any) -> Any:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m sluice.worker", description="Start a worker that runs the public functions of a Python module.")
     parser.add_argument("--tasks", required=True, help="the tasks module: a .py file, or a dotted module name; each public function is a task")
-    parser.add_argument("--scheduler", default=os.environ.get("SLUICE_SCHEDULER", "http://localhost:8786"), help="scheduler URL (env SLUICE_SCHEDULER)")
+    parser.add_argument(
+        "--scheduler",
+        default=os.environ.get("SLUICE_SCHEDULER", "http://localhost:8786"),
+        help="scheduler URL; or several sharing one store, comma-separated: the leader is found, and followed when it changes (env SLUICE_SCHEDULER)",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="tasks run at once (default 8)")
     parser.add_argument("--name", help="worker name shown in /workers (default host-pid)")
     parser.add_argument("--token", default=os.environ.get("SLUICE_TOKEN"), help="a worker token (env SLUICE_TOKEN)")
@@ -460,8 +477,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--concurrency: at least 1")
     logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     functions = load_tasks(options.tasks)
-    scheduler = options.scheduler if "://" in options.scheduler else f"http://{options.scheduler}"
-    asyncio.run(_serve(Worker(scheduler, functions, concurrency=options.concurrency, name=options.name, token=options.token)))
+    asyncio.run(_serve(Worker(options.scheduler, functions, concurrency=options.concurrency, name=options.name, token=options.token)))
 
 
 async def _serve(worker: Worker) -> None:

@@ -39,6 +39,8 @@ export interface PythonWorkerOptions {
   name?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Where to look for it once started (the url by default; give one when url lists several schedulers). */
+  joinedAt?: string;
 }
 
 let pythonWorkers = 0;
@@ -54,7 +56,7 @@ export async function startPythonWorker(t: Teardown, url: string, options: Pytho
   await waitFor(
     async () => {
       if (!proc.running) throw new Error(`the Python worker exited:\n${proc.lines.slice(-30).join('\n')}`);
-      return (await api(url).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name);
+      return (await api(options.joinedAt ?? url).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === name);
     },
     `Python worker ${name} to join`,
     30_000,

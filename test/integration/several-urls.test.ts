@@ -6,7 +6,8 @@ import type { Future } from '../../client/index.ts';
 import { Schedulers, schedulerUrls } from '../../client/schedulers.ts';
 import { SluiceError } from '../../client/errors.ts';
 import { api, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
-import { Proc, waitFor } from '../helpers/processes.ts';
+import { Proc, ROOT, waitFor } from '../helpers/processes.ts';
+import { PYTHON_DIR, requirePython, startPythonWorker } from '../helpers/python.ts';
 import { join } from 'node:path';
 
 /** A port nothing listens on (it was free a moment ago). */
@@ -115,4 +116,38 @@ t.test('the scheduler killed and started again on another port: the client, a ch
   await within(reader, 20_000, 'the reader');
   t.same(seen, Array.from({ length: 40 }, (_, i) => i + 1), 'the reader saw every entry once, in order, across the move');
   await waitFor(async () => (await api(second).get<Array<{ name: string }>>('/workers')).body.some((w) => w.name === 'mover'), 'the worker to join the new one', 20_000);
+});
+
+t.test('the Python client and worker: a dead URL skipped, then a move to another port', async (t) => {
+  const python = requirePython();
+  const db = join(tempDir(t), 'sluice.db');
+  const first = await startScheduler(t, { db });
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const secondPort = await freePort();
+  const second = `http://127.0.0.1:${secondPort}`;
+  await startPythonWorker(t, `${dead},${first.url},${second}`, { name: 'py-mover', joinedAt: first.url });
+  const client = await Client.connect([first.url, second]);
+  t.teardown(() => client.close());
+  const name = 'py-moving';
+  const chan = client.channel(name);
+  chan.append(Array.from({ length: 10 }, (_, i) => client.submit('py_inc', [i], { pure: false })));
+  await chan.flush();
+
+  const reader = new Proc([join(ROOT, 'test/fixtures/python-channel-reader.py'), `${dead},${first.url},${second}`, name, '20'], {
+    command: python,
+    env: { PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1' },
+  });
+  t.teardown(() => reader.stop('SIGKILL'));
+  t.match(await reader.waitForLog((e) => e.event === 'connected', 30_000), { address: first.url, addresses: [dead, first.url, second] }, 'the Python client skipped the dead URL');
+  await waitFor(() => reader.lines.filter((l) => l.includes('"entry"')).length === 10, 'the Python reader to see 10 entries', 30_000);
+
+  await first.proc.stop('SIGKILL');
+  await startScheduler(t, { db, port: secondPort });
+  chan.append(Array.from({ length: 10 }, (_, i) => client.submit('py_inc', [10 + i], { pure: false })));
+  await within(chan.flush(), 30_000, 'the appends on the new port');
+  const done = await reader.waitForLog((e) => e.event === 'done', 60_000);
+  t.same(done.seen, Array.from({ length: 20 }, (_, i) => i + 1), 'the Python reader saw every entry once, in order, across the move');
+  t.equal(done.address, second, 'and moved to the new port');
+  const results = reader.lines.filter((l) => l.includes('"entry"')).map((l) => JSON.parse(l).result);
+  t.same(results, Array.from({ length: 20 }, (_, i) => i + 1), 'the Python worker ran them, before and after the move');
 });
