@@ -40,6 +40,13 @@ export interface ClientOptions {
   batchSize?: number;
   /** Client.connect gives up after this long (ms); default: retryForMs if given, else 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * With several schedulers: a request not answered within this long (ms)
+   * is sent to another one, as an unreachable scheduler's (a leader cut off
+   * by the network answers nothing). Default 30 s, above the 20 s a wait
+   * takes per request. Not used with one scheduler.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface SubmitOptions {
@@ -72,6 +79,8 @@ const closedError = (): SluiceError => errors.closedBeforeSent();
 const MAX_DELAY_MS = 2_000;
 /** The same with several schedulers, and the longest between reconnections of a stream: a failover is over sooner. */
 const MAX_DELAY_SEVERAL_MS = 500;
+/** With several schedulers, a stream silent this long (ms) is read again, from another scheduler if that one does not serve. */
+const IDLE_SEVERAL_MS = 30_000;
 
 /**
  * A connection to a sluice scheduler (Dask's Client). Submitting returns a
@@ -151,7 +160,7 @@ export class Client implements FutureOwner {
     this.#batchSize = options.batchSize ?? 1000;
     const transport = options.transport ?? fetchTransport(options.fetch);
     const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#http = new Http(url, { transport, headers: { ...options.headers, ...auth } });
+    this.#http = new Http(url, { transport, headers: { ...options.headers, ...auth }, requestTimeoutMs: options.requestTimeoutMs });
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -378,7 +387,7 @@ export class Client implements FutureOwner {
    * The options of an SSE stream of `path` read through this client: on the
    * scheduler in use at each (re)connection, moving on when it does not serve.
    */
-  [kStream](path: string): Pick<EventStreamOptions, 'url' | 'transport' | 'headers' | 'onDrop' | 'maxDelayMs'> {
+  [kStream](path: string): Pick<EventStreamOptions, 'url' | 'transport' | 'headers' | 'onDrop' | 'maxDelayMs' | 'idleTimeoutMs'> {
     let base = this.#http.base;
     const schedulers = this.#http.schedulers;
     return {
@@ -387,6 +396,8 @@ export class Client implements FutureOwner {
       headers: this.#http.headers,
       onDrop: (error) => schedulers.streamDropped(base, error),
       maxDelayMs: schedulers.several ? MAX_DELAY_SEVERAL_MS : undefined,
+      // A leader cut off by the network sends nothing, not even its heartbeats (every 15 s): notice sooner than the usual 45 s.
+      idleTimeoutMs: schedulers.several ? IDLE_SEVERAL_MS : undefined,
     };
   }
 

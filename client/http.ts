@@ -10,6 +10,14 @@ export type CallArgs<Id extends RouteId> = object extends RouteArgs<Id> ? [args?
 export interface HttpOptions {
   transport?: Transport;
   headers?: Record<string, string>;
+  /**
+   * With several schedulers: a request not answered within this long (ms)
+   * counts as unreachable, and the next goes to another scheduler (a leader
+   * cut off by the network answers nothing, not even a refusal). Default
+   * 30 s, above the 20 s the clients' waits take at most per request. With
+   * one scheduler, requests wait as long as the transport lets them.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -23,11 +31,13 @@ export class Http {
   readonly schedulers: Schedulers;
   readonly transport: Transport;
   readonly headers: Record<string, string>;
+  readonly #timeoutMs: number | undefined;
 
   constructor(base: string | readonly string[] | Schedulers, options: HttpOptions = {}) {
     this.schedulers = base instanceof Schedulers ? base : new Schedulers(base);
     this.transport = options.transport ?? fetchTransport();
     this.headers = { ...options.headers };
+    this.#timeoutMs = this.schedulers.several ? (options.requestTimeoutMs ?? 30_000) : undefined;
   }
 
   /** The scheduler requests go to now. */
@@ -70,11 +80,13 @@ export class Http {
 
   async #send(method: string, base: string, path: string, headers: Record<string, string>, json: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     let response: { status: number; text: string };
+    const deadline = this.#timeoutMs === undefined ? undefined : AbortSignal.timeout(this.#timeoutMs);
     try {
-      response = await this.transport.request(method, base + path, headers, json, signal);
+      response = await this.transport.request(method, base + path, headers, json, deadline ? (signal ? AbortSignal.any([signal, deadline]) : deadline) : signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw errors.unreachable(base, (error as Error).message, String((error as Error & { cause?: unknown }).cause ?? ''));
+      const reason = deadline?.aborted ? `no answer within ${this.#timeoutMs} ms` : (error as Error).message;
+      throw errors.unreachable(base, reason, String((error as Error & { cause?: unknown }).cause ?? ''));
     }
     const { status, text } = response;
     if (status < 200 || status >= 300) throw decodeError(status, text);

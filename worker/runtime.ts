@@ -252,6 +252,7 @@ export class Worker {
         this.#delay = this.#minDelay;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#beat(), message.heartbeatMs);
+        if (this.#schedulers.several) this.#watchPeer(connection, message.heartbeatMs);
         this.#log.info({ workerId: message.workerId, scheduler: this.#schedulers.current, functions: this.#functions.size }, 'connected to the scheduler');
         // The first figures (and whether a supervisor stands behind this process) at once.
         if (this.#workerStats) this.#beat();
@@ -363,6 +364,38 @@ export class Worker {
     for (const running of this.#running.values()) running.controller.abort(new Error(reason));
     this.#running.clear();
     this.#reports = [];
+  }
+
+  /**
+   * With several schedulers: ping the scheduler every heartbeat, and drop a
+   * connection that has answered nothing for three (at least 5 s) — a
+   * leader cut off by the network sends no close, and its socket would
+   * otherwise stay open until TCP gives up. The worker then moves on.
+   */
+  #watchPeer(connection: number, heartbeatMs: number): void {
+    const socket = this.#socket as WebSocket;
+    const silentMs = Math.max(5_000, 3 * heartbeatMs);
+    let heard = performance.now();
+    const hear = (): void => {
+      heard = performance.now();
+    };
+    socket.on('pong', hear);
+    socket.on('message', hear);
+    const timer = setInterval(() => {
+      if (connection !== this.#connection || socket.readyState !== WebSocket.OPEN) {
+        clearInterval(timer);
+        return;
+      }
+      if (performance.now() - heard > silentMs) {
+        clearInterval(timer);
+        this.#log.warn({ scheduler: this.#schedulers.current, silentMs }, 'the scheduler has answered nothing: dropping the connection');
+        this.#schedulers.failed(this.#schedulers.current, errors.unreachable(this.#schedulers.current, `no answer within ${silentMs} ms`, ''));
+        socket.terminate();
+        return;
+      }
+      socket.ping();
+    }, heartbeatMs);
+    timer.unref();
   }
 
   /** A heartbeat, with the process's figures if the scheduler takes them; and the memory check. */

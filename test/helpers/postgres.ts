@@ -55,6 +55,8 @@ export interface StartPostgresOptions {
   listenAddresses?: string[];
   /** More postgresql.conf lines, as name → value (values are written as given: quote strings). */
   settings?: Record<string, string>;
+  /** More pg_hba.conf lines (clients from other addresses than loopback: `host all all 10.1.2.0/24 scram-sha-256`). */
+  hba?: string[];
 }
 
 const DIR_PREFIX = 'sluice-pg-';
@@ -143,6 +145,7 @@ async function startCluster(options: StartPostgresOptions): Promise<PostgresServ
       ...options.settings,
     };
     appendFileSync(join(dataDir, 'postgresql.conf'), `\n# sluice test cluster\n${Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+    if (options.hba?.length) appendFileSync(join(dataDir, 'pg_hba.conf'), `\n# sluice test cluster\n${options.hba.join('\n')}\n`);
     // A port free now may be taken before the server binds it: try a few.
     for (let attempt = 1; ; attempt++) {
       cluster.port = await freePort();
