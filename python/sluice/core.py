@@ -114,6 +114,8 @@ class Core:
 
         if schedulers.several:
             options.setdefault("max_delay", MAX_DELAY_SEVERAL)
+            # A scheduler cut off sends nothing, not even heartbeats (every 15 s): notice sooner than 45 s.
+            options.setdefault("idle_timeout", 30.0)
         return EventStream(self.http.session, url, self.http.headers, on_event, on_drop=lambda error: schedulers.stream_dropped(used[0], error), **options)
 
     # ── the session ──────────────────────────────────────────────────────

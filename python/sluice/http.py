@@ -31,6 +31,10 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, SluiceError) and (error.code == "SLUICE_ERR_UNREACHABLE" or error.status in (429, 502, 503, 504, 507))
 
 
+REQUEST_TIMEOUT_SEVERAL = 30.0
+"""With several schedulers, how long a request waits for its answer before it goes to another (s)."""
+
+
 def scheduler_urls(given: str | Sequence[str]) -> list[str]:
     """The URLs in ``given``: comma-separated ("http://a:8786,http://b:8786") or a list, trimmed,
     without trailing slashes or repeats; ``host:port`` means ``http://host:port``. At least one."""
@@ -148,9 +152,12 @@ class Http:
                 tried += 1
 
     async def _send(self, method: str, base: str, path: str, data: bytes | None, headers: dict[str, str]) -> Any:
+        # With several schedulers, one that answers nothing (cut off by the network) is left after a while:
+        # 30 s, above the 20 s a wait takes per request.
+        options: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SEVERAL, connect=10)} if self.schedulers.several else {}
         try:
             skip = () if data is not None else ("Content-Type",)
-            async with self.session.request(method, base + path, data=data, headers=headers, skip_auto_headers=skip) as response:
+            async with self.session.request(method, base + path, data=data, headers=headers, skip_auto_headers=skip, **options) as response:
                 text = await response.text()
                 status = response.status
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:

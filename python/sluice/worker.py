@@ -212,7 +212,9 @@ class Worker:
             url = re.sub(r"^http", "ws", base) + "/ws/worker"
             why = ""
             try:
-                async with self._session.ws_connect(url, headers=headers, max_msg_size=256 * 1024 * 1024, autoping=True) as ws:
+                # With several schedulers, ping every 10 s and leave one that does not answer (cut off by the network).
+                heartbeat = 10.0 if self.schedulers.several else None
+                async with self._session.ws_connect(url, headers=headers, max_msg_size=256 * 1024 * 1024, autoping=True, heartbeat=heartbeat) as ws:
                     self._ws = ws
                     await ws.send_str(
                         json.dumps(
