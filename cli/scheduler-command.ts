@@ -24,7 +24,7 @@ export async function startScheduler(config: SchedulerConfig, logFormat: LogForm
   }
   const url = host.url;
   const dashboard = `${url}/dashboard`;
-  host.log.info({ url, db: config.db, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
+  host.log.info({ url, db: host.app.store.location, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
   if (logFormat === 'pretty') {
     const login = config.insecure ? '' : ' (it asks for a client token)';
     process.stdout.write(`\nsluice is ready at ${url}: the dashboard is ${dashboard}${login}, the API ${url}/docs\n\n`);

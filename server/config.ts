@@ -163,9 +163,9 @@ export const SchedulerConfig = z
       },
     ),
     db: setting(z.string().min(1).default('./sluice.db'), {
-      takes: 'a file name',
-      placeholder: 'path',
-      description: 'the SQLite file; :memory: keeps nothing across restarts',
+      takes: 'a file name or a postgres:// URL',
+      placeholder: 'path|url',
+      description: 'the SQLite file (:memory: keeps nothing across restarts), or a postgres:// or postgresql:// URL: PostgreSQL as the store of record (docs/postgresql.md)',
     }),
     synchronous: choice(['normal', 'full'], 'normal', {
       description: 'normal survives a crash of the process (kill -9); full also a crash of the machine (a power cut), at an fsync per commit',

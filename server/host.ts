@@ -9,6 +9,7 @@ import { StandbyResponder } from './standby.ts';
 import type { Leadership } from './storage/postgres/leadership.ts';
 import { StorageHealth } from './storage/storage-health.ts';
 import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './storage/sqlite/integrity.ts';
+import { isPostgresUrl } from './storage/postgres/postgres-storage.ts';
 import { isMemoryStore, StoreLock } from './storage/sqlite/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
@@ -141,7 +142,8 @@ export class SchedulerHost {
       await host.#standBy(hostOptions.leadership);
       return host;
     }
-    const memory = isMemoryStore(config.db);
+    // Not a SQLite file: in memory, or PostgreSQL (whose exclusivity is the leadership lease).
+    const memory = isMemoryStore(config.db) || isPostgresUrl(config.db);
     host.#lock = memory ? undefined : StoreLock.acquire(config.db, 'sluice scheduler');
     try {
       const started = performance.now();
@@ -299,8 +301,9 @@ export class SchedulerHost {
     const app = await this.#buildApp({
       config: this.config,
       loggerInstance: this.log,
-      // A store in memory cannot be rebuilt from disk: a failed commit stops the process there.
-      storage: isMemoryStore(this.config.db) ? undefined : this.storage,
+      // A store in memory cannot be rebuilt from disk, and a PostgreSQL leader whose commit failed
+      // may have been fenced: a failed commit stops the process there.
+      storage: isMemoryStore(this.config.db) || isPostgresUrl(this.config.db) ? undefined : this.storage,
       serverFactory: (fastifyHandler, options) => {
         handler = fastifyHandler;
         this.#server ??= this.#createServer(options);

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { isPostgresUrl, PostgresStorage } from '../storage/postgres/postgres-storage.ts';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import { StorageHealth } from '../storage/storage-health.ts';
 
@@ -30,6 +31,22 @@ export interface StorePluginOptions {
  */
 export default fp<StorePluginOptions>(
   async (app, options) => {
+    if (isPostgresUrl(options.path)) {
+      // Memory and PostgreSQL disagree from a failed commit on, and a fenced leader must stop
+      // serving at once: the process stops, and the next leader (or this one, restarted) loads
+      // what PostgreSQL holds.
+      const storage = await PostgresStorage.open(options.path, {
+        log: app.log,
+        onFailure: (error) => {
+          app.log.fatal({ err: error, db: storage.location }, 'a PostgreSQL commit failed or leadership was lost; stopping so that the leader serves what PostgreSQL holds');
+          process.exit(70);
+        },
+      });
+      app.decorate('store', storage);
+      app.decorate('storage', options.storage ?? new StorageHealth());
+      app.log.info({ db: storage.location }, 'database open');
+      return;
+    }
     const health = options.storage;
     const storage: SqliteStorage = new SqliteStorage(options.path, {
       synchronous: options.synchronous,

@@ -345,3 +345,19 @@ function readLog(file: string): string {
     return '(no log)';
   }
 }
+
+/** Why PostgreSQL tests cannot run here (its binaries are missing and no server is given), or undefined when they can. */
+export function postgresMissing(): string | undefined {
+  if (process.env.SLUICE_TEST_POSTGRES_URL || findPostgresBin()) return undefined;
+  return "PostgreSQL is not installed (no initdb, pg_ctl and postgres under /usr/lib/postgresql/<version>/bin, nor SLUICE_POSTGRES_BIN); install Debian's postgresql package or set SLUICE_TEST_POSTGRES_URL";
+}
+
+/** A fresh database on the server (one per test, on a cluster shared by a file's tests); dropped at teardown. Answers its URL. */
+export async function createDatabase(t: Teardown, server: PostgresServer, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  await statement(server.url, `CREATE DATABASE ${name}`);
+  t.teardown(() => statement(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined));
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

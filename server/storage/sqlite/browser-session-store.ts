@@ -16,7 +16,7 @@ export class BrowserSessionStore {
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
     this.#select = db.prepare('SELECT 1 FROM revoked_browser_sessions WHERE id = ?').pluck();
-    this.#insert = db.prepare('INSERT OR IGNORE INTO revoked_browser_sessions (id, expires_at) VALUES (?, ?)');
+    this.#insert = db.prepare('INSERT INTO revoked_browser_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.#sweep = db.prepare('DELETE FROM revoked_browser_sessions WHERE expires_at < ?');
   }
 

@@ -15,7 +15,7 @@ export class FlagStore {
     this.#selectFlag = db.prepare('SELECT 1 FROM flags WHERE name = ?').pluck();
     this.#selectNames = db.prepare('SELECT name FROM flags ORDER BY name LIMIT ?').pluck();
     this.#countFlags = db.prepare('SELECT count(*) FROM flags').pluck();
-    this.#insertFlag = db.prepare('INSERT OR IGNORE INTO flags (name, set_at) VALUES (?, ?)');
+    this.#insertFlag = db.prepare('INSERT INTO flags (name, set_at) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.#deleteFlag = db.prepare('DELETE FROM flags WHERE name = ?');
   }
 

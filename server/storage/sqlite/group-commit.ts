@@ -5,6 +5,22 @@ import type { Db } from './database.ts';
 type Waiter = (failure: Error | undefined) => void;
 
 /**
+ * Where a turn's writes go after SQLite has committed them, when SQLite is
+ * not the store of record (a private copy of a PostgreSQL database): a
+ * turn counts as committed only once its shipment has.
+ */
+export interface Shipper {
+  /**
+   * The turn's local commit is done: send its writes. Resolves once they are
+   * durable where they were sent, in the order the turns were shipped;
+   * undefined when nothing was shipped nor is on its way.
+   */
+  ship(): Promise<void> | undefined;
+  /** The turn's transaction was rolled back: forget the writes it recorded. */
+  discard(): void;
+}
+
+/**
  * Group commit over one SQLite connection: the first write of an event-loop
  * turn opens a transaction, every write of that turn joins it, and it commits
  * in setImmediate. Reads on the same connection see the turn's writes.
@@ -36,11 +52,15 @@ export class GroupCommit {
   /** Something was written in the open transaction. */
   #dirty = false;
   #waiting: Waiter[] = [];
+  readonly #shipper: Shipper | undefined;
+  /** The waiters of the last turn shipped and not yet durable: what committed() waits for between turns. */
+  #shipped: Waiter[] | undefined;
   /** The failure that ended this writer, as its waiters are told it (SLUICE_ERR_STORAGE). */
   #failed: Error | undefined;
 
-  constructor(db: Db, onFailure: (error: Error) => void) {
+  constructor(db: Db, onFailure: (error: Error) => void, shipper?: Shipper) {
     this.#db = db;
+    this.#shipper = shipper;
     this.#begin = db.prepare('BEGIN');
     this.#commit = db.prepare('COMMIT');
     this.#rollback = db.prepare('ROLLBACK');
@@ -86,31 +106,49 @@ export class GroupCommit {
     this.#dirty = false;
     const waiting = this.#waiting;
     this.#waiting = [];
-    for (const waiter of waiting) waiter(undefined);
+    const durable = this.#shipper?.ship();
+    if (!durable) {
+      for (const waiter of waiting) waiter(undefined);
+      return;
+    }
+    this.#shipped = waiting;
+    durable.then(
+      () => {
+        if (this.#shipped === waiting) this.#shipped = undefined;
+        for (const waiter of waiting) waiter(undefined);
+      },
+      (error: unknown) => {
+        if (this.#shipped === waiting) this.#shipped = undefined;
+        this.#fail(error as Error, waiting);
+      },
+    );
   };
 
   /** Resolves when everything written so far is committed; rejects with the failure if that commit fails. */
   committed(): Promise<void> {
-    if (!this.#dirty) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#waiting.push((failure) => (failure ? reject(failure) : resolve())));
+    const waiting = this.#dirty ? this.#waiting : this.#shipped;
+    if (!waiting) return Promise.resolve();
+    return new Promise((resolve, reject) => waiting.push((failure) => (failure ? reject(failure) : resolve())));
   }
 
   /** Run fn once everything written so far is committed (at once if nothing is pending); never if that commit fails. */
   afterCommit(fn: () => void): void {
-    if (this.#dirty) this.#waiting.push((failure) => failure === undefined && fn());
+    const waiting = this.#dirty ? this.#waiting : this.#shipped;
+    if (waiting) waiting.push((failure) => failure === undefined && fn());
     else fn();
   }
 
   /** Roll the open transaction back, tell its waiters, and end this writer (once). */
-  #fail(error: Error): void {
+  #fail(error: Error, shipped: Waiter[] = []): void {
     try {
       if (this.#db.inTransaction) this.#rollback.run();
     } catch {
       // SQLite may have rolled it back already; nothing else to undo.
     }
+    this.#shipper?.discard();
     this.#open = false;
     this.#dirty = false;
-    const waiting = this.#waiting;
+    const waiting = [...shipped, ...this.#waiting];
     this.#waiting = [];
     const first = this.#failed === undefined;
     this.#failed ??= errors.storageFailed(error);

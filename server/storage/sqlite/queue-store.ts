@@ -28,6 +28,8 @@ export class QueueStore {
   readonly #insertPut;
   readonly #deletePutsOf;
   readonly #purgePuts;
+  /** The highest item id used so far. */
+  #lastId: number;
 
   constructor(db: Db, tx: GroupCommit) {
     this.#tx = tx;
@@ -37,7 +39,13 @@ export class QueueStore {
     );
     this.#deleteQueue = db.prepare('DELETE FROM queues WHERE name = ?');
     this.#selectIds = db.prepare('SELECT id, queue FROM queue_items ORDER BY id');
-    this.#insertItem = db.prepare('INSERT INTO queue_items (queue, value, refs, put_at) VALUES (?, ?, ?, ?)');
+    // Ids are taken here, not by SQLite, so that a copy shipped elsewhere inserts the same ones;
+    // they continue from the highest ever used (AUTOINCREMENT's record), never reusing one.
+    this.#lastId = db
+      .prepare("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'queue_items'), 0), coalesce((SELECT max(id) FROM queue_items), 0))")
+      .pluck()
+      .get() as number;
+    this.#insertItem = db.prepare('INSERT INTO queue_items (id, queue, value, refs, put_at) VALUES (?, ?, ?, ?, ?)');
     this.#selectItem = db.prepare('SELECT value, refs FROM queue_items WHERE id = ?');
     this.#deleteItem = db.prepare('DELETE FROM queue_items WHERE id = ?');
     this.#selectItemsOf = db.prepare('SELECT id, refs FROM queue_items WHERE queue = ? ORDER BY id');
@@ -65,7 +73,10 @@ export class QueueStore {
   /** Store an item; answers its id, its place in line. */
   insertItem(queue: string, value: string, refs: readonly string[], now: number): number {
     this.#tx.write();
-    return Number(this.#insertItem.run(queue, value, refs.length > 0 ? JSON.stringify(refs) : null, now).lastInsertRowid);
+    const id = this.#lastId + 1;
+    this.#insertItem.run(id, queue, value, refs.length > 0 ? JSON.stringify(refs) : null, now);
+    this.#lastId = id;
+    return id;
   }
 
   item(id: number): ItemRow | undefined {

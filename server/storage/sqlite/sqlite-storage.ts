@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Storage } from '../ports.ts';
 import { BUSY_TIMEOUT_MS, type Db, type OpenOptions, openDatabase } from './database.ts';
 import { freeBytes, walOutgrowsRoom } from './disk-room.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, type Shipper } from './group-commit.ts';
 import { isMemoryStore } from './store-lock.ts';
 
 /** How often the room left beside the store is checked (a statfs and a stat: a few microseconds). */
@@ -12,6 +12,13 @@ export interface SqliteStorageOptions extends OpenOptions {
   /** Told once when a commit fails (see GroupCommit): the writer is ended from then on. */
   onFailure: (error: Error) => void;
   log?: FastifyBaseLogger;
+  /**
+   * When this SQLite file is a private copy of another store of record: the
+   * stores prepare their statements on `capture(db)`, which records the
+   * writes, and each turn's commit is committed only once the shipper has
+   * made those writes durable there.
+   */
+  copyOf?: Shipper & { capture(db: Db): Db };
 }
 
 /**
@@ -25,7 +32,10 @@ export interface SqliteStorageOptions extends OpenOptions {
  * see every write made before them).
  */
 export class SqliteStorage implements Storage {
+  /** The database the stores prepare their statements on. */
   readonly db: Db;
+  /** The SQLite connection itself (for what is not a store's write: the WAL, the probe). */
+  readonly sqlite: Db;
   /** The turn's transaction, for the stores that write at once (never held). */
   readonly tx: GroupCommit;
   readonly location: string;
@@ -35,8 +45,9 @@ export class SqliteStorage implements Storage {
 
   constructor(path: string, options: SqliteStorageOptions) {
     this.location = path;
-    this.db = openDatabase(path, { synchronous: options.synchronous });
-    this.tx = new GroupCommit(this.db, options.onFailure);
+    this.sqlite = openDatabase(path, { synchronous: options.synchronous });
+    this.db = options.copyOf ? options.copyOf.capture(this.sqlite) : this.sqlite;
+    this.tx = new GroupCommit(this.sqlite, options.onFailure, options.copyOf);
     if (!isMemoryStore(path)) {
       const log = options.log;
       this.#folding = setInterval(() => this.#foldIfShortOfRoom(log), ROOM_CHECK_MS);
@@ -134,12 +145,12 @@ export class SqliteStorage implements Storage {
    */
   foldWal(): boolean {
     this.tx.commitNow();
-    this.db.pragma('busy_timeout = 0');
+    this.sqlite.pragma('busy_timeout = 0');
     try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      const [result] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
       return result?.busy === 0;
     } finally {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -162,11 +173,11 @@ export class SqliteStorage implements Storage {
   async probe(roomBytes: number): Promise<void> {
     this.tx.commitNow();
     this.foldWal();
-    const free = freeBytes(this.db.name);
-    if (free < roomBytes) throw new Error(`${free} bytes free on the disk that holds ${this.db.name}, under the ${roomBytes} wanted before writes resume`);
-    this.db.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-    this.db.exec('INSERT INTO storage_probe (data) VALUES (zeroblob(1024))');
-    this.db.exec('DELETE FROM storage_probe');
+    const free = freeBytes(this.sqlite.name);
+    if (free < roomBytes) throw new Error(`${free} bytes free on the disk that holds ${this.sqlite.name}, under the ${roomBytes} wanted before writes resume`);
+    this.sqlite.exec('CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+    this.sqlite.exec('INSERT INTO storage_probe (data) VALUES (zeroblob(1024))');
+    this.sqlite.exec('DELETE FROM storage_probe');
   }
 
   /**
@@ -181,24 +192,24 @@ export class SqliteStorage implements Storage {
   /** close(), synchronously. */
   closeNow(): void {
     clearInterval(this.#folding);
-    if (!this.db.open) return;
+    if (!this.sqlite.open) return;
     this.tx.commitNow();
     try {
       this.foldWal();
     } catch {
       // The disk is full or failing: the WAL stays beside the store, complete.
     }
-    this.db.close();
+    this.sqlite.close();
   }
 
   /** Fold the WAL early while it can still be folded (see walOutgrowsRoom). */
   #foldIfShortOfRoom(log: FastifyBaseLogger | undefined): void {
-    if (!this.db.open) return;
+    if (!this.sqlite.open) return;
     try {
-      if (walOutgrowsRoom(this.location)) this.foldWal();
+      if (walOutgrowsRoom(this.sqlite.name)) this.foldWal();
     } catch (error) {
       // The disk is full already: the probe folds it once there is room.
-      log?.debug({ err: error, path: this.location }, 'the WAL could not be folded into the store');
+      log?.debug({ err: error, path: this.sqlite.name }, 'the WAL could not be folded into the store');
     }
   }
 }

@@ -80,17 +80,22 @@ export class TaskStore implements StoreLookup {
     this.#now = options.now ?? Date.now;
 
     this.#insertTask = db.prepare(
-      `INSERT OR REPLACE INTO tasks (key, seq, fn, args, kwargs, deps, priority, retries, timeout_ms, status,
+      // A row replaced whole: the columns not given go back to their defaults.
+      `INSERT INTO tasks (key, seq, fn, args, kwargs, deps, priority, retries, timeout_ms, status,
          attempt, failures, submitted_at, owner)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, fn = excluded.fn, args = excluded.args, kwargs = excluded.kwargs,
+         deps = excluded.deps, priority = excluded.priority, retries = excluded.retries, timeout_ms = excluded.timeout_ms,
+         status = excluded.status, attempt = excluded.attempt, failures = excluded.failures, submitted_at = excluded.submitted_at,
+         owner = excluded.owner, result = NULL, error = NULL, worker = NULL, started_at = NULL, finished_at = NULL, expires_at = NULL`,
     );
     this.#endTask = db.prepare(
       `UPDATE tasks SET status = ?, result = ?, error = ?, worker = ?, started_at = ?, finished_at = ?, attempt = ?,
-         expires_at = CASE WHEN owner IS NOT NULL OR EXISTS (SELECT 1 FROM holds WHERE key = ?) THEN NULL ELSE ? END
+         expires_at = CASE WHEN owner IS NOT NULL OR EXISTS (SELECT 1 FROM holds WHERE key = ?) THEN NULL ELSE CAST(? AS BIGINT) END
        WHERE key = ?`,
     );
     this.#restartTask = db.prepare('UPDATE tasks SET attempt = ?, failures = ?, retries = ? WHERE key = ?');
-    this.#insertHold = db.prepare('INSERT OR IGNORE INTO holds (key, holder) VALUES (?, ?)');
+    this.#insertHold = db.prepare('INSERT INTO holds (key, holder) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.#keepHeld = db.prepare('UPDATE tasks SET expires_at = NULL WHERE key = ? AND expires_at IS NOT NULL');
     this.#deleteHold = db.prepare('DELETE FROM holds WHERE key = ? AND holder = ?');
     this.#clearOwner = db.prepare('UPDATE tasks SET owner = NULL WHERE key = ? AND owner = ?');
@@ -137,7 +142,7 @@ export class TaskStore implements StoreLookup {
     this.#selectExpired = db.prepare('SELECT key FROM tasks WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?');
     this.#deleteTask = db.prepare('DELETE FROM tasks WHERE key = ?');
     this.#deleteHoldsOf = db.prepare('DELETE FROM holds WHERE key = ?');
-    this.#insertForgotten = db.prepare('INSERT OR REPLACE INTO forgotten (key, forgotten_at) VALUES (?, ?)');
+    this.#insertForgotten = db.prepare('INSERT INTO forgotten (key, forgotten_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET forgotten_at = excluded.forgotten_at');
     this.#purgeForgotten = db.prepare('DELETE FROM forgotten WHERE forgotten_at < ?');
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status');
   }

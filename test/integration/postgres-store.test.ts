@@ -1,0 +1,80 @@
+// The scheduler with PostgreSQL as its store of record (--db postgres://…), through the real client
+// against the real process, on a real PostgreSQL: one private cluster for the file, a database per test.
+import pg from 'pg';
+import t from 'tap';
+import { Client } from '../../client/index.ts';
+import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { createDatabase, postgresMissing, startPostgres } from '../helpers/postgres.ts';
+
+const missing = postgresMissing();
+if (missing) t.plan(0, missing);
+else {
+  const server = await startPostgres(t);
+
+  /** Rows of a query on the test database, straight from PostgreSQL. */
+  const query = async (url: string, text: string): Promise<Array<Record<string, unknown>>> => {
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      return (await client.query(text)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  t.test('tasks with a worker, channels, queues, variables, flags, locks and semaphores; all of it in PostgreSQL', async (t) => {
+    const db = await createDatabase(t, server, 'contract');
+    const first = await startScheduler(t, { db });
+    t.notMatch(first.proc.lines.join('\n'), new URL(server.url).password, 'the password is never logged');
+    await startWorker(t, first.url);
+    const client = await Client.connect(first.url);
+    t.teardown(() => client.close());
+    const curl = api(first.url);
+
+    const futures = client.map<number>('inc', Array.from({ length: 20 }, (_, i) => [i]), { pure: false });
+    t.same(await client.gather(futures), Array.from({ length: 20 }, (_, i) => i + 1), 'tasks run and finish');
+    t.equal((await curl.post('/tasks', { fn: 'inc', args: [41], key: 'answer' })).status, 201);
+    t.equal((await curl.get('/futures/answer/result?timeout=10')).body.result, 42);
+
+    t.equal((await curl.post('/channels/log/append', { tasks: [{ fn: 'inc', args: [1] }, { fn: 'inc', args: [2] }] })).status, 201);
+    t.equal((await curl.post('/channels/log/append', { tasks: [{ fn: 'inc', args: [3] }] })).status, 201);
+    const snapshot = await curl.get('/channels/log');
+    t.same(snapshot.body.futures.map((f: { seq: number }) => f.seq), [1, 2, 3], 'channel entries read back in order');
+
+    t.same((await curl.post('/queues/jobs/put', { items: ['a', 'b', 'c'] })).body, { size: 3 });
+    t.same((await curl.post('/queues/jobs/get')).body, { items: ['a'] });
+    await curl.put('/variables/config', { value: { n: 1 } });
+    await curl.put('/variables/config', { value: { n: 2 } });
+    t.same((await curl.get('/variables/config')).body.value, { n: 2 });
+    await curl.post('/flags/ready/set');
+    t.same((await curl.get('/flags/ready')).body, { name: 'ready', set: true });
+    const lock = (await curl.post('/locks/l/acquire', { ttlMs: 60_000, holder: 'me' })).body;
+    t.equal(lock.token, 1);
+    t.equal((await curl.post('/locks/l/release', { leaseId: lock.leaseId })).status, 204);
+    t.equal((await curl.post('/locks/l/acquire', { ttlMs: 60_000 })).body.token, 2, 'fencing tokens go up');
+    t.equal((await curl.post('/semaphores/s/acquire', { maxLeases: 2 })).status, 200);
+
+    // In PostgreSQL itself, not only in the scheduler's copy.
+    const [tasks] = await query(db, "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'finished') AS finished FROM tasks");
+    t.ok(Number(tasks?.n) >= 24 && Number(tasks?.finished) >= 21, `tasks in PostgreSQL: ${JSON.stringify(tasks)}`);
+    t.same(await query(db, "SELECT seq FROM channel_entries WHERE channel = 'log' ORDER BY seq"), [{ seq: '1' }, { seq: '2' }, { seq: '3' }]);
+    t.same((await query(db, "SELECT value FROM queue_items WHERE queue = 'jobs' ORDER BY id")).map((r) => r.value), ['"b"', '"c"']);
+    t.same(await query(db, "SELECT value FROM variables WHERE name = 'config'"), [{ value: '{"n":2}' }]);
+    t.same(await query(db, "SELECT last_token FROM semaphores WHERE kind = 'lock' AND name = 'l'"), [{ last_token: '2' }]);
+
+    // A restart loads it all back.
+    await client.close();
+    t.equal((await first.proc.stop('SIGTERM')).code, 0, 'stops cleanly');
+    const second = await startScheduler(t, { db, port: first.port });
+    const again = api(second.url);
+    t.equal((await again.get('/futures/answer')).body.result, 42);
+    t.same((await again.get('/channels/log')).body.futures.map((f: { seq: number }) => f.seq), [1, 2, 3]);
+    t.same((await again.post('/queues/jobs/get?batch=10')).body, { items: ['b', 'c'] });
+    t.same((await again.get('/variables/config')).body.value, { n: 2 });
+    t.same((await again.get('/flags/ready')).body, { name: 'ready', set: true });
+    t.match((await again.get('/locks/l')).body, { lastToken: 2, leases: [{ token: 2 }] });
+    t.equal((await again.post('/queues/jobs/put', { items: ['d'] })).status, 201);
+    const ids = await query(db, "SELECT id FROM queue_items WHERE queue = 'jobs'");
+    t.ok(ids.every((r) => Number(r.id) > 3), `a new item takes an id never used before: ${JSON.stringify(ids)}`);
+  });
+}
