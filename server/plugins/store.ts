@@ -3,6 +3,9 @@ import { isPostgresUrl, PostgresStorage } from '../storage/postgres/postgres-sto
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import { StorageHealth } from '../storage/storage-health.ts';
 
+/** After a failed PostgreSQL commit, how long the replies already due (507) have to go out before the process stops. */
+const STOP_AFTER_FAILURE_MS = 200;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The storage: the turn's transaction, the commit point (`app.store.committed()`), held writes. */
@@ -33,17 +36,20 @@ export default fp<StorePluginOptions>(
   async (app, options) => {
     if (isPostgresUrl(options.path)) {
       // Memory and PostgreSQL disagree from a failed commit on, and a fenced leader must stop
-      // serving at once: the process stops, and the next leader (or this one, restarted) loads
-      // what PostgreSQL holds.
+      // serving: writes are refused at once (507), the replies already due go out, and the
+      // process stops; the next leader (or this one, restarted) loads what PostgreSQL holds.
+      const health = options.storage ?? new StorageHealth();
       const storage = await PostgresStorage.open(options.path, {
         log: app.log,
         onFailure: (error) => {
+          if (!health.writable) return;
+          health.failed(error, storage);
           app.log.fatal({ err: error, db: storage.location }, 'a PostgreSQL commit failed or leadership was lost; stopping so that the leader serves what PostgreSQL holds');
-          process.exit(70);
+          setTimeout(() => process.exit(70), STOP_AFTER_FAILURE_MS);
         },
       });
       app.decorate('store', storage);
-      app.decorate('storage', options.storage ?? new StorageHealth());
+      app.decorate('storage', health);
       app.log.info({ db: storage.location }, 'database open');
       return;
     }

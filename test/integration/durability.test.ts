@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Client, Future } from '../../client/index.ts';
 import { api, createSession, readSse, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
+import { appendsAndSetsSurviveKill, submissionsSurviveKill } from '../helpers/durability-checks.ts';
 import { sleep, waitFor } from '../helpers/processes.ts';
 
 t.test('kill -9 then restart: pending tasks complete, held results are readable, clients carry on', async (t) => {
@@ -49,40 +50,9 @@ t.test('kill -9 then restart: pending tasks complete, held results are readable,
   t.equal(await client.submit<number>('inc', [7], { pure: false }), 8, 'and goes on submitting');
 });
 
-t.test('every acknowledged submission survives kill -9 in the middle of a burst', async (t) => {
-  const db = join(tempDir(t), 'sluice.db');
-  const first = await startScheduler(t, { db });
-  const acknowledged: string[] = [];
-  let failures = 0;
-  const burst = Array.from({ length: 400 }, async (_, i) => {
-    try {
-      const response = await fetch(`${first.url}/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ fn: 'inc', args: [i], key: `burst-${i}` }),
-      });
-      if (response.status === 201) acknowledged.push(((await response.json()) as { key: string }).key);
-    } catch {
-      failures++;
-    }
-  });
-  await waitFor(() => acknowledged.length >= 50, 'the first acknowledgements');
-  first.proc.child.kill('SIGKILL');
-  await Promise.all(burst);
-  t.ok(acknowledged.length >= 50, `${acknowledged.length} acknowledged, ${failures} cut off`);
+t.test('every acknowledged submission survives kill -9 in the middle of a burst', (t) => submissionsSurviveKill(t, join(tempDir(t), 'sluice.db')));
 
-  const second = await startScheduler(t, { db, port: first.port });
-  const http = api(second.url);
-  const missing: string[] = [];
-  // A scheduler just restarted on a loaded machine may shed load (503, retry): only an answer about the key counts.
-  const statusOf = (key: string): Promise<number> =>
-    waitFor(async () => {
-      const { status } = await http.get(`/futures/${key}`);
-      return status === 503 ? undefined : status;
-    }, `an answer about ${key} other than 503`);
-  for (const key of acknowledged) if ((await statusOf(key)) !== 200) missing.push(key);
-  t.same(missing, [], 'no acknowledged task is missing');
-});
+t.test('every acknowledged append and variable set survives kill -9 in the middle of a burst', (t) => appendsAndSetsSurviveKill(t, join(tempDir(t), 'sluice.db')));
 
 t.test('retention: an unheld result is forgotten after the retention period, and a 404 says so', async (t) => {
   const scheduler = await startScheduler(t, { args: ['--retention-ms', '300'], env: { SLUICE_SWEEP_INTERVAL_MS: '50' } });

@@ -77,4 +77,32 @@ else {
     const ids = await query(db, "SELECT id FROM queue_items WHERE queue = 'jobs'");
     t.ok(ids.every((r) => Number(r.id) > 3), `a new item takes an id never used before: ${JSON.stringify(ids)}`);
   });
+
+  t.test('a leader whose leadership another scheduler took commits nothing more and stops', async (t) => {
+    const db = await createDatabase(t, server, 'fenced');
+    const leader = await startScheduler(t, { db });
+    const curl = api(leader.url);
+    t.equal((await curl.post('/tasks', { fn: 'inc', args: [1], key: 'before' })).status, 201);
+    t.match(await query(db, 'SELECT term FROM sluice_leadership'), [{ term: '1' }]);
+
+    // Another contender takes over (as one does once it sees the lease lapsed: a paused or cut-off
+    // leader has not seen it yet). The UPDATE waits for the leader's transactions in flight.
+    await query(db, "UPDATE sluice_leadership SET term = term + 1, holder = 'another', expires_at = clock_timestamp() + interval '1 hour'");
+    const answers: Array<number | string> = [];
+    for (let i = 0; i < 5; i++) {
+      try {
+        answers.push((await curl.post('/tasks', { fn: 'inc', args: [i], key: `after-${i}` })).status);
+        answers.push((await curl.put(`/variables/after-${i}`, { value: i })).status);
+      } catch (error) {
+        answers.push((error as Error).message);
+      }
+    }
+    t.notOk(answers.some((a) => a === 201 || a === 200 || a === 204), `no write after the takeover is acknowledged: ${answers.join(', ')}`);
+    t.ok(answers.some((a) => a === 507 || a === 503), 'they are refused (or the connection closes as the process stops)');
+    const exited = await Promise.race([leader.proc.exited, new Promise((r) => setTimeout(r, 20_000, 'still running'))]);
+    t.match(exited, { code: 70 }, 'the fenced leader stops (exit 70)');
+    t.ok(leader.proc.lines.some((l) => l.includes('leadership was lost')), 'saying why');
+    t.same(await query(db, "SELECT key FROM tasks WHERE key LIKE 'after-%' UNION ALL SELECT name FROM variables WHERE name LIKE 'after-%'"), [], 'nothing of it is in PostgreSQL');
+    t.match(await query(db, 'SELECT term, holder FROM sluice_leadership'), [{ term: '2', holder: 'another' }]);
+  });
 }
