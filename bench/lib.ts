@@ -2,6 +2,7 @@
 import { cpus, totalmem } from 'node:os';
 import { undiciTransport } from '../client/node-transport.ts';
 import { startScheduler, startWorker, type SchedulerProc } from '../test/helpers/cluster.ts';
+import { launchPostgres } from '../test/helpers/postgres.ts';
 import type { Teardown } from '../test/helpers/processes.ts';
 
 export interface Result {
@@ -22,10 +23,21 @@ export class Cleanup implements Teardown {
   }
 }
 
+/** `--store postgres`: the scheduler keeps its state on a private PostgreSQL (the default is a SQLite file). */
+export const store: 'sqlite' | 'postgres' = process.argv[process.argv.indexOf('--store') + 1] === 'postgres' && process.argv.includes('--store') ? 'postgres' : 'sqlite';
+
+/** Where the scheduler keeps its state: a fresh SQLite file (undefined), or a fresh private PostgreSQL with --store postgres. */
+async function benchStore(cleanup: Cleanup): Promise<string | undefined> {
+  if (store !== 'postgres') return undefined;
+  const server = await launchPostgres();
+  cleanup.teardown(() => server.stop());
+  return server.url;
+}
+
 export async function cluster(cleanup: Cleanup, options: { workers?: number; concurrency?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<SchedulerProc> {
   // The load generator is one caller standing in for many: it opens up to 1000 SSE streams (the fan-out workloads),
   // with no session, from one address, within the 4,096 per token (per address, insecure) a scheduler allows by default.
-  const scheduler = await startScheduler(cleanup, { args: options.args ?? [], env: options.env });
+  const scheduler = await startScheduler(cleanup, { db: await benchStore(cleanup), args: options.args ?? [], env: options.env });
   for (let i = 0; i < (options.workers ?? 0); i++) {
     await startWorker(cleanup, scheduler.url, { concurrency: options.concurrency ?? 64, args: ['--log-level', 'warn'] });
   }
@@ -48,7 +60,7 @@ export function machine(): Record<string, unknown> {
 export const quick = process.argv.includes('--quick');
 
 export function print(suite: string, results: Result[]): void {
-  process.stdout.write(`${JSON.stringify({ suite, date: new Date().toISOString(), quick, machine: machine(), results }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ suite, date: new Date().toISOString(), quick, store, machine: machine(), results }, null, 2)}\n`);
 }
 
 /**

@@ -5,6 +5,7 @@ import t from 'tap';
 import { Client } from '../../client/index.ts';
 import { api, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { createDatabase, postgresMissing, startPostgres } from '../helpers/postgres.ts';
+import { Proc } from '../helpers/processes.ts';
 
 const missing = postgresMissing();
 if (missing) t.plan(0, missing);
@@ -104,5 +105,23 @@ else {
     t.ok(leader.proc.lines.some((l) => l.includes('leadership was lost')), 'saying why');
     t.same(await query(db, "SELECT key FROM tasks WHERE key LIKE 'after-%' UNION ALL SELECT name FROM variables WHERE name LIKE 'after-%'"), [], 'nothing of it is in PostgreSQL');
     t.match(await query(db, 'SELECT term, holder FROM sluice_leadership'), [{ term: '2', holder: 'another' }]);
+  });
+
+  t.test('a second scheduler on the database waits while the first leads, then takes over with its state', async (t) => {
+    const db = await createDatabase(t, server, 'standby');
+    const first = await startScheduler(t, { db });
+    t.equal((await api(first.url).post('/queues/handover/put', { items: [1, 2] })).status, 201);
+    const second = new Proc(['scheduler', '--port', '0', '--db', db, '--insecure', '--log-level', 'info']);
+    t.teardown(() => second.stop('SIGKILL'));
+    const waiting = await second.waitForLog((e) => e.msg === 'another scheduler leads this database: waiting to take over', 20_000);
+    t.match(waiting, { db: /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/standby$/ }, 'it names the database, without the password');
+    t.notOk(second.lines.some((l) => l.includes('Server listening')), 'and does not serve meanwhile');
+    t.equal((await api(first.url).post('/queues/handover/put', { items: [3] })).status, 201, 'the leader carries on');
+
+    t.equal((await first.proc.stop('SIGTERM')).code, 0);
+    const ready = await second.waitForLog((e) => e.msg === 'sluice scheduler ready', 20_000);
+    t.same((await api(ready.url as string).post('/queues/handover/get?batch=10')).body, { items: [1, 2, 3] }, 'everything the first leader acknowledged');
+    t.match(await query(db, 'SELECT term FROM sluice_leadership'), [{ term: '2' }]);
+    t.equal((await second.stop('SIGTERM')).code, 0);
   });
 }
