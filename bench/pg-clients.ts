@@ -4,7 +4,7 @@
 //
 //   npm run bench:pg-clients -- [--runs 5] [--quick] [--only pg|postgres] [--workload turn,read,...]
 //
-// sluice depends on pg (chosen by these figures; docs/postgres-notes.md says
+// sluice depends on pg (chosen by these figures; docs/postgresql.md says
 // why). postgres.js is measured when it is installed: to compare again,
 // `npm install --no-save postgres@3` first.
 //

@@ -18,7 +18,7 @@ import { parseConfig, SETTINGS } from '../../server/config.ts';
 import { anchorsOf, docFiles, linksOf, MARKER, readDoc, withoutCode } from '../helpers/docs.ts';
 import { ROOT } from '../helpers/processes.ts';
 
-const PAGES = ['architecture', 'channels', 'cli', 'coordination', 'http-api', 'operations', 'performance', 'postgres-notes', 'python', 'security', 'streams', 'tasks'];
+const PAGES = ['architecture', 'channels', 'cli', 'coordination', 'http-api', 'operations', 'performance', 'postgresql', 'python', 'security', 'streams', 'tasks'];
 
 t.test('the README links every page of docs/', async (t) => {
   const readme = readDoc('README.md');
