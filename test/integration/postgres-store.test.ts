@@ -124,4 +124,23 @@ else {
     t.match(await query(db, 'SELECT term FROM sluice_leadership'), [{ term: '2' }]);
     t.equal((await second.stop('SIGTERM')).code, 0);
   });
+
+  t.test('a database that cannot be reached, or a wrong password: the start fails saying so, without the password', async (t) => {
+    const wrong = new URL(server.url);
+    wrong.password = 'not-the-password';
+    const unreachable = new URL(server.url);
+    unreachable.port = '1';
+    for (const [db, why] of [
+      [wrong.toString(), /could not be reached: password authentication failed/],
+      [unreachable.toString(), /could not be reached: connect ECONNREFUSED/],
+    ] as const) {
+      const proc = new Proc(['scheduler', '--port', '0', '--db', db, '--insecure']);
+      t.teardown(() => proc.stop('SIGKILL'));
+      const exited = await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 30_000, 'still running'))]);
+      t.match(exited, { code: 1 }, 'exits 1');
+      const output = proc.lines.join('\n');
+      t.match(output, why);
+      t.notMatch(output, new URL(db).password, 'the password is not in the output');
+    }
+  });
 }

@@ -94,3 +94,54 @@ t.test('a write that fails ends the writer: its turn is rolled back, its waiters
   t.equal(db.inTransaction, false, 'and no transaction is left open');
   t.equal(failures.length, 1);
 });
+
+t.test('with a shipper: a turn counts as committed once its shipment is durable, in order; a failed shipment ends the writer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-group-commit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  t.teardown(() => db.close());
+  // Each shipment is settled by the test, as a store of record's answer would be.
+  const shipments: Array<{ settle: (failure?: Error) => void; done: Promise<void> }> = [];
+  let discarded = 0;
+  const shipper = {
+    ship(): Promise<void> {
+      let settle!: (failure?: Error) => void;
+      const done = new Promise<void>((resolve, reject) => (settle = (failure) => (failure ? reject(failure) : resolve())));
+      shipments.push({ settle, done });
+      return done;
+    },
+    discard: () => discarded++,
+  };
+  const fatal: Error[] = [];
+  const tx = new GroupCommit(db, (error) => fatal.push(error), shipper);
+  const insert = db.prepare('INSERT INTO variables (name, value, updated_at) VALUES (?, ?, 0)');
+  const state = (p: Promise<void>): Promise<string> => Promise.race([p.then(() => 'resolved', () => 'rejected'), nextTurn().then(() => 'pending')]);
+
+  tx.write();
+  insert.run('a', '1');
+  const first = tx.committed();
+  let announced = false;
+  tx.afterCommit(() => (announced = true));
+  await nextTurn();
+  t.equal(shipments.length, 1, 'the local commit shipped the turn');
+  t.equal(await state(first), 'pending', 'committed() waits for the shipment, not the local commit');
+  const between = tx.committed();
+  t.equal(await state(between), 'pending', 'between turns too, committed() waits for what is on its way');
+  tx.write();
+  insert.run('b', '2');
+  const second = tx.committed();
+  await nextTurn();
+  shipments[0]?.settle();
+  t.equal(await state(first), 'resolved');
+  t.equal(await state(between), 'resolved');
+  t.equal(announced, true, 'afterCommit ran once the shipment was durable');
+  t.equal(await state(second), 'pending', 'the next turn waits for its own shipment');
+  shipments[1]?.settle(new Error('fenced'));
+  t.equal(await state(second), 'rejected', 'a failed shipment rejects its waiters');
+  t.equal(fatal.length, 1, 'and ends the writer, once');
+  t.ok(tx.failed);
+  t.ok(discarded >= 1, 'the writes recorded since are dropped');
+  tx.write();
+  insert.run('c', '3');
+  t.equal(await state(tx.committed()), 'rejected', 'nothing is committed after');
+});

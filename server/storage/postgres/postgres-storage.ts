@@ -23,7 +23,7 @@ export function withoutPassword(url: string): string {
     parsed.searchParams.delete('password');
     return parsed.toString();
   } catch {
-    return 'postgres://(a URL that does not parse)';
+    return 'postgres://… (a URL that does not parse)';
   }
 }
 
@@ -214,7 +214,12 @@ export class PostgresStorage extends SqliteStorage {
     const leadership = new Leadership({ connection: url, leaseMs, url: options.advertiseUrl ?? null });
     leadership.on('leadership:error', (error) => log?.warn({ err: error, db: location }, 'leadership: a round trip to PostgreSQL failed'));
     const started = performance.now();
-    await leadership.start();
+    try {
+      await leadership.start();
+    } catch (error) {
+      await leadership.close().catch(() => undefined);
+      throw new Error(`the PostgreSQL store ${location} could not be reached: ${(error as Error).message}`, { cause: error });
+    }
     if (leadership.role !== 'leader') {
       log?.warn({ db: location, leader: leadership.leader }, 'another scheduler leads this database: waiting to take over');
       await new Promise<void>((resolve) => leadership.once('leadership:gained', () => resolve()));
@@ -252,7 +257,7 @@ export class PostgresStorage extends SqliteStorage {
       await storage?.close().catch(() => undefined);
       await client.end().catch(() => undefined);
       await leadership.close().catch(() => undefined);
-      throw error;
+      throw new Error(`the PostgreSQL store ${location} could not be opened: ${(error as Error).message}`, { cause: error });
     } finally {
       await loader.end().catch(() => undefined);
     }
