@@ -252,6 +252,8 @@ export class PostgresStorage extends SqliteStorage {
       shipper = new PostgresShipper(client, leadership, () => (storage as PostgresStorage).sqlite);
       storage = new PostgresStorage(join(dir, 'copy.db'), location, client, leadership, shipper, options);
       const rows = await loadCopy(loader, storage.sqlite, shipper);
+      // Leadership lost while loading: what was loaded may be stale already, and nothing could be written.
+      if (leadership.role !== 'leader') throw new Error('leadership was lost while the database was being loaded');
       log?.info({ db: location, schemaVersion: version, rows, ms: Math.round(performance.now() - started) }, 'PostgreSQL store loaded into the working copy');
     } catch (error) {
       await storage?.close().catch(() => undefined);
@@ -292,7 +294,8 @@ function makeCopyDir(): string {
   for (const name of readdirSync(base)) {
     if (!name.startsWith(COPY_PREFIX)) continue;
     const owner = Number.parseInt(readFileIfAny(join(base, name, 'owner.pid')), 10);
-    if (owner && !isRunning(owner)) rmSync(join(base, name), { recursive: true, force: true });
+    // This process's own id on an old directory: a previous run in a container, where ids repeat.
+    if (owner && (owner === process.pid || !isRunning(owner))) rmSync(join(base, name), { recursive: true, force: true });
   }
   const dir = join(base, `${COPY_PREFIX}${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -313,6 +316,9 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** Rows inserted into the copy between two yields to the event loop. */
+const LOAD_CHUNK = 5000;
+
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**
@@ -329,9 +335,14 @@ export async function loadCopy(client: pg.ClientBase, db: Db, shipper?: { loaded
       const columns = (db.pragma(`table_info(${quote(table)})`) as Array<{ name: string }>).map((c) => quote(c.name));
       const { rows } = await client.query<unknown[]>({ text: `SELECT ${columns.join(', ')} FROM ${quote(table)}`, rowMode: 'array' });
       const insert = db.prepare(`INSERT INTO ${quote(table)} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
-      db.transaction(() => {
-        for (const row of rows) insert.run(row);
-      })();
+      const some = db.transaction((from: number) => {
+        for (const row of rows.slice(from, from + LOAD_CHUNK)) insert.run(row);
+      });
+      for (let from = 0; from < rows.length; from += LOAD_CHUNK) {
+        some(from);
+        // The leadership's renewals run meanwhile: a long load must not let the lease lapse.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       total += rows.length;
     }
     for (const [table, sequence] of Object.entries(SEQUENCES)) {
