@@ -72,4 +72,24 @@ t.test('every write statement of every store is prepared by a real PostgreSQL', 
     }
   }
   t.same(refused, [], 'PostgreSQL takes them all');
+
+  // Column by column, the types the copy and PostgreSQL give each value agree.
+  const sqlite = new SqliteStorage(':memory:', { onFailure: () => undefined });
+  t.teardown(() => sqlite.closeNow());
+  const expected: Record<string, string> = { INTEGER: 'bigint', TEXT: 'text', BLOB: 'bytea' };
+  const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
+    "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema()",
+  );
+  const postgres = new Map(rows.map((r) => [`${r.table_name}.${r.column_name}`, r.data_type]));
+  const differ: string[] = [];
+  const tables = sqlite.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  for (const table of tables) {
+    for (const column of sqlite.sqlite.pragma(`table_info(${table})`) as Array<{ name: string; type: string }>) {
+      const want = expected[column.type.toUpperCase()] ?? `(a SQLite type sluice does not map: ${column.type})`;
+      const have = postgres.get(`${table}.${column.name}`);
+      if (have !== want) differ.push(`${table}.${column.name}: SQLite ${column.type}, PostgreSQL ${have ?? 'missing'}`);
+    }
+  }
+  t.ok(tables.length >= 15, `${tables.length} tables`);
+  t.same(differ, [], 'every column of the copy has its PostgreSQL type (INTEGER: bigint, TEXT: text, BLOB: bytea)');
 });
