@@ -1,8 +1,9 @@
 /**
  * The storage port: what the services need of the place their state is
- * kept, whatever keeps it. SQLite stands behind it today
- * (`sqlite/sqlite-storage.ts`); it is shaped so that a store reached over a
- * network (PostgreSQL) can stand behind it too:
+ * kept, whatever keeps it: a SQLite file (`sqlite/sqlite-storage.ts`), or
+ * PostgreSQL (`postgres/postgres-storage.ts`, which answers reads from a
+ * private SQLite copy and ships each turn's writes). It is shaped for a
+ * store reached over a network:
  *
  * - **A turn, one transaction.** Every write made during one turn of the
  *   event loop belongs to one transaction, committed at the end of the turn
