@@ -4,8 +4,9 @@ import type { ChannelEntry, ChannelInfo, ChannelStop } from '../schemas/channels
 import type { FutureStatus } from '../schemas/common.ts';
 import type { TaskSpec } from '../schemas/tasks.ts';
 import { errors } from './errors.ts';
-import type { Holds } from './holds.ts';
-import type { Caller, EndedEvent, Scheduler } from './scheduler.ts';
+import type { Caller, Holds } from './holds.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { EndedEvent, SubmitTasks, TaskEvents } from './task-events.ts';
 import type { CommitPoint } from './storage/ports.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import { channelEntryHolder, parseChannelEntryHolder } from './state/holder-kinds.ts';
@@ -56,7 +57,9 @@ export interface ChannelEvents {
  */
 export class Channels {
   readonly events = new EventEmitter<ChannelEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  readonly #tasks: TaskEvents;
+  readonly #submitter: SubmitTasks;
   readonly #holds: Holds;
   readonly #store: ChannelStore;
   readonly #commits: CommitPoint;
@@ -68,13 +71,24 @@ export class Channels {
   readonly #onDelete: Array<(name: string) => void> = [];
   #purgeTimer: NodeJS.Timeout | undefined;
 
-  constructor(scheduler: Scheduler, commits: CommitPoint, holds: Holds, store: ChannelStore, log: FastifyBaseLogger, limits: { maxChannels: number }) {
-    this.#scheduler = scheduler;
+  constructor(
+    lifecycle: Lifecycle,
+    tasks: TaskEvents,
+    submitter: SubmitTasks,
+    commits: CommitPoint,
+    holds: Holds,
+    store: ChannelStore,
+    log: FastifyBaseLogger,
+    limits: { maxChannels: number; maxBatch: number },
+  ) {
+    this.#lifecycle = lifecycle;
+    this.#tasks = tasks;
+    this.#submitter = submitter;
     this.#commits = commits;
     this.#holds = holds;
     this.#store = store;
     this.#log = log;
-    this.#maxBatch = scheduler.options.maxBatch;
+    this.#maxBatch = limits.maxBatch;
     this.#maxChannels = limits.maxChannels;
   }
 
@@ -92,14 +106,14 @@ export class Channels {
         readers: new Set(),
       });
     }
-    this.#scheduler.events.on('task:ended', this.#onTaskEnded);
+    this.#tasks.on('task:ended', this.#onTaskEnded);
     this.#purgeTimer = setInterval(() => this.#store.purgeAppends(Date.now() - IDEMPOTENCY_HORIZON_MS), 3600_000);
     this.#purgeTimer.unref();
   }
 
   close(): void {
     clearInterval(this.#purgeTimer);
-    this.#scheduler.events.off('task:ended', this.#onTaskEnded);
+    this.#tasks.off('task:ended', this.#onTaskEnded);
   }
 
   list(): ChannelInfo[] {
@@ -122,7 +136,7 @@ export class Channels {
    * only `mayTruncate` callers (admin) may do; others are refused, changing nothing.
    */
   configure(name: string, maxlen: number | null | undefined, mayTruncate: boolean): ChannelInfo {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const existing = this.#channels.get(name);
     if (existing && maxlen != null && !mayTruncate) {
       const length = existing.lastSeq - existing.firstSeq + 1;
@@ -145,7 +159,7 @@ export class Channels {
 
   /** Append existing keys. Throws, storing nothing, for a stopped channel or a missing key. */
   append(name: string, keys: readonly string[], idempotencyKey?: string): { seqs: number[]; keys: string[] } {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const previous = this.#previous(name, idempotencyKey);
     if (previous) return previous;
     this.#checkWritable(name, keys.length);
@@ -157,11 +171,11 @@ export class Channels {
 
   /** Submit tasks and append their futures in the same acknowledged write. */
   appendTasks(name: string, specs: readonly TaskSpec[], caller: Caller, fireAndForget = false, idempotencyKey?: string): { seqs: number[]; keys: string[] } {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const previous = this.#previous(name, idempotencyKey);
     if (previous) return previous;
     this.#checkWritable(name, specs.length);
-    const keys = this.#scheduler.submit(specs, caller, fireAndForget);
+    const keys = this.#submitter.submit(specs, caller, fireAndForget);
     return this.#append(name, keys, idempotencyKey);
   }
 
@@ -171,7 +185,7 @@ export class Channels {
     for (const spec of specs) if (spec.channel) byChannel.set(spec.channel, (byChannel.get(spec.channel) ?? 0) + 1);
     for (const [name, count] of byChannel) this.#checkWritable(name, count);
     this.#assertRoom([...byChannel.keys()]);
-    const keys = this.#scheduler.submit(specs, caller, fireAndForget);
+    const keys = this.#submitter.submit(specs, caller, fireAndForget);
     const grouped = new Map<string, string[]>();
     specs.forEach((spec, i) => {
       if (!spec.channel) return;
@@ -195,7 +209,7 @@ export class Channels {
 
   /** Stop the channel: every reader's iteration ends; later appends get 409. */
   stop(name: string): ChannelInfo {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const channel = this.#get(name);
     if (!channel.stopped) {
       channel.stopped = true;
@@ -216,7 +230,7 @@ export class Channels {
 
   /** Delete the channel: readers are told it stopped, its holds are released. */
   delete(name: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const channel = this.#get(name);
     this.#channels.delete(name);
     for (const fn of this.#onDelete) fn(name);

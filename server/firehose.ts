@@ -3,7 +3,7 @@ import type { TaskErrorInfo } from '../schemas/common.ts';
 import type { ErrorRecord, FirehoseEvent, FirehoseFrame, SnapshotFrame, TaskProgress, TaskRecord, TaskTotals, WorkerInfo } from '../schemas/firehose.ts';
 import type { Channels } from './channels.ts';
 import type { CoordinationActivity } from './coordination-activity.ts';
-import type { EndedEvent, Scheduler } from './scheduler.ts';
+import type { ClusterView, EndedEvent, TaskEvents } from './task-events.ts';
 import { sseFrame, type SseStream } from './sse/sse-stream.ts';
 import type { WorkerState } from './state/types.ts';
 import { FunctionProgressCounter } from './task-progress.ts';
@@ -76,7 +76,8 @@ function workerStats(w: WorkerState) {
 export class Firehose {
   /** Identifies this run of the scheduler. */
   readonly epoch = Date.now().toString(36);
-  readonly #scheduler: Scheduler;
+  readonly #cluster: ClusterView;
+  readonly #tasks: TaskEvents;
   readonly #channels: Channels;
   readonly #coordination: CoordinationActivity;
   readonly #maxBuffered: number;
@@ -103,8 +104,9 @@ export class Firehose {
   #timer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
-  constructor(scheduler: Scheduler, channels: Channels, coordination: CoordinationActivity, options: { maxBufferedBytes: number; replayBytes: number }) {
-    this.#scheduler = scheduler;
+  constructor(cluster: ClusterView, tasks: TaskEvents, channels: Channels, coordination: CoordinationActivity, options: { maxBufferedBytes: number; replayBytes: number }) {
+    this.#cluster = cluster;
+    this.#tasks = tasks;
     this.#channels = channels;
     this.#coordination = coordination;
     this.#maxBuffered = options.maxBufferedBytes;
@@ -125,7 +127,7 @@ export class Firehose {
       emitter.on(event, fn);
       this.#unsubscribe.push(() => emitter.off(event, fn));
     };
-    const events = this.#scheduler.events;
+    const events = this.#tasks;
     on(events, 'task:submitted', (count: number) => {
       this.#totals.submitted += count;
       this.#dirty = true;
@@ -178,7 +180,7 @@ export class Firehose {
 
   /** Tasks by function: the `limit` busiest, the rest summed up. */
   progress(limit = PROGRESS_LISTED): TaskProgress {
-    return this.#progress.progress(this.#scheduler.core.countsByFunction(), limit);
+    return this.#progress.progress(this.#cluster.countsByFunction(), limit);
   }
 
   /** Everything a dashboard shows, now. */
@@ -187,11 +189,11 @@ export class Firehose {
       epoch: this.epoch,
       restarted,
       version: VERSION,
-      startedAt: new Date(this.#scheduler.startedAt).toISOString(),
-      counts: { ...this.#scheduler.core.counts() },
+      startedAt: new Date(this.#cluster.startedAt).toISOString(),
+      counts: { ...this.#cluster.counts() },
       totals: { ...this.#totals },
       progress: this.progress(),
-      workers: [...this.#scheduler.core.workers()].map(workerInfo),
+      workers: [...this.#cluster.workers()].map(workerInfo),
       channels: this.#channels.list(),
       ...this.#coordination.snapshot(),
       recentTasks: this.#recentTasks.toArray(),
@@ -240,21 +242,21 @@ export class Firehose {
     if (!this.#dirty) return;
     this.#publish('tasks', {
       at,
-      counts: { ...this.#scheduler.core.counts() },
+      counts: { ...this.#cluster.counts() },
       totals: { ...this.#totals },
       progress: this.#tickProgress(at),
       ended: this.#ended,
       endedDropped: this.#endedDropped,
       errors: this.#errors,
       errorsDropped: this.#errorsDropped,
-      workers: [...this.#scheduler.core.workers()].map((w) => ({ id: w.id, processing: w.tasks.size, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString() })),
+      workers: [...this.#cluster.workers()].map((w) => ({ id: w.id, processing: w.tasks.size, lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString() })),
     });
     this.#reset();
   }
 
   #tickProgress(at: number): TaskProgress {
     const last = this.#lastProgress;
-    if (last && at - last.at < PROGRESS_SLOW_MS && this.#scheduler.core.countsByFunction().size > PROGRESS_SCAN_LIMIT) return last.progress;
+    if (last && at - last.at < PROGRESS_SLOW_MS && this.#cluster.countsByFunction().size > PROGRESS_SCAN_LIMIT) return last.progress;
     this.#lastProgress = { at, progress: this.progress() };
     return this.#lastProgress.progress;
   }

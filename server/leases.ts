@@ -4,9 +4,11 @@ import type { Lease, LeasesInfo } from '../schemas/leases.ts';
 import { randomId } from '../schemas/keys.ts';
 import type { Fence } from '../schemas/variables.ts';
 import { errors } from './errors.ts';
-import type { Caller, Scheduler } from './scheduler.ts';
+import type { Caller } from './holds.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { TaskEvents } from './task-events.ts';
 import type { LeaseKind, LeaseStore, SemaphoreRow } from './storage/sqlite/lease-store.ts';
-import { WaitLine, type WaitOptions } from './wait-line.ts';
+import { type WaitingCalls, WaitLine, type WaitOptions } from './wait-line.ts';
 
 export interface AcquireRequest {
   /** Chosen by the caller so that a retried acquire finds its lease; random otherwise. */
@@ -97,7 +99,9 @@ export interface GrantedLease extends Lease {
  */
 export class Leases {
   readonly events = new EventEmitter<LeaseEvents>();
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  readonly #tasks: TaskEvents;
+  readonly #calls: WaitingCalls;
   readonly #store: LeaseStore;
   readonly #log: FastifyBaseLogger;
   /**
@@ -111,8 +115,10 @@ export class Leases {
   /** Leases held at once, at most (--max-leases). */
   readonly #maxLeases: number;
 
-  constructor(scheduler: Scheduler, store: LeaseStore, log: FastifyBaseLogger, limits: { maxLeases: number }) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, tasks: TaskEvents, calls: WaitingCalls, store: LeaseStore, log: FastifyBaseLogger, limits: { maxLeases: number }) {
+    this.#lifecycle = lifecycle;
+    this.#tasks = tasks;
+    this.#calls = calls;
     this.#store = store;
     this.#log = log;
     this.#maxLeases = limits.maxLeases;
@@ -126,12 +132,12 @@ export class Leases {
       this.#hold(semaphore, { id: row.id, token: row.token, clientId: row.client_id, holder: row.holder, ttlMs: row.ttl_ms, acquiredAt: row.acquired_at }, now);
     }
     if (this.#byId.size > 0) this.#log.info({ leases: this.#byId.size }, 'restored leases; each expires unless renewed within its ttl');
-    this.#scheduler.events.on('client:ended', this.#onClientEnded);
+    this.#tasks.on('client:ended', this.#onClientEnded);
   }
 
   /** Stop the expiry timers (the leases stay in the store for the next run). */
   close(): void {
-    this.#scheduler.events.off('client:ended', this.#onClientEnded);
+    this.#tasks.off('client:ended', this.#onClientEnded);
     for (const { lease } of this.#byId.values()) clearTimeout(lease.timer);
   }
 
@@ -197,7 +203,7 @@ export class Leases {
 
   /** Create a semaphore or change its number of leases. Lowering it revokes nothing: new grants wait until fewer are held. */
   configure(name: string, maxLeases: number): LeasesInfo {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const semaphore = this.#state('semaphore', name, maxLeases);
     semaphore.maxLeases = maxLeases;
     this.#store.saveSemaphore('semaphore', name, maxLeases, semaphore.lastToken);
@@ -214,7 +220,7 @@ export class Leases {
    * acquire with the lease id it was granted answers that lease again.
    */
   async acquire(kind: LeaseKind, name: string, request: AcquireRequest, caller: Caller, wait: Omit<WaitOptions, 'what'>): Promise<GrantedLease> {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const maxLeases = kind === 'lock' ? 1 : request.maxLeases;
     const semaphore = this.#state(kind, name, maxLeases ?? 1);
     try {
@@ -259,7 +265,7 @@ export class Leases {
 
   /** Let go; the next in line is granted. 409 if it is no longer held. */
   release(kind: LeaseKind, name: string, leaseId: string): void {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const { semaphore, lease } = this.#find(kind, name, leaseId);
     this.#drop(semaphore, lease, 'lease:released');
   }
@@ -294,7 +300,7 @@ export class Leases {
         maxLeases: row?.max_leases ?? maxLeases,
         lastToken: row?.last_token ?? 0,
         leases: new Map(),
-        line: new WaitLine(this.#scheduler.waiting),
+        line: new WaitLine(this.#calls),
       };
       this.#semaphores.set(id(kind, name), semaphore);
     }

@@ -1,20 +1,32 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Channels } from './channels.ts';
 import type { Firehose } from './firehose.ts';
-import type { EndedEvent, Scheduler } from './scheduler.ts';
+import type { ClusterView, EndedEvent, TaskEvents } from './task-events.ts';
 import { sseStats } from './sse/sse-stream.ts';
 
 /**
  * Prometheus metrics (prom-client) for GET /metrics: tasks, workers,
  * channels, SSE and HTTP. Gauges are read when scraped; counters follow the
- * scheduler's events.
+ * task service's events.
  */
+/** What the metrics read of the cluster, beside the channels and the firehose's totals. */
+export interface MetricsSources {
+  cluster: ClusterView;
+  tasks: TaskEvents;
+  channels: Channels;
+  firehose: Firehose;
+  /** Bytes written to SSE streams and not yet sent, all streams together. */
+  sseBufferedBytes(): number;
+  /** Live client sessions. */
+  clientSessions(): number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #http: Histogram<'method' | 'route' | 'status'>;
   readonly #unsubscribe: Array<() => void> = [];
 
-  constructor(scheduler: Scheduler, channels: Channels, firehose: Firehose) {
+  constructor({ cluster, tasks, channels, firehose, sseBufferedBytes, clientSessions }: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const totals = firehose.totals;
@@ -25,7 +37,7 @@ export class Metrics {
       labelNames: ['state'],
       registers,
       collect() {
-        for (const [state, n] of Object.entries(scheduler.core.counts())) this.set({ state }, n);
+        for (const [state, n] of Object.entries(cluster.counts())) this.set({ state }, n);
       },
     });
     new Counter({
@@ -56,15 +68,15 @@ export class Metrics {
     const onEnded = (event: EndedEvent): void => {
       if (event.outcome.status === 'finished' && event.startedAt !== null) duration.observe((event.finishedAt - event.startedAt) / 1000);
     };
-    scheduler.events.on('task:ended', onEnded);
-    this.#unsubscribe.push(() => scheduler.events.off('task:ended', onEnded));
+    tasks.on('task:ended', onEnded);
+    this.#unsubscribe.push(() => tasks.off('task:ended', onEnded));
 
     new Gauge({
       name: 'sluice_workers',
       help: 'Connected workers',
       registers,
       collect() {
-        this.set([...scheduler.core.workers()].length);
+        this.set([...cluster.workers()].length);
       },
     });
     new Gauge({
@@ -75,7 +87,7 @@ export class Metrics {
       collect() {
         let total = 0;
         let busy = 0;
-        for (const worker of scheduler.core.workers()) {
+        for (const worker of cluster.workers()) {
           total += worker.concurrency;
           busy += worker.running;
         }
@@ -119,7 +131,7 @@ export class Metrics {
       help: 'Bytes written to SSE streams and not yet sent, all streams together',
       registers,
       collect() {
-        this.set(scheduler.streams.backlog.measure());
+        this.set(sseBufferedBytes());
       },
     });
     new Gauge({
@@ -127,7 +139,7 @@ export class Metrics {
       help: 'Live client sessions',
       registers,
       collect() {
-        this.set(scheduler.sessions.size);
+        this.set(clientSessions());
       },
     });
     new Counter({

@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { errors } from './errors.ts';
 import type { LeaseKeeper, Queues } from './queues.ts';
-import type { Caller, Scheduler } from './scheduler.ts';
+import type { Caller } from './holds.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { TaskEvents } from './task-events.ts';
 import type { QueueLeaseStore } from './storage/sqlite/queue-lease-store.ts';
 
 interface QueueLease {
@@ -41,14 +43,16 @@ export interface QueueLeaseAnswer {
  * consumer that is still alive can acknowledge before its items go back.
  */
 export class QueueLeases implements LeaseKeeper {
-  readonly #scheduler: Scheduler;
+  readonly #lifecycle: Lifecycle;
+  readonly #tasks: TaskEvents;
   readonly #queues: Queues;
   readonly #store: QueueLeaseStore;
   readonly #log: FastifyBaseLogger;
   readonly #leases = new Map<string, QueueLease>();
 
-  constructor(scheduler: Scheduler, queues: Queues, store: QueueLeaseStore, log: FastifyBaseLogger) {
-    this.#scheduler = scheduler;
+  constructor(lifecycle: Lifecycle, tasks: TaskEvents, queues: Queues, store: QueueLeaseStore, log: FastifyBaseLogger) {
+    this.#lifecycle = lifecycle;
+    this.#tasks = tasks;
     this.#queues = queues;
     this.#store = store;
     this.#log = log;
@@ -66,12 +70,12 @@ export class QueueLeases implements LeaseKeeper {
       this.#hold(row.id, row.queue, row.client_id, row.ttl_ms, items);
     }
     if (this.#leases.size > 0) this.#log.info({ leases: this.#leases.size }, 'restored queue leases; their items go back in line unless acknowledged or renewed within their ttl');
-    this.#scheduler.events.on('client:ended', this.#onClientEnded);
+    this.#tasks.on('client:ended', this.#onClientEnded);
     this.#queues.events.on('queue:deleted', this.#onQueueDeleted);
   }
 
   close(): void {
-    this.#scheduler.events.off('client:ended', this.#onClientEnded);
+    this.#tasks.off('client:ended', this.#onClientEnded);
     this.#queues.events.off('queue:deleted', this.#onQueueDeleted);
     for (const lease of this.#leases.values()) clearTimeout(lease.timer);
   }
@@ -101,7 +105,7 @@ export class QueueLeases implements LeaseKeeper {
 
   /** The items (default: all of the lease's) are done with: they leave the queue. 409 if the lease is not held. */
   ack(queue: string, leaseId: string, ids?: readonly number[]): QueueLeaseAnswer & { acked: number } {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const lease = this.#find(queue, leaseId);
     const items = this.#pick(lease, ids);
     this.#drop(lease, items);
@@ -111,7 +115,7 @@ export class QueueLeases implements LeaseKeeper {
 
   /** Give the items (default: all of the lease's) back to the front of the line. 409 if the lease is not held. */
   release(queue: string, leaseId: string, ids?: readonly number[]): QueueLeaseAnswer & { released: number } {
-    this.#scheduler.assertOpen();
+    this.#lifecycle.assertOpen();
     const lease = this.#find(queue, leaseId);
     const items = this.#pick(lease, ids);
     this.#drop(lease, items);

@@ -24,6 +24,7 @@ import type { Storage } from './storage/ports.ts';
 import type { SessionStore } from './storage/sqlite/session-store.ts';
 import type { StorageHealth } from './storage/storage-health.ts';
 import type { TaskStore } from './storage/sqlite/task-store.ts';
+import type { ClusterView, SubmitTasks, TaskEventMap } from './task-events.ts';
 import { WaitingCalls } from './wait-line.ts';
 import { WorkerHub } from './workers/worker-hub.ts';
 
@@ -52,33 +53,6 @@ export type SchedulerOptions = Pick<
   | 'maxDepth'
   | 'sessionTtlMs'
 >;
-
-export type { Caller } from './holds.ts';
-
-export interface EndedEvent {
-  key: string;
-  fn: string;
-  outcome: OutcomeRecord;
-  /** Holders at the moment it ended. */
-  holders: readonly string[];
-  /** The name of the worker it last ran on, if it ran. */
-  worker: string | null;
-  /** When its last attempt started, and when it ended (ms since the epoch). */
-  startedAt: number | null;
-  finishedAt: number;
-}
-
-/** Events the scheduler emits, after the change they announce is committed. */
-export interface SchedulerEvents {
-  'task:submitted': [count: number];
-  'task:ended': [EndedEvent];
-  'worker:joined': [WorkerState];
-  'worker:left': [WorkerState];
-  /** A heartbeat brought new figures (RSS, event-loop utilisation). */
-  'worker:stats': [WorkerState];
-  /** A client session ended: closed, or idle longer than its lease. */
-  'client:ended': [clientId: string];
-}
 
 /**
  * How long the tasks of a supervised worker whose connection closed wait for
@@ -114,7 +88,7 @@ export interface SchedulerStores {
  * call. It implements the core's effects: persist through the store, send
  * through the worker hub, and announce what ended once it is committed.
  */
-export class Scheduler implements Service {
+export class Scheduler implements Service, SubmitTasks {
   /** The tasks table (and holds, forgotten keys). */
   readonly tasks: TaskStore;
   readonly core: TaskScheduler;
@@ -126,7 +100,7 @@ export class Scheduler implements Service {
   readonly deliveries = new ReplyDeliveries();
   /** Opens SSE streams within the per-caller limits. */
   readonly streams: StreamLimits;
-  readonly events = new EventEmitter<SchedulerEvents>();
+  readonly events = new EventEmitter<TaskEventMap>();
   /** Callers waiting at once, across every kind of wait (--max-waiting-calls). */
   readonly waiting: WaitingCalls;
   readonly options: SchedulerOptions;
@@ -143,6 +117,13 @@ export class Scheduler implements Service {
   /** The commit point, and the writes held while work goes out to workers. */
   readonly #storage: Storage;
   readonly startedAt = Date.now();
+  /** The cluster now, read-only (the firehose, the metrics). */
+  readonly cluster: ClusterView = {
+    startedAt: this.startedAt,
+    counts: () => this.core.counts(),
+    countsByFunction: () => this.core.countsByFunction(),
+    workers: () => this.core.workers(),
+  };
   readonly #log: FastifyBaseLogger;
   readonly #timeouts = new Map<string, NodeJS.Timeout>();
   readonly #waiters = new Map<string, Set<(outcome: OutcomeRecord) => void>>();

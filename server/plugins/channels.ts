@@ -14,7 +14,16 @@ declare module 'fastify' {
 /** Channels (and their consumers' positions) over the scheduler, writing through the same group commit as tasks. */
 export default fp<{ maxChannels: number }>(
   async (app, options) => {
-    const channels = app.lifecycle.add(new Channels(app.scheduler, app.store, app.scheduler.holds, new ChannelStore(app.store.db, app.store.tx), app.log, { maxChannels: options.maxChannels }));
+    const channels = app.lifecycle.add(new Channels(
+      app.lifecycle,
+      app.scheduler.events,
+      app.scheduler,
+      app.store,
+      app.scheduler.holds,
+      new ChannelStore(app.store.db, app.store.tx),
+      app.log,
+      { maxChannels: options.maxChannels, maxBatch: app.scheduler.options.maxBatch },
+    ));
     const consumers = app.lifecycle.add(new ChannelConsumers(app.lifecycle, channels, new ConsumerStore(app.store.db, app.store.tx)));
     app.decorate('channels', channels);
     app.decorate('channelConsumers', consumers);

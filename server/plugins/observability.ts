@@ -16,8 +16,15 @@ export default fp<{ firehoseReplayBytes: number }>(
   async (app, options) => {
     const services = { queues: app.queues, variables: app.variables, flags: app.flags, leases: app.leases, topics: app.topics };
     const coordination = new CoordinationActivity(services);
-    const firehose = new Firehose(app.scheduler, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
-    const metrics = new Metrics(app.scheduler, app.channels, firehose);
+    const firehose = new Firehose(app.scheduler.cluster, app.scheduler.events, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
+    const metrics = new Metrics({
+      cluster: app.scheduler.cluster,
+      tasks: app.scheduler.events,
+      channels: app.channels,
+      firehose,
+      sseBufferedBytes: () => app.scheduler.streams.backlog.measure(),
+      clientSessions: () => app.scheduler.sessions.size,
+    });
     registerCoordinationMetrics(metrics.registry, services, coordination.totals);
     app.decorate('firehose', firehose);
     app.decorate('metrics', metrics);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { CLIENT_HEADER } from '../../schemas/common.ts';
 import { errors } from '../errors.ts';
-import type { Caller } from '../scheduler.ts';
+import type { Caller } from '../holds.ts';
 
 /**
  * Who the request says it acts for: the client session whose credential is

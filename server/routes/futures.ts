@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HTTP_API } from '../../schemas/http-api.ts';
 import { errors } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
-import type { EndedEvent } from '../scheduler.ts';
+import type { EndedEvent } from '../task-events.ts';
 import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
 import { presenceOf } from '../reply-delivery.ts';
 import { sendJson } from './send-json.ts';
