@@ -49,7 +49,7 @@ export async function runUp(config: SchedulerConfig, options: UpOptions): Promis
         env: { ...process.env, SLUICE_TOKEN: config.workerToken[0] ?? config.adminToken[0] ?? '' },
         log,
         // The app serving now: after a failed commit the host serves a rebuilt one.
-        onExit: (exit) => host.app.scheduler.workerExited(exit),
+        onExit: (exit) => host.app.scheduler.workers.exited(exit),
         onStopRequested: (signal) => stop({ signal, worker: `local-${i}` }),
         onFailedToStart: (exit) => log.error({ worker: exit.name, code: exit.code, signal: exit.signal, tasks: options.tasks }, 'a local worker could not start (see its error above); the scheduler runs without it'),
       });

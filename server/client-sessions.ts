@@ -1,4 +1,16 @@
+/**
+ * The client sessions service: the credentials it issues and checks
+ * (SessionCredentials), each session's lease, the SSE streams on which a
+ * session hears about the futures it holds, and its end. It knows nothing of
+ * tasks: when a session ends, `release` (the task service's) lets go of
+ * what it held; the task service tells it of ended futures through the
+ * `SessionNotices` port.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Service } from './lifecycle.ts';
+import type { IssuedSession, SessionCredentials } from './session-credentials.ts';
 import type { SseStream } from './sse/sse-stream.ts';
+import { parseClientHolder } from './state/holder-kinds.ts';
 
 interface Lease {
   timer: NodeJS.Timeout;
@@ -6,21 +18,92 @@ interface Lease {
   seenAt: number;
 }
 
+/** What the task service needs of the sessions: to count a session as seen, and to tell sessions of their futures. */
+export interface SessionNotices {
+  /** A session was seen (it submitted, held, scattered): unless it is connected, its lease runs from now. */
+  touch(clientId: string): void;
+  /** Write a frame to every stream of the session, if it has any. */
+  send(clientId: string, frame: string): void;
+  /** Write a frame (made once, when a session is among them) to the sessions among a task's holders. */
+  sendToHolders(holders: Iterable<string>, frame: () => string): void;
+}
+
+export interface ClientSessionsParts {
+  credentials: SessionCredentials;
+  /** How long a session lives with no stream open and no request (--client-lease-ms). */
+  leaseMs: number;
+  /** Let go of everything the session held (the task service's releaseClient). */
+  release(clientId: string): void;
+  /** Sessions known from a previous run beyond the live credentials (holders in the store), given a lease at start. */
+  knownIds(): Iterable<string>;
+  log: FastifyBaseLogger;
+}
+
 /**
  * Client sessions: each TypeScript client keeps one SSE stream open, on which
  * it hears about the futures it holds. A session with no stream open and no
- * request for longer than the lease expires (`onExpire`: its holds are
- * released and it ends), like a Dask client that stopped heartbeating.
+ * request for longer than the lease expires (its holds are released and it
+ * ends), like a Dask client that stopped heartbeating.
  */
-export class ClientSessions {
+export class ClientSessions implements Service, SessionNotices {
+  /** Issues and checks session credentials. */
+  readonly credentials: SessionCredentials;
   readonly #streams = new Map<string, Set<SseStream>>();
   readonly #leases = new Map<string, Lease>();
   readonly #leaseMs: number;
-  readonly #onExpire: (clientId: string) => void;
+  readonly #release: (clientId: string) => void;
+  readonly #knownIds: () => Iterable<string>;
+  readonly #log: FastifyBaseLogger;
 
-  constructor(leaseMs: number, onExpire: (clientId: string) => void) {
-    this.#leaseMs = leaseMs;
-    this.#onExpire = onExpire;
+  constructor(parts: ClientSessionsParts) {
+    this.credentials = parts.credentials;
+    this.#leaseMs = parts.leaseMs;
+    this.#release = parts.release;
+    this.#knownIds = parts.knownIds;
+    this.#log = parts.log;
+  }
+
+  /** Sessions of a previous run (and holders from before sessions were credentials) get a lease from now. */
+  start(): void {
+    for (const clientId of new Set([...this.credentials.ids(), ...this.#knownIds()])) this.touch(clientId);
+  }
+
+  /** Shutdown: session streams end (clients retry against the next run); no lease runs out meanwhile. */
+  drain(): void {
+    this.closeAll();
+  }
+
+  disconnect(): void {
+    this.closeAll();
+  }
+
+  /** Live sessions. */
+  get size(): number {
+    return this.credentials.size;
+  }
+
+  /** A new session for `identity`, with a lease from now. Committed with the turn's writes; answer it once they are. */
+  issue(identity: string): IssuedSession {
+    const issued = this.credentials.issue(identity);
+    this.touch(issued.id);
+    return issued;
+  }
+
+  /** The session a credential acts as (see SessionCredentials.verify), now seen. */
+  verify(credential: string, identity: string): string {
+    const clientId = this.credentials.verify(credential, identity);
+    this.touch(clientId);
+    return clientId;
+  }
+
+  /** End a session (its owner said goodbye, an admin ended it, or it was idle past its lease): its streams close, its credential stops working, its holds go. */
+  end(clientId: string): void {
+    this.#clearLease(clientId);
+    const set = this.#streams.get(clientId);
+    this.#streams.delete(clientId);
+    if (set) for (const stream of set) stream.close();
+    this.credentials.end(clientId);
+    this.#release(clientId);
   }
 
   attach(clientId: string, stream: SseStream): void {
@@ -55,22 +138,23 @@ export class ClientSessions {
     return this.#streams.size;
   }
 
-  /** Write a frame to every stream of the client, if it has any. */
   send(clientId: string, frame: string): void {
     const set = this.#streams.get(clientId);
     if (!set) return;
     for (const stream of set) stream.write(frame);
   }
 
-  /** The client said goodbye: close its streams and forget its lease. */
-  end(clientId: string): void {
-    this.#clearLease(clientId);
-    const set = this.#streams.get(clientId);
-    this.#streams.delete(clientId);
-    if (set) for (const stream of set) stream.close();
+  sendToHolders(holders: Iterable<string>, frame: () => string): void {
+    let text: string | undefined;
+    for (const holder of holders) {
+      const clientId = parseClientHolder(holder);
+      if (clientId === undefined) continue;
+      text ??= frame();
+      this.send(clientId, text);
+    }
   }
 
-  /** Shutdown: close every stream, stop every lease timer. */
+  /** Close every stream, stop every lease timer. */
   closeAll(): void {
     for (const lease of this.#leases.values()) clearTimeout(lease.timer);
     this.#leases.clear();
@@ -90,7 +174,8 @@ export class ClientSessions {
         return;
       }
       this.#leases.delete(clientId);
-      this.#onExpire(clientId);
+      this.#log.info({ clientId }, 'client session idle longer than its lease: ending it, releasing its futures');
+      this.end(clientId);
     }, ms);
     timer.unref();
     return timer;

@@ -1,4 +1,5 @@
 import type { FutureStatus, TaskErrorInfo } from '../schemas/common.ts';
+import { errors, type SluiceError } from './errors.ts';
 import type { TaskRow } from './storage/sqlite/task-store.ts';
 import type { TaskOutcome } from './state/types.ts';
 
@@ -45,4 +46,9 @@ export function outcomeJson(record: OutcomeRecord, inlineLimit = Infinity): stri
   const { result, ...fields } = record;
   if (result !== undefined && result.length > inlineLimit) return JSON.stringify({ ...fields, resultOmitted: true });
   return withRawResult(fields, result);
+}
+
+/** The 404 for a key that is neither active nor stored: forgotten (its retention ended) or never known. */
+export function missingKey(key: string, tasks: { isForgotten(key: string): boolean }): SluiceError {
+  return tasks.isForgotten(key) ? errors.forgottenKey(key) : errors.unknownKey(key);
 }

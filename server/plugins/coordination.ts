@@ -39,10 +39,10 @@ export default fp<CoordinationOptions>(
   async (app, options) => {
     const { db, tx } = app.store;
     const refs = new FutureRefs(app.scheduler.holds);
-    const leases = new Leases(app.lifecycle, app.scheduler.events, app.scheduler.waiting, new LeaseStore(db, tx), app.log, { maxLeases: options.maxLeases });
-    const queues = new Queues(app.lifecycle, app.scheduler.waiting, new QueueStore(db, tx), refs, app.log, options.queues);
-    const variables = new Variables(app.lifecycle, app.scheduler.waiting, app.store, new VariableStore(db, tx), refs, leases);
-    const flags = new Flags(app.lifecycle, app.scheduler.waiting, app.store, new FlagStore(db, tx));
+    const leases = new Leases(app.lifecycle, app.scheduler.events, app.waiting, new LeaseStore(db, tx), app.log, { maxLeases: options.maxLeases });
+    const queues = new Queues(app.lifecycle, app.waiting, new QueueStore(db, tx), refs, app.log, options.queues);
+    const variables = new Variables(app.lifecycle, app.waiting, app.store, new VariableStore(db, tx), refs, leases);
+    const flags = new Flags(app.lifecycle, app.waiting, app.store, new FlagStore(db, tx));
     const topics = new Topics(app.lifecycle, options.topics);
     const queueLeases = new QueueLeases(app.lifecycle, app.scheduler.events, queues, new QueueLeaseStore(db, tx), app.log);
     for (const service of [leases, queues, queueLeases, variables, flags, topics]) app.lifecycle.add(service);

@@ -16,14 +16,14 @@ export default fp<{ firehoseReplayBytes: number }>(
   async (app, options) => {
     const services = { queues: app.queues, variables: app.variables, flags: app.flags, leases: app.leases, topics: app.topics };
     const coordination = new CoordinationActivity(services);
-    const firehose = new Firehose(app.scheduler.cluster, app.scheduler.events, app.channels, coordination, { maxBufferedBytes: app.scheduler.options.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
+    const firehose = new Firehose(app.scheduler.cluster, app.scheduler.events, app.channels, coordination, { maxBufferedBytes: app.settings.sseMaxBufferedBytes, replayBytes: options.firehoseReplayBytes });
     const metrics = new Metrics({
       cluster: app.scheduler.cluster,
       tasks: app.scheduler.events,
       channels: app.channels,
       firehose,
-      sseBufferedBytes: () => app.scheduler.streams.backlog.measure(),
-      clientSessions: () => app.scheduler.sessions.size,
+      sseBufferedBytes: () => app.streams.backlog.measure(),
+      clientSessions: () => app.clientSessions.size,
     });
     registerCoordinationMetrics(metrics.registry, services, coordination.totals);
     app.decorate('firehose', firehose);

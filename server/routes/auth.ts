@@ -7,7 +7,7 @@ import { routeOptions } from './route-options.ts';
 
 /** Browser sessions: trade a token for a cookie that EventSource sends by itself. */
 const authRoutes: FastifyPluginAsyncZod = async (app) => {
-  const ttlMs = app.scheduler.options.sessionTtlMs;
+  const ttlMs = app.settings.sessionTtlMs;
 
   app.route({
     ...routeOptions(HTTP_API.browserSessionStart, {

@@ -15,10 +15,7 @@ export function callerOf(request: FastifyRequest): Caller {
   if (typeof header !== 'string') {
     throw errors.severalSessionCredentials();
   }
-  const { scheduler } = request.server;
-  const clientId = scheduler.sessions.verify(header, identityOf(request));
-  scheduler.clients.touch(clientId);
-  return { clientId };
+  return { clientId: request.server.clientSessions.verify(header, identityOf(request)) };
 }
 
 /** Like callerOf, for calls that only make sense for a client session. */

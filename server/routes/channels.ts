@@ -80,7 +80,7 @@ const channelsRoutes: FastifyPluginAsyncZod = async (app) => {
           throw errors.badLastEventId(lastEventId);
         }
       }
-      const stream = app.scheduler.streams.open(request, reply, 'channel');
+      const stream = app.streams.open(request, reply, 'channel');
       channels.subscribe(name, stream, after);
     },
   });

@@ -19,8 +19,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
     }),
     handler: async (request, reply) => {
       scheduler.assertOpen();
-      const issued = scheduler.sessions.issue(identityOf(request));
-      scheduler.clients.touch(issued.id);
+      const issued = app.clientSessions.issue(identityOf(request));
       reply.code(201);
       return issued;
     },
@@ -46,8 +45,8 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
         throw errors.sessionStreamNeedsCredential(id);
       }
       if (clientId !== id) throw errors.sessionStreamForeign(id);
-      const stream = scheduler.streams.open(request, reply, 'client');
-      scheduler.clients.attach(id, stream);
+      const stream = app.streams.open(request, reply, 'client');
+      app.clientSessions.attach(id, stream);
       stream.write(sseFrame('ready', JSON.stringify({ clientId: id, startedAt: scheduler.startedAt } satisfies ClientReady)));
     },
   });
@@ -66,7 +65,7 @@ const clientsRoutes: FastifyPluginAsyncZod = async (app) => {
       if (clientId !== id && request.scope !== 'admin') {
         throw errors.sessionEndForbidden(id);
       }
-      scheduler.endClient(id);
+      app.clientSessions.end(id);
       return reply.code(204).send(null);
     },
   });

@@ -39,7 +39,7 @@ const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
         'Sent by `sluice worker` (and `sluice up`) when a worker process it supervises ends. The scheduler logs the exit code or signal ' +
         'with the tasks the worker was running; a task lost with it says how the worker died.',
     }),
-    handler: async (request) => scheduler.workerExited(request.body),
+    handler: async (request) => scheduler.workers.exited(request.body),
   });
 };
 

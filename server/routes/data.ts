@@ -28,7 +28,7 @@ const dataRoutes: FastifyPluginAsyncZod = async (app) => {
       const ms = (timeout ?? 24 * 3600) * 1000;
       await scheduler.waitUntilEnded(keys, ms, presenceOf(reply)); // 404 for an unknown key before waiting
       // Read one key at a time, each once (a key may be asked for many times), and stop at the reply's limit.
-      const limit = scheduler.options.maxReplyBytes;
+      const limit = app.settings.maxReplyBytes;
       const read = new Map<string, OutcomeRecord>();
       const results: string[] = [];
       const skipped: string[] = [];

@@ -3,8 +3,9 @@ import { HTTP_API } from '../../schemas/http-api.ts';
 import { errors } from '../errors.ts';
 import { outcomeJson } from '../outcomes.ts';
 import type { EndedEvent } from '../task-events.ts';
-import { sseFrame, type SseStream } from '../sse/sse-stream.ts';
+import { type SseStream, statusFrame } from '../sse/sse-stream.ts';
 import { presenceOf } from '../reply-delivery.ts';
+import { futureInfoJson } from './future-info.ts';
 import { sendJson } from './send-json.ts';
 import { callerOf, clientOf } from './caller.ts';
 import { routeOptions } from './route-options.ts';
@@ -21,7 +22,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'A future: status, result or error, and why it is not running yet if it is pending',
       errors: ['SLUICE_ERR_UNKNOWN_KEY', 'SLUICE_ERR_FORGOTTEN'],
     }),
-    handler: async (request, reply) => sendJson(reply, scheduler.infoJson(request.params.key)),
+    handler: async (request, reply) => sendJson(reply, futureInfoJson(scheduler.core, scheduler.tasks, request.params.key)),
   });
 
   app.route({
@@ -81,7 +82,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     handler: async (request, reply) => {
       const outcomes = scheduler.hold(request.body.keys, clientOf(request));
       // Results ride along up to the reply's limit; past it they are left out (resultOmitted), to be read one by one.
-      let room = scheduler.options.maxReplyBytes;
+      let room = app.settings.maxReplyBytes;
       const parts = outcomes.map((o) => {
         const json = outcomeJson(o, Math.min(inline, room));
         room = Math.max(0, room - json.length);
@@ -101,7 +102,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     }),
     handler: async (request, reply) => {
       const keys = [...new Set(request.body.keys)];
-      const { maxBatch, maxReplyBytes } = scheduler.options;
+      const { maxBatch, maxReplyBytes } = app.settings;
       if (keys.length > maxBatch) throw errors.tooLarge(`a request with ${keys.length} keys`, maxBatch);
       const resultChars = request.body.resultChars ?? inline;
       const parts: string[] = [];
@@ -155,7 +156,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
   const onEnded = (event: EndedEvent): void => {
     const set = watchers.get(event.key);
     if (!set) return;
-    const frame = sseFrame('status', outcomeJson(event.outcome, inline));
+    const frame = statusFrame(event.outcome, inline);
     for (const stream of set) stream.write(frame);
   };
   scheduler.events.on('task:ended', onEnded);
@@ -171,7 +172,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
     handler: async (request, reply) => {
       const keys = [...new Set(request.query.keys)];
       const outcomes = keys.map((key) => scheduler.outcome(key)); // 404 before the stream opens
-      const stream = app.scheduler.streams.open(request, reply, 'futures');
+      const stream = app.streams.open(request, reply, 'futures');
       for (const key of keys) {
         let set = watchers.get(key);
         if (!set) watchers.set(key, (set = new Set()));
@@ -186,7 +187,7 @@ const futuresRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       for (const [i, key] of keys.entries()) {
         const outcome = outcomes[i];
-        stream.write(sseFrame('status', outcome ? outcomeJson(outcome, inline) : JSON.stringify({ key, status: 'pending' })));
+        stream.write(statusFrame(outcome ?? { key, status: 'pending' }, inline));
       }
       const unsubscribe = app.lifecycle.onDrain(() => stream.close());
       stream.onClose(unsubscribe);

@@ -46,7 +46,7 @@ export function leaseRoutes(kind: LeaseKind): FastifyPluginAsyncZod {
           presence: presenceOf(reply),
         });
         // Watched from now on: the connection may fail while the commit is awaited (durable: true).
-        app.scheduler.deliveries.watch(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
+        app.deliveries.watch(reply, { written: () => undefined, lost: () => leases.grantLost(lease) });
         const { kind: _, ...answer } = lease;
         return answer;
       },

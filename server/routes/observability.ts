@@ -31,7 +31,7 @@ const observabilityRoutes: FastifyPluginAsyncZod = async (app) => {
     handler: async (request, reply) => {
       const header = request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' && header) || request.query.lastEventId || null;
-      const stream = app.scheduler.streams.open(request, reply, 'events');
+      const stream = app.streams.open(request, reply, 'events');
       app.firehose.subscribe(stream, lastEventId);
       app.lifecycle.onDrain(() => stream.close());
     },

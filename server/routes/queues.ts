@@ -75,7 +75,7 @@ const queuesRoutes: FastifyPluginAsyncZod = async (app) => {
         ack ? { ttlMs } : undefined,
       );
       // Watched from now on: the connection may fail while the commit is awaited (durable: true).
-      app.scheduler.deliveries.watch(reply, delivery);
+      app.deliveries.watch(reply, delivery);
       return sendJson(reply, delivery.json);
     },
   });

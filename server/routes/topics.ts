@@ -42,7 +42,7 @@ const topicsRoutes: FastifyPluginAsyncZod = async (app) => {
     }),
     handler: async (request, reply) => {
       topics.assertRoom(request.params.name); // 503 before the stream opens
-      const stream = app.scheduler.streams.open(request, reply, 'topic');
+      const stream = app.streams.open(request, reply, 'topic');
       const lastEventId = request.headers['last-event-id'];
       topics.subscribe(request.params.name, stream, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined);
     },

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { type OutcomeRecord, outcomeJson } from '../outcomes.ts';
 import type { BackloggedStream, SseBacklog } from './sse-backlog.ts';
 
 /**
@@ -7,6 +8,11 @@ import type { BackloggedStream, SseBacklog } from './sse-backlog.ts';
  */
 export function sseFrame(event: string, data: string, id?: string | number): string {
   return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
+}
+
+/** A future's status as an SSE `status` frame; a result over `inlineLimit` characters is left out and flagged. */
+export function statusFrame(outcome: OutcomeRecord, inlineLimit: number): string {
+  return sseFrame('status', outcomeJson(outcome, inlineLimit));
 }
 
 /**

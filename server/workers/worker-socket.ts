@@ -40,7 +40,7 @@ const workerSocket: FastifyPluginAsync = async (app) => {
     const reject = (reason: string): void => {
       log.warn({ workerId, reason }, 'closing worker socket: protocol error');
       socket.close(CLOSE_PROTOCOL_ERROR, reason.slice(0, 120));
-      if (workerId) scheduler.workerLeft(workerId, `protocol error: ${reason}`);
+      if (workerId) scheduler.workers.left(workerId, `protocol error: ${reason}`);
       workerId = undefined;
     };
 
@@ -71,7 +71,7 @@ const workerSocket: FastifyPluginAsync = async (app) => {
       } catch (error) {
         log.error({ err: error, workerId, type: message.type }, 'handling a worker message failed; closing its socket');
         socket.close(CLOSE_INTERNAL_ERROR, 'the scheduler failed to handle a message');
-        if (workerId) scheduler.workerLeft(workerId, 'the scheduler failed to handle its message');
+        if (workerId) scheduler.workers.left(workerId, 'the scheduler failed to handle its message');
         workerId = undefined;
       }
     });
@@ -80,7 +80,7 @@ const workerSocket: FastifyPluginAsync = async (app) => {
       if (workerId === undefined) {
         if (message.type !== 'hello') return reject(`expected a hello message, got ${message.type}`);
         clearTimeout(helloTimer);
-        workerId = scheduler.workerJoined(socket, message).id;
+        workerId = scheduler.workers.joined(socket, message).id;
         return;
       }
       const id = workerId;
@@ -88,23 +88,23 @@ const workerSocket: FastifyPluginAsync = async (app) => {
         case 'hello':
           return reject('hello was already received');
         case 'report':
-          scheduler.report(id, message.items);
+          scheduler.workers.report(id, message.items);
           break;
         case 'heartbeat':
-          scheduler.heartbeat(id, message);
+          scheduler.workers.heartbeat(id, message);
           break;
         case 'secede':
           scheduler.core.secede(id, message.key, message.attempt);
           break;
         case 'draining':
-          scheduler.workerDraining(id, message.reason);
+          scheduler.workers.draining(id, message.reason);
           break;
       }
     };
 
     socket.on('close', (code: number) => {
       clearTimeout(helloTimer);
-      if (workerId) scheduler.workerDisconnected(workerId, code);
+      if (workerId) scheduler.workers.disconnected(workerId, code);
     });
     socket.on('error', (error) => log.warn({ err: error, workerId }, 'worker socket error'));
   });
