@@ -28,7 +28,7 @@ const clusterRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.route({
     ...routeOptions(HTTP_API.workerList, { summary: 'Connected workers' }),
-    handler: async () => [...scheduler.core.workers()].map(workerInfo),
+    handler: async () => [...scheduler.cluster.workers()].map(workerInfo),
   });
 
   app.route({

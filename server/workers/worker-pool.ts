@@ -179,6 +179,11 @@ export class WorkerPool {
     }
   }
 
+  /** A running task gives its slot back while it waits on other tasks (its worker's secede message). */
+  secede(workerId: string, key: string, attempt: number): void {
+    this.#core.secede(workerId, key, attempt);
+  }
+
   /** The worker takes no new tasks; the log says why, and what it still runs. */
   draining(workerId: string, reason?: string): void {
     const worker = this.#core.worker(workerId);

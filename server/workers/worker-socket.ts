@@ -94,7 +94,7 @@ const workerSocket: FastifyPluginAsync = async (app) => {
           scheduler.workers.heartbeat(id, message);
           break;
         case 'secede':
-          scheduler.core.secede(id, message.key, message.attempt);
+          scheduler.workers.secede(id, message.key, message.attempt);
           break;
         case 'draining':
           scheduler.workers.draining(id, message.reason);
