@@ -4,7 +4,7 @@
 // same body, the old way of building a dependant's arguments).
 import secureJson from 'secure-json-parse';
 import { replaceDependencies } from '../schemas/keys.ts';
-import { checkJsonText, nestingOf } from '../server/json-checks.ts';
+import { checkJsonText, nestingOf } from '../server/services/json-checks.ts';
 import { machine, round } from './lib.ts';
 
 const MAX_DEPTH = 64;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/auth.ts';
+import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/http/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
 import { SchedulerHost } from '../server/host.ts';
 import { type LogFormat, logDestination } from './logging.ts';

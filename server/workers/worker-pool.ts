@@ -13,12 +13,12 @@ import type { TaskErrorInfo } from '../../schemas/common.ts';
 import { randomId } from '../../schemas/keys.ts';
 import type { HeartbeatMessage, RunTask, TaskReport, WorkerExitReport } from '../../schemas/worker-protocol.ts';
 import type { SchedulerConfig } from '../config.ts';
-import { checkJsonText } from '../json-checks.ts';
+import { checkJsonText } from '../services/json-checks.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { TaskScheduler } from '../state/task-scheduler.ts';
 import type { ActiveTask, WorkerState } from '../state/types.ts';
 import type { Storage } from '../storage/ports.ts';
-import type { TaskEventMap } from '../task-events.ts';
+import type { TaskEventMap } from '../services/task-events.ts';
 import { WorkerHub } from './worker-hub.ts';
 
 /** The settings the workers' side reads (server/config.ts describes each). */

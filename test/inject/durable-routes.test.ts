@@ -1,10 +1,10 @@
 // Durable routes are declared, not remembered: every route that writes says
 // whether its reply waits for the commit (config.durable), and one hook
-// (server/plugins/durable-replies.ts) makes a durable route's reply wait.
+// (server/http/plugins/durable-replies.ts) makes a durable route's reply wait.
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { ROUTES } from '../../schemas/routes.ts';
-import { WRITING_METHODS } from '../../server/plugins/durable-replies.ts';
+import { WRITING_METHODS } from '../../server/http/plugins/durable-replies.ts';
 import { inProcessApp } from '../helpers/in-process.ts';
 
 t.test('every route with a writing method is durable, or says why not', async (t) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { checkJsonText, nestingOf, nestsDeeper } from '../../server/json-checks.ts';
+import { checkJsonText, nestingOf, nestsDeeper } from '../../server/services/json-checks.ts';
 
 /** JSON.parse's verdict, and the nesting of what it read. */
 function reference(text: string): { valid: boolean; depth: number } {

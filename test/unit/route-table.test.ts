@@ -10,7 +10,7 @@ import { HTTP_API } from '../../schemas/http-api.ts';
 import { pathOf, ROUTES } from '../../schemas/routes.ts';
 import { buildApp } from '../../server/app.ts';
 import { parseConfig } from '../../server/config.ts';
-import routeTablePlugin, { OUTSIDE_THE_TABLE } from '../../server/plugins/route-table.ts';
+import routeTablePlugin, { OUTSIDE_THE_TABLE } from '../../server/http/plugins/route-table.ts';
 import { tempDir } from '../helpers/cluster.ts';
 
 const ready = async (app: ReturnType<typeof Fastify>): Promise<void> => {

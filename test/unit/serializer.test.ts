@@ -2,7 +2,7 @@
 import t from 'tap';
 import { z } from 'zod';
 import { AppendReply } from '../../schemas/channels.ts';
-import { serializerCompiler } from '../../server/serializer.ts';
+import { serializerCompiler } from '../../server/http/serializer.ts';
 
 const compile = (schema: unknown) => serializerCompiler({ schema, method: 'POST', url: '/channels/:name/append', httpStatus: '201' });
 

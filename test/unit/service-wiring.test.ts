@@ -1,5 +1,5 @@
 // Services receive narrow ports, never the task service itself: only the
-// composition root (server/app.ts and the plugins in server/plugins/) may
+// composition root (server/app.ts and the plugins in server/http/plugins/) may
 // import the module that defines the Scheduler class.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -18,7 +18,7 @@ function sources(dir: string): string[] {
 /** Whether a file is part of the composition root. */
 function isCompositionRoot(file: string): boolean {
   const path = relative(SERVER, file);
-  return path === 'app.ts' || path.startsWith(`plugins/`);
+  return path === 'app.ts' || path.startsWith(`http/plugins/`);
 }
 
 t.test('only the composition root imports the task service', async (t) => {
@@ -36,6 +36,6 @@ t.test('only the composition root imports the task service', async (t) => {
   t.same(
     importers.filter((file) => !isCompositionRoot(join(ROOT, file))),
     [],
-    `no service, route or helper imports ${relative(ROOT, scheduler)}: give it the port it needs (server/task-events.ts, server/holds.ts, ...)`,
+    `no service, route or helper imports ${relative(ROOT, scheduler)}: give it the port it needs (server/services/task-events.ts, server/services/holds.ts, ...)`,
   );
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { SessionCredentials } from '../../server/session-credentials.ts';
+import { SessionCredentials } from '../../server/http/session-credentials.ts';
 import { openDatabase } from '../../server/storage/sqlite/database.ts';
 import { GroupCommit } from '../../server/storage/sqlite/group-commit.ts';
 import { SessionStore } from '../../server/storage/sqlite/session-store.ts';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { TaskSpec } from '../../schemas/tasks.ts';
 import { SluiceError } from '../../server/errors.ts';
-import { checkBatch, checkPendingBytes, findCycle, type KnownKeys, newTasks } from '../../server/task-intake.ts';
+import { checkBatch, checkPendingBytes, findCycle, type KnownKeys, newTasks } from '../../server/services/task-intake.ts';
 import type { EndedTask, NewTask } from '../../server/state/types.ts';
 
 const LIMITS = { maxBatch: 10, maxDepth: 4, maxPending: 20, maxPendingBytes: 10_000 };

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { TaskProgress } from '../../schemas/firehose.ts';
-import { FunctionProgressCounter } from '../../server/task-progress.ts';
+import { FunctionProgressCounter } from '../../server/services/task-progress.ts';
 
 const active = (entries: Record<string, [waiting: number, queued: number, processing: number]>) =>
   new Map(Object.entries(entries).map(([fn, [waiting, queued, processing]]) => [fn, { waiting, queued, processing }]));
