@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { insecureBeyondLoopback, isLoopbackAddress, startupProblem } from '../server/http/auth.ts';
 import type { SchedulerConfig } from '../server/config.ts';
 import { SchedulerHost } from '../server/host.ts';
+import { isPostgresUrl, withoutPassword } from '../server/storage/postgres/postgres-storage.ts';
 import { type LogFormat, logDestination } from './logging.ts';
 
 /**
@@ -24,7 +25,9 @@ export async function startScheduler(config: SchedulerConfig, logFormat: LogForm
   }
   const url = host.url;
   const dashboard = `${url}/dashboard`;
-  host.log.info({ url, db: host.app.store.location, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
+  // A standby (PostgreSQL, another scheduler leads) listens without a store of its own open.
+  const db = host.app?.store.location ?? (isPostgresUrl(config.db) ? withoutPassword(config.db) : config.db);
+  host.log.info({ url, db, role: host.role, auth: config.insecure ? 'off (--insecure)' : 'bearer tokens', dashboard }, 'sluice scheduler ready');
   if (logFormat === 'pretty') {
     const login = config.insecure ? '' : ' (it asks for a client token)';
     process.stdout.write(`\nsluice is ready at ${url}: the dashboard is ${dashboard}${login}, the API ${url}/docs\n\n`);

@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions, LogController, type RouteOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { defaultMaxHeapUsedMb, type SchedulerConfig } from './config.ts';
+import type { Leadership } from './storage/postgres/leadership.ts';
 import type { StorageHealth } from './storage/storage-health.ts';
 import authPlugin from './http/plugins/auth.ts';
 import channelsPlugin from './http/plugins/channels.ts';
@@ -59,6 +60,8 @@ export interface BuildOptions {
   serverFactory?: FastifyServerOptions['serverFactory'];
   /** Whether the store takes writes, kept by the process across the apps it builds (see SchedulerHost). */
   storage?: StorageHealth;
+  /** PostgreSQL, several schedulers: the leadership the host holds now, which the store writes under. */
+  leadership?: Leadership;
   /** Called for every route as it is registered (a test lists them against docs/http-api.md). */
   onRoute?: (route: RouteOptions) => void;
 }
@@ -80,7 +83,7 @@ export function httpServerOptions(config: SchedulerConfig): Pick<FastifyServerOp
  * Build the scheduler app: plugins and routes, no listen. The CLI listens and
  * wires signals; tests build it or start the real process.
  */
-export async function buildApp({ config, logger, loggerInstance, serverFactory, storage, onRoute }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, logger, loggerInstance, serverFactory, storage, leadership, onRoute }: BuildOptions): Promise<FastifyInstance> {
   const edge = { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxParamLength: MAX_PARAM_LENGTH };
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? { level: config.logLevel } }),
@@ -127,7 +130,7 @@ export async function buildApp({ config, logger, loggerInstance, serverFactory, 
   await app.register(upgradesPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.maxDepth });
   await app.register(crossOriginPlugin, { corsOrigins: config.corsOrigins });
-  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, storage });
+  await app.register(storePlugin, { path: config.db, synchronous: config.synchronous, storage, leadership });
   await app.register(lifecyclePlugin);
   await app.register(authPlugin, {
     tokens: { client: config.clientToken, worker: config.workerToken, admin: config.adminToken },

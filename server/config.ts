@@ -167,6 +167,13 @@ export const SchedulerConfig = z
       placeholder: 'path|url',
       description: 'the SQLite file (:memory: keeps nothing across restarts), or a postgres:// or postgresql:// URL: PostgreSQL as the store of record (docs/postgresql.md)',
     }),
+    leaderLeaseMs: whole(5000, {
+      min: 300,
+      unit: 'ms',
+      description:
+        'PostgreSQL store: how long the leader’s lease lasts without a renewal. A standby takes over this long after the leader dies (plus the load); a leader that cannot renew within it stops leading and stands by',
+      docs: '([below](#several-schedulers))',
+    }),
     synchronous: choice(['normal', 'full'], 'normal', {
       description: 'normal survives a crash of the process (kill -9); full also a crash of the machine (a power cut), at an fsync per commit',
     }),

@@ -6,10 +6,10 @@ import { type DestinationStream, pino } from 'pino';
 import { type BuildOptions, buildApp, httpServerOptions } from './app.ts';
 import type { SchedulerConfig } from './config.ts';
 import { StandbyResponder } from './standby.ts';
-import type { Leadership } from './storage/postgres/leadership.ts';
+import { Leadership } from './storage/postgres/leadership.ts';
 import { StorageHealth } from './storage/storage-health.ts';
 import { checkIntegrity, type IntegrityReport, StoreDamagedError } from './storage/sqlite/integrity.ts';
-import { isPostgresUrl } from './storage/postgres/postgres-storage.ts';
+import { isPostgresUrl, withoutPassword } from './storage/postgres/postgres-storage.ts';
 import { isMemoryStore, StoreLock } from './storage/sqlite/store-lock.ts';
 
 /** While writes are refused, how often the store is asked whether it takes them again (ms). */
@@ -52,6 +52,17 @@ class ServerFacade extends EventEmitter {
   }
   /** Fastify checks that it exists (forceCloseConnections); the host closes the connections, not an app. */
   closeIdleConnections(): void {}
+}
+
+/** The contender of a scheduler whose store is PostgreSQL (--db postgres://…). */
+function postgresLeadership(config: SchedulerConfig): (advertiseUrl: string) => Leadership {
+  return (url) =>
+    new Leadership({
+      // Named, so that an operator sees the schedulers' sessions in pg_stat_activity.
+      connection: { connectionString: config.db, application_name: 'sluice scheduler' },
+      url,
+      leaseMs: config.leaderLeaseMs,
+    });
 }
 
 /** An app mounted on the host's server, and its requests in flight. */
@@ -138,8 +149,13 @@ export class SchedulerHost {
   static async start(config: SchedulerConfig, logStream?: DestinationStream, hostOptions: HostOptions = {}): Promise<SchedulerHost> {
     const options = { level: config.logLevel };
     const host = new SchedulerHost(config, logStream ? pino(options, logStream) : pino(options), hostOptions);
-    if (hostOptions.leadership) {
-      await host.#standBy(hostOptions.leadership);
+    // PostgreSQL: the schedulers on one database contend, one leads and the others stand by.
+    const leadership = hostOptions.leadership ?? (isPostgresUrl(config.db) ? postgresLeadership(config) : undefined);
+    if (leadership) {
+      await host.#standBy(leadership).catch((error: unknown) => {
+        if (hostOptions.leadership) throw error;
+        throw new Error(`the PostgreSQL store ${withoutPassword(config.db)} could not be reached: ${(error as Error).message}`, { cause: error });
+      });
       return host;
     }
     // Not a SQLite file: in memory, or PostgreSQL (whose exclusivity is the leadership lease).
@@ -304,6 +320,8 @@ export class SchedulerHost {
       // A store in memory cannot be rebuilt from disk, and a PostgreSQL leader whose commit failed
       // may have been fenced: a failed commit stops the process there.
       storage: isMemoryStore(this.config.db) || isPostgresUrl(this.config.db) ? undefined : this.storage,
+      // PostgreSQL: the store writes under the term this host leads at, and gives it up when a commit fails.
+      leadership: this.#leadership,
       serverFactory: (fastifyHandler, options) => {
         handler = fastifyHandler;
         this.#server ??= this.#createServer(options);

@@ -14,6 +14,12 @@ export interface SchedulerOptions {
   /** Run without authentication (the default for tests); false: the args give tokens. */
   insecure?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A PostgreSQL store (db a postgres:// URL): return once it listens, leading or standing by.
+   * By default the helper waits until it leads and serves (after the lease of a leader killed
+   * before it has lapsed).
+   */
+  standby?: boolean;
 }
 
 export interface SchedulerProc {
@@ -39,6 +45,7 @@ export async function startScheduler(t: Teardown, options: SchedulerOptions = {}
   );
   t.teardown(() => proc.stop('SIGKILL'));
   const ready = await proc.waitForLog((e) => e.msg === 'sluice scheduler ready', 20_000);
+  if (/^postgres(?:ql)?:\/\//.test(db) && !options.standby) await proc.waitForLog((e) => e.msg === 'leading: serving', 60_000);
   const url = ready.url as string;
   return { proc, url, port: Number(new URL(url).port), db };
 }

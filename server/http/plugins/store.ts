@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import type { Leadership } from '../../storage/postgres/leadership.ts';
 import { isPostgresUrl, PostgresStorage } from '../../storage/postgres/postgres-storage.ts';
 import { SqliteStorage } from '../../storage/sqlite/sqlite-storage.ts';
 import { StorageHealth } from '../../storage/storage-health.ts';
@@ -24,6 +25,13 @@ export interface StorePluginOptions {
    * stops the process (exit 70) and the next start recovers from disk.
    */
   storage?: StorageHealth;
+  /**
+   * PostgreSQL, several schedulers: the leadership the host contends with,
+   * leading now. The store writes under its term, and a failed commit gives
+   * it up (the host stands by, and loads afresh when it leads again) rather
+   * than stopping the process.
+   */
+  leadership?: Leadership;
 }
 
 /**
@@ -37,13 +45,21 @@ export default fp<StorePluginOptions>(
     if (isPostgresUrl(options.path)) {
       // Memory and PostgreSQL disagree from a failed commit on, and a fenced leader must stop
       // serving: writes are refused at once (507), the replies already due go out, and the
-      // process stops; the next leader (or this one, restarted) loads what PostgreSQL holds.
+      // leadership is given up (the host drops this app and stands by) or, with no host to stand
+      // by, the process stops; the next leader (or this one, later) loads what PostgreSQL holds.
       const health = options.storage ?? new StorageHealth();
+      const leadership = options.leadership;
       const storage = await PostgresStorage.open(options.path, {
         log: app.log,
+        leadership,
         onFailure: (error) => {
           if (!health.writable) return;
           health.failed(error, storage);
+          if (leadership) {
+            app.log.error({ err: error, db: storage.location }, 'a PostgreSQL commit failed or leadership was lost: standing by; the next leader serves what PostgreSQL holds');
+            leadership.resign(`a commit failed: ${error.message}`);
+            return;
+          }
           app.log.fatal({ err: error, db: storage.location }, 'a PostgreSQL commit failed or leadership was lost; stopping so that the leader serves what PostgreSQL holds');
           setTimeout(() => process.exit(70), STOP_AFTER_FAILURE_MS);
         },

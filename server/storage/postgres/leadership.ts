@@ -232,13 +232,27 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
     await this.#dropClient();
   }
 
+  /**
+   * Give leadership up now (a commit of this leader failed, so its state can
+   * no longer be trusted): it stops leading at once ('leadership:lost'),
+   * releases its lease so that a standby need not wait for it to lapse, and
+   * stays out of the contest for the rejoin delay, as after any loss.
+   */
+  resign(reason: string): void {
+    const state = this.#state;
+    if (state.role !== 'leader') return;
+    this.#stepDown(reason);
+    const client = this.#client;
+    client?.query(RELEASE, [this.name, state.term, this.id]).catch(() => {});
+  }
+
   #leading(): boolean {
     return this.#state.role === 'leader' && performance.now() < this.#state.deadline;
   }
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      const wait = this.#state.role === 'leader' ? this.#renewEveryMs : Math.max(this.#pollEveryMs, this.#outUntil - performance.now());
+      const wait = this.#state.role === 'leader' ? this.#renewEveryMs : this.#pollEveryMs;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#sleep = setTimeout(resolve, wait);
@@ -262,15 +276,19 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
         else this.#stepDown('the lease was taken over or had lapsed');
         return;
       }
-      if (performance.now() < this.#outUntil || this.#closed) return;
-      const acquired = await client.query<{ term: string }>(ACQUIRE, [this.name, this.id, this.url, this.leaseMs]);
-      if (acquired.rows[0] && !this.#closed) {
-        this.#lead(Number(acquired.rows[0].term), sent);
-        return;
+      if (this.#closed) return;
+      // Out of the contest for a while after a loss: it still looks who leads, to name it.
+      if (performance.now() >= this.#outUntil) {
+        const acquired = await client.query<{ term: string }>(ACQUIRE, [this.name, this.id, this.url, this.leaseMs]);
+        if (acquired.rows[0] && !this.#closed) {
+          this.#lead(Number(acquired.rows[0].term), sent);
+          return;
+        }
       }
       const current = await client.query<{ term: string; holder: string; url: string | null }>(CURRENT, [this.name]);
       const row = current.rows[0];
-      const seen = row ? { term: Number(row.term), id: row.holder, url: row.url } : null;
+      // Its own lease, lapsing still on the database's clock after it stopped leading: no one else leads yet.
+      const seen = row && row.holder !== this.id ? { term: Number(row.term), id: row.holder, url: row.url } : null;
       if (seen?.term !== this.#leader?.term && seen) this.emit('leadership:observed', seen);
       this.#leader = seen;
     } catch (error) {

@@ -7,7 +7,7 @@ import type { Db } from '../sqlite/database.ts';
 import type { Shipper } from '../sqlite/group-commit.ts';
 import { SqliteStorage } from '../sqlite/sqlite-storage.ts';
 import { captureWrites, type RecordedWrite } from './capture.ts';
-import { FencedError, fencedTransaction, Leadership } from './leadership.ts';
+import { type Fence, FencedError, fencedTransaction, Leadership } from './leadership.ts';
 import { migrate } from './migrate.ts';
 
 /** Whether --db names a PostgreSQL database (a postgres:// or postgresql:// URL) rather than a SQLite file. */
@@ -53,6 +53,12 @@ export interface PostgresStorageOptions {
   leaseMs?: number;
   /** The URL others should use for this scheduler, recorded with the leadership. */
   advertiseUrl?: string | null;
+  /**
+   * A leadership that leads already, kept by the caller (SchedulerHost): the
+   * store fences its writes with the term it leads at now, and neither
+   * starts nor closes it. Without one, open() contends itself and waits.
+   */
+  leadership?: Leadership;
 }
 
 /**
@@ -66,6 +72,8 @@ export interface PostgresStorageOptions {
 class PostgresShipper implements Shipper {
   readonly #client: pg.Client;
   readonly #leadership: Leadership;
+  /** The term the copy was loaded at: a later term (lost, then gained again) is not this copy's to write. */
+  readonly #term: number;
   readonly #copy: () => Db;
   #turn: RecordedWrite[] = [];
   #next: Batch | undefined;
@@ -75,9 +83,10 @@ class PostgresShipper implements Shipper {
   readonly #shippedSeq = new Map<string, number>();
   readonly #names = new Map<string, string>();
 
-  constructor(client: pg.Client, leadership: Leadership, copy: () => Db) {
+  constructor(client: pg.Client, leadership: Leadership, term: number, copy: () => Db) {
     this.#client = client;
     this.#leadership = leadership;
+    this.#term = term;
     this.#copy = copy;
   }
 
@@ -133,8 +142,7 @@ class PostgresShipper implements Shipper {
       this.#next = undefined;
       this.#sending = batch;
       try {
-        const fence = this.#leadership.fence;
-        if (!fence) throw new FencedError(this.#leadership.name, -1);
+        const fence = this.fence();
         await fencedTransaction(this.#client, fence, batch.queries);
         batch.settle(undefined);
       } catch (error) {
@@ -143,6 +151,13 @@ class PostgresShipper implements Shipper {
       }
     }
     this.#sending = undefined;
+  }
+
+  /** The fence of the term the copy was loaded at; FencedError once that term no longer leads. */
+  fence(): Fence {
+    const fence = this.#leadership.fence;
+    if (!fence || fence.term !== this.#term) throw new FencedError(this.#leadership.name, this.#term);
+    return fence;
   }
 
   #nameOf(text: string): string {
@@ -191,6 +206,8 @@ export class PostgresStorage extends SqliteStorage {
   readonly #client: pg.Client;
   readonly #shipper: PostgresShipper;
   readonly #dir: string;
+  /** Whether the leadership is this store's own (made by open()), to close with it. */
+  readonly #ownsLeadership: boolean;
   /** Told when leadership is lost while serving (not when it is given up by close()). */
   #onLost: ((lost: { term: number; reason: string }) => void) | undefined;
 
@@ -199,32 +216,39 @@ export class PostgresStorage extends SqliteStorage {
     this.location = location;
     this.#client = client;
     this.leadership = leadership;
+    this.#ownsLeadership = !options.leadership;
     this.#shipper = shipper;
     this.#dir = join(copy, '..');
   }
 
   /**
-   * Lead (waiting while another scheduler does), apply the PostgreSQL
-   * migrations, and load the database into a fresh private copy.
+   * Lead (waiting while another scheduler does; or with options.leadership,
+   * which leads already), apply the PostgreSQL migrations, and load the
+   * database into a fresh private copy.
    */
   static async open(url: string, options: PostgresStorageOptions): Promise<PostgresStorage> {
     const location = withoutPassword(url);
     const log = options.log;
-    const leaseMs = options.leaseMs ?? 5000;
-    const leadership = new Leadership({ connection: url, leaseMs, url: options.advertiseUrl ?? null });
-    leadership.on('leadership:error', (error) => log?.warn({ err: error, db: location }, 'leadership: a round trip to PostgreSQL failed'));
+    const leaseMs = options.leadership?.leaseMs ?? options.leaseMs ?? 5000;
     const started = performance.now();
-    try {
-      await leadership.start();
-    } catch (error) {
-      await leadership.close().catch(() => undefined);
-      throw new Error(`the PostgreSQL store ${location} could not be reached: ${(error as Error).message}`, { cause: error });
+    const owned = !options.leadership;
+    const leadership = options.leadership ?? new Leadership({ connection: url, leaseMs, url: options.advertiseUrl ?? null });
+    if (owned) {
+      leadership.on('leadership:error', (error) => log?.warn({ err: error, db: location }, 'leadership: a round trip to PostgreSQL failed'));
+      try {
+        await leadership.start();
+      } catch (error) {
+        await leadership.close().catch(() => undefined);
+        throw new Error(`the PostgreSQL store ${location} could not be reached: ${(error as Error).message}`, { cause: error });
+      }
+      if (leadership.role !== 'leader') {
+        log?.warn({ db: location, leader: leadership.leader }, 'another scheduler leads this database: waiting to take over');
+        await new Promise<void>((resolve) => leadership.once('leadership:gained', () => resolve()));
+      }
     }
-    if (leadership.role !== 'leader') {
-      log?.warn({ db: location, leader: leadership.leader }, 'another scheduler leads this database: waiting to take over');
-      await new Promise<void>((resolve) => leadership.once('leadership:gained', () => resolve()));
-    }
-    log?.info({ db: location, term: leadership.term }, 'leading the PostgreSQL store');
+    const term = leadership.term;
+    if (term === undefined) throw new Error(`the PostgreSQL store ${location} could not be opened: this scheduler no longer leads`);
+    log?.info({ db: location, term }, 'leading the PostgreSQL store');
     const settings: pg.ClientConfig = {
       connectionString: url,
       types: PG_TYPES,
@@ -249,16 +273,16 @@ export class PostgresStorage extends SqliteStorage {
       const version = await migrate(loader);
       await client.connect();
       const dir = makeCopyDir();
-      shipper = new PostgresShipper(client, leadership, () => (storage as PostgresStorage).sqlite);
+      shipper = new PostgresShipper(client, leadership, term, () => (storage as PostgresStorage).sqlite);
       storage = new PostgresStorage(join(dir, 'copy.db'), location, client, leadership, shipper, options);
       const rows = await loadCopy(loader, storage.sqlite, shipper);
       // Leadership lost while loading: what was loaded may be stale already, and nothing could be written.
-      if (leadership.role !== 'leader') throw new Error('leadership was lost while the database was being loaded');
+      if (leadership.term !== term) throw new Error('leadership was lost while the database was being loaded');
       log?.info({ db: location, schemaVersion: version, rows, ms: Math.round(performance.now() - started) }, 'PostgreSQL store loaded into the working copy');
     } catch (error) {
       await storage?.close().catch(() => undefined);
       await client.end().catch(() => undefined);
-      await leadership.close().catch(() => undefined);
+      if (owned) await leadership.close().catch(() => undefined);
       throw new Error(`the PostgreSQL store ${location} could not be opened: ${(error as Error).message}`, { cause: error });
     } finally {
       await loader.end().catch(() => undefined);
@@ -272,17 +296,15 @@ export class PostgresStorage extends SqliteStorage {
   /** Whether PostgreSQL takes this leader's writes: a fenced transaction of no writes. */
   override async probe(): Promise<void> {
     if (this.failed) throw this.failed;
-    const fence = this.leadership.fence;
-    if (!fence) throw new FencedError(this.leadership.name, -1);
-    await fencedTransaction(this.#client, fence, []);
+    await fencedTransaction(this.#client, this.#shipper.fence(), []);
   }
 
-  /** Commit and ship what is pending, give the leadership up, and remove the copy. */
+  /** Commit and ship what is pending, give the leadership up (if it is the store's own), and remove the copy. */
   override async close(): Promise<void> {
     super.closeNow();
     await this.#shipper.drained();
     if (this.#onLost) this.leadership.off('leadership:lost', this.#onLost);
-    await this.leadership.close().catch(() => undefined);
+    if (this.#ownsLeadership) await this.leadership.close().catch(() => undefined);
     await this.#client.end().catch(() => undefined);
     rmSync(this.#dir, { recursive: true, force: true });
   }
