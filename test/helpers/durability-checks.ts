@@ -186,3 +186,158 @@ export async function appendsAndSetsSurviveKill(t: Test, db: string): Promise<vo
     t.ok((body.value as { i: number }).i >= last, `variable ${p} holds ${JSON.stringify(body.value)}, its last acknowledged set was ${last}`);
   }
 }
+
+/**
+ * Writes of every kind from callers given several scheduler URLs, that follow the leader: a
+ * caller whose request fails (the connection refused or cut) or is answered 503
+ * SLUICE_ERR_STANDBY tries the leader named, or the next URL. Every attempt is a new write (a
+ * new key, item or value), so that a write cut off, which may or may not have landed, is never
+ * taken for an acknowledged one. `acked` keeps what was acknowledged, and when.
+ */
+export interface FailoverBurst {
+  /** Task keys whose submission was acknowledged (201). */
+  submissions: string[];
+  /** Per channel `failover-<c>`: the keys whose append was acknowledged, in order. */
+  appends: string[][];
+  /** Per putter p: the items { p, i } whose put to queue `failover` was acknowledged, in order. */
+  puts: Array<Array<{ p: number; i: number }>>;
+  /** Fencing tokens of acquisitions acknowledged, in the order they were made, per lock / semaphore. */
+  lockTokens: number[];
+  semaphoreTokens: number[];
+  /** performance.now() of every acknowledged write. */
+  ackTimes: number[];
+  /** Requests that failed or were refused (not acknowledged). */
+  refused: number;
+  /** Stop the writers; resolves once they have. */
+  stop(): Promise<void>;
+  /** The first acknowledged write after `since` (performance.now()), or undefined. */
+  firstAckAfter(since: number): number | undefined;
+}
+
+export function startFailoverBurst(urls: readonly string[], { channels = 2, putters = 4, submitters = 2 } = {}): FailoverBurst {
+  let stopping = false;
+  let current = 0;
+  const burst: FailoverBurst = {
+    submissions: [],
+    appends: Array.from({ length: channels }, () => []),
+    puts: Array.from({ length: putters }, () => []),
+    lockTokens: [],
+    semaphoreTokens: [],
+    ackTimes: [],
+    refused: 0,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(writers);
+    },
+    firstAckAfter: (since) => burst.ackTimes.filter((at) => at > since).sort((a, b) => a - b)[0],
+  };
+  /** One attempt at the leader as last known; moves on when it is not the leader (any more). */
+  const send = async (method: string, path: string, body: unknown): Promise<{ status: number; body: any } | undefined> => {
+    const url = urls[current];
+    try {
+      const answer = await fetch(`${url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await answer.text();
+      const parsed = text ? JSON.parse(text) : undefined;
+      if (answer.status === 503 && parsed?.error?.code === 'SLUICE_ERR_STANDBY') {
+        const leader = urls.indexOf(parsed.error.details?.leader);
+        if (current === urls.indexOf(url)) current = leader >= 0 ? leader : (current + 1) % urls.length;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return { status: answer.status, body: parsed };
+    } catch {
+      if (urls[current] === url) current = (current + 1) % urls.length;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return undefined;
+    }
+  };
+  const acknowledged = (answer: { status: number } | undefined, ...ok: number[]): boolean => {
+    if (answer && ok.includes(answer.status)) {
+      burst.ackTimes.push(performance.now());
+      return true;
+    }
+    burst.refused++;
+    return false;
+  };
+  const loop = async (write: (i: number) => Promise<void>): Promise<void> => {
+    for (let i = 0; !stopping; i++) await write(i);
+  };
+  const writers = [
+    ...Array.from({ length: submitters }, (_, s) =>
+      loop(async (i) => {
+        const key = `failover-sub-${s}-${i}`;
+        if (acknowledged(await send('POST', '/tasks', { fn: 'inc', args: [i], key, pure: false }), 201)) burst.submissions.push(key);
+      }),
+    ),
+    ...burst.appends.map((mine, c) =>
+      loop(async (i) => {
+        const key = `failover-ch-${c}-${i}`;
+        if (acknowledged(await send('POST', `/channels/failover-${c}/append`, { tasks: [{ fn: 'inc', args: [i], key, pure: false }] }), 201)) mine.push(key);
+      }),
+    ),
+    ...burst.puts.map((mine, p) =>
+      loop(async (i) => {
+        if (acknowledged(await send('POST', '/queues/failover/put', { item: { p, i } }), 201)) mine.push({ p, i });
+      }),
+    ),
+    loop(async () => {
+      const answer = await send('POST', '/locks/failover-lock/acquire?timeout=10', { ttlMs: 3000 });
+      if (!acknowledged(answer, 200, 201)) return;
+      burst.lockTokens.push(answer?.body.token);
+      await send('POST', '/locks/failover-lock/release', { leaseId: answer?.body.leaseId });
+    }),
+    loop(async () => {
+      const answer = await send('POST', '/semaphores/failover-sem/acquire?timeout=10', { maxLeases: 2, ttlMs: 3000 });
+      if (!acknowledged(answer, 200, 201)) return;
+      burst.semaphoreTokens.push(answer?.body.token);
+      await send('POST', '/semaphores/failover-sem/release', { leaseId: answer?.body.leaseId });
+    }),
+  ];
+  return burst;
+}
+
+/** Every write a FailoverBurst saw acknowledged is there on the scheduler at `url`, in order; fencing tokens only went up. */
+export async function checkFailoverBurst(t: Test, url: string, burst: FailoverBurst): Promise<void> {
+  const http = api(url);
+  const statusOf = (key: string): Promise<number> =>
+    waitFor(async () => {
+      const { status } = await http.get(`/futures/${key}`);
+      return status === 503 ? undefined : status;
+    }, `an answer about ${key} other than 503`);
+  const missing: string[] = [];
+  for (const key of burst.submissions) if ((await statusOf(key)) !== 200) missing.push(key);
+  t.same(missing, [], `all ${burst.submissions.length} acknowledged submissions are there`);
+
+  for (const [c, mine] of burst.appends.entries()) {
+    const { body } = await http.get(`/channels/failover-${c}?limit=100000`);
+    const keys = (body.futures as Array<{ key: string }>).map((f) => f.key);
+    const at = new Map(keys.map((key, index) => [key, index]));
+    t.same(mine.filter((key) => !at.has(key)), [], `channel ${c}: all ${mine.length} acknowledged appends are there`);
+    const positions = mine.map((key) => at.get(key) as number);
+    t.ok(positions.every((p, i) => i === 0 || p > positions[i - 1]), `channel ${c}: in the order they were acknowledged`);
+    t.equal(new Set(keys).size, keys.length, `channel ${c}: no key twice`);
+  }
+
+  const taken = await waitFor(async () => {
+    const answer = await http.post('/queues/failover/get?batch=10000&timeout=0');
+    if (answer.status === 503) return undefined;
+    if (answer.status !== 200) throw new Error(`the queue's items: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  }, 'the queue items');
+  const items = taken.items as Array<{ p: number; i: number }>;
+  t.equal(new Set(items.map(({ p, i }) => `${p}:${i}`)).size, items.length, 'no queue item twice');
+  for (const [p, mine] of burst.puts.entries()) {
+    const theirs = items.filter((item) => item.p === p).map((item) => item.i);
+    const present = new Set(theirs);
+    t.same(mine.filter(({ i }) => !present.has(i)), [], `putter ${p}: all ${mine.length} acknowledged puts are there`);
+    t.ok(theirs.every((i, n) => n === 0 || i > theirs[n - 1]), `putter ${p}: its items in the order it put them`);
+  }
+
+  const increasing = (tokens: number[]): boolean => tokens.every((token, n) => n === 0 || token > tokens[n - 1]);
+  t.ok(burst.lockTokens.length > 0 && increasing(burst.lockTokens), `lock fencing tokens strictly increase: ${burst.lockTokens.length} acquisitions, last ${burst.lockTokens.at(-1)}`);
+  t.ok(burst.semaphoreTokens.length > 0 && increasing(burst.semaphoreTokens), `semaphore fencing tokens strictly increase: ${burst.semaphoreTokens.length} acquisitions, last ${burst.semaphoreTokens.at(-1)}`);
+}

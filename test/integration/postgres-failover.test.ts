@@ -1,0 +1,118 @@
+// Failover with the PostgreSQL store, under load: two real schedulers (`sluice scheduler --db
+// postgres://…`) on one database, a worker and a client given both URLs, and writers of every kind
+// that follow the leader. The leader is kill -9'd in the middle of the burst, several times (the
+// killed one restarted as the new standby): every acknowledged write is on the new leader, the
+// client's futures resolve, its channel reader carries on without gap or repeat, and fencing tokens
+// only go up. One private PostgreSQL cluster for the file.
+import { createServer } from 'node:net';
+import t from 'tap';
+import { Client } from '../../client/node.ts';
+import { api, type SchedulerProc, startScheduler, startWorker } from '../helpers/cluster.ts';
+import { checkFailoverBurst, startFailoverBurst } from '../helpers/durability-checks.ts';
+import { createDatabase, postgresMissing, startPostgres } from '../helpers/postgres.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Settles within ms, or rejects naming `what`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const role = async (url: string): Promise<string | undefined> => {
+  try {
+    return (await api(url).get<{ role?: string }>('/health')).body.role;
+  } catch {
+    return undefined;
+  }
+};
+
+const missing = postgresMissing();
+if (missing) t.plan(0, missing);
+else {
+  const server = await startPostgres(t);
+
+  t.test('kill -9 of the leader under load, three times: nothing acknowledged is lost, and everyone follows', async (t) => {
+    const db = await createDatabase(t, server, 'failover');
+    const ports = [await freePort(), await freePort()];
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const running: SchedulerProc[] = [await startScheduler(t, { db, port: ports[0] })];
+    running[1] = await startScheduler(t, { db, port: ports[1], standby: true });
+    t.equal(await role(urls[1]), 'standby', 'the second stands by');
+
+    const client = await Client.connect(urls);
+    t.teardown(() => client.close({ timeoutMs: 1000 }));
+    await startWorker(t, urls.join(','), { name: 'failover-worker', joinedAt: urls[0] });
+    t.equal(await within(client.submit('inc', [0], { pure: false }).result(), 30_000, 'a first result'), 1);
+
+    // The client reads channel failover-0 (which the burst appends to) as it grows.
+    const read: string[] = [];
+    const channel = client.channel('failover-0');
+    const reader = (async () => {
+      for await (const entry of channel) {
+        const future = entry as { key: string; release(): void };
+        read.push(future.key);
+        future.release();
+      }
+    })();
+    const burst = startFailoverBurst(urls);
+    const futures: Array<{ i: number; result: Promise<unknown> }> = [];
+    const firstWriteMs: number[] = [];
+    const kills = 3;
+    for (let kill = 0; kill < kills; kill++) {
+      const leader = (await role(urls[0])) === 'leader' ? 0 : 1;
+      const standby = 1 - leader;
+      // Mid-burst: some writes acknowledged by this leader first, and futures of the client in flight.
+      const acksBefore = burst.ackTimes.length;
+      await waitFor(() => burst.ackTimes.length >= acksBefore + 200, `writes acknowledged before kill ${kill + 1}`, 60_000);
+      for (let i = 0; i < 20; i++) {
+        const n = kill * 100 + i;
+        futures.push({ i: n, result: client.submit('inc', [n], { pure: false }).result() });
+      }
+      await within(client.flush(), 30_000, `the client's submissions before kill ${kill + 1}`);
+      await running[leader].proc.stop('SIGKILL');
+      const killedAt = performance.now();
+      await waitFor(() => burst.firstAckAfter(killedAt), `a write acknowledged after kill ${kill + 1}`, 60_000);
+      firstWriteMs.push(Math.round((burst.firstAckAfter(killedAt) as number) - killedAt));
+      t.equal(await role(urls[standby]), 'leader', `kill ${kill + 1}: the standby leads`);
+      // The killed one comes back on its port as the standby, naming the new leader.
+      running[leader] = await startScheduler(t, { db, port: ports[leader], standby: true });
+      await waitFor(async () => (await api(urls[leader]).get<{ leader?: string }>('/health')).body.leader === urls[standby], 'the restarted one to name the leader', 30_000);
+    }
+    // A while on the last leader, then the writers stop.
+    const acks = burst.ackTimes.length;
+    await waitFor(() => burst.ackTimes.length >= acks + 100, 'writes on the last leader', 60_000);
+    await burst.stop();
+    const leader = (await role(urls[0])) === 'leader' ? urls[0] : urls[1];
+
+    await checkFailoverBurst(t, leader, burst);
+    const results = await within(Promise.all(futures.map(({ result }) => result)), 60_000, "the client's futures");
+    t.same(results, futures.map(({ i }) => i + 1), `all ${futures.length} futures the client submitted before a kill resolved, each to its result`);
+
+    // The reader: everything in the channel, in its order, once each (no gap, no repeat).
+    const { body } = await api(leader).get('/channels/failover-0?limit=100000');
+    const keys = (body.futures as Array<{ key: string }>).map((f) => f.key);
+    await waitFor(() => read.length >= keys.length, `the reader to reach the end (${keys.length})`, 60_000);
+    t.same(read, keys, `the channel reader saw all ${keys.length} entries, in order, no gap, no repeat`);
+    await within(channel.stop(), 10_000, 'stopping the channel');
+    await within(reader, 20_000, 'the reader to end');
+
+    const sorted = [...firstWriteMs].sort((x, y) => x - y);
+    t.comment(
+      `kill -9 → first acknowledged write (lease 5000 ms): ${firstWriteMs.join(', ')} ms; min ${sorted[0]}, median ${sorted[Math.floor(sorted.length / 2)]}, max ${sorted.at(-1)}; ` +
+        `${burst.submissions.length} submissions, ${burst.appends.flat().length} appends, ${burst.puts.flat().length} puts, ` +
+        `${burst.lockTokens.length + burst.semaphoreTokens.length} lock/semaphore grants acknowledged, ${burst.refused} refused or cut off`,
+    );
+  });
+}
