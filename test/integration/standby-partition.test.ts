@@ -2,13 +2,16 @@
 // the leader's host is cut off; the standby takes over, the old leader stands by once its lease ran out,
 // and the clients and workers (given both URLs) carry on with the new one.
 //
-// The schedulers keep their state in memory (test/fixtures/standby-scheduler.ts): that the old leader
-// commits nothing once cut off is the store's fence (test/integration/postgres-leadership.test.ts).
+// The first case runs schedulers that keep their state in memory (test/fixtures/standby-scheduler.ts);
+// the second, real schedulers on the PostgreSQL store (`sluice scheduler --db postgres://…`), with a
+// writer on the leader's own host that keeps writing to it while it is cut off: PostgreSQL must hold
+// nothing it sent after the takeover.
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import t from 'tap';
 import { Client } from '../../client/node.ts';
 import { makeNetwork, netnsUnavailable, type TestHost } from '../helpers/netns.ts';
-import { startPostgres } from '../helpers/postgres.ts';
+import { createDatabase, startPostgres } from '../helpers/postgres.ts';
 import { Proc, TASKS, waitFor } from '../helpers/processes.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/standby-scheduler.ts', import.meta.url));
@@ -86,5 +89,81 @@ if (why) {
     t.match(await health(a), { role: 'standby', leader: urlOf(b) }, 'a stands by and names b');
     const refused = await fetch(`${urlOf(a)}/workers`, { headers: auth, signal: AbortSignal.timeout(2000) });
     t.equal(refused.status, 503, 'a serves nothing');
+  });
+  /** A real scheduler on the PostgreSQL store, on its test host. */
+  const startStoreOn = async (host: TestHost, db: string): Promise<Proc> => {
+    const [file, args] = host.command(process.execPath, [BIN, 'scheduler', '--port', String(PORT), '--db', db, '--leader-lease-ms', String(LEASE_MS), '--log-level', 'info']);
+    const proc = new Proc(args, {
+      command: file,
+      env: { SLUICE_INSECURE: 'false', SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_HOST: '0.0.0.0', SLUICE_ADVERTISE_URL: urlOf(host) },
+    });
+    t.teardown(() => proc.stop('SIGKILL'));
+    await proc.waitForLog((e) => e.msg === 'sluice scheduler ready', 30_000);
+    return proc;
+  };
+
+  // Puts to the scheduler on its own host, one every 20 ms, each a new item naming when it was sent;
+  // one JSON line per answer.
+  const WRITER = `
+    const [url, token] = process.argv.slice(1);
+    for (let i = 0; ; i++) {
+      const sentAt = Date.now();
+      let status = 'no answer';
+      try {
+        const answer = await fetch(url + '/queues/cut/put', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token }, body: JSON.stringify({ item: { i, sentAt } }), signal: AbortSignal.timeout(2000) });
+        status = answer.status;
+        await answer.text();
+      } catch {}
+      console.log(JSON.stringify({ msg: 'put', i, sentAt, status }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }`;
+
+  t.test('the PostgreSQL store: the leader cut off commits nothing after the takeover, and stands by naming the new leader when back', async (t) => {
+    const db = (await createDatabase(t, database, 'partition_store')).replace('@127.0.0.1:', `@${rootAddress}:`);
+    const a = await network.addHost('pa');
+    const b = await network.addHost('pb');
+    const procA = await startStoreOn(a, db);
+    await waitFor(async () => (await health(a))?.role === 'leader', 'a to lead', 30_000);
+    await startStoreOn(b, db);
+    await waitFor(async () => (await health(b))?.leader === urlOf(a), 'b to stand by naming a', 20_000);
+
+    const [file, args] = a.command(process.execPath, ['--input-type=module', '-e', WRITER, urlOf(a), TOKEN]);
+    const writer = new Proc(args, { command: file });
+    t.teardown(() => writer.stop('SIGKILL'));
+    const puts = (): Array<{ i: number; sentAt: number; status: number | string }> =>
+      writer.lines.flatMap((line) => {
+        try {
+          const entry = JSON.parse(line);
+          return entry.msg === 'put' ? [entry] : [];
+        } catch {
+          return [];
+        }
+      });
+    await waitFor(() => puts().filter((p) => p.status === 201).length >= 20, 'puts acknowledged by a', 30_000);
+
+    await network.cut(a);
+    await waitFor(async () => (await health(b))?.role === 'leader', 'b to take over', 30_000);
+    const tookOverAt = Date.now();
+    await procA.waitForLog((e) => e.msg === 'no longer leading: standing by', 30_000);
+    // a stood by; the writer on its host keeps trying for a while longer.
+    const tried = puts().length;
+    await waitFor(() => puts().length >= tried + 20, 'more puts tried on the cut-off host', 30_000);
+
+    await network.restore(a);
+    await waitFor(async () => (await health(a))?.leader === urlOf(b), 'a, back on the network, to stand by naming b', 30_000);
+    t.match(await health(a), { role: 'standby', leader: urlOf(b) }, 'a stands by and names b');
+    await writer.stop('SIGKILL');
+
+    const acknowledgedLate = puts().filter((p) => p.status === 201 && p.sentAt >= tookOverAt);
+    t.same(acknowledgedLate, [], 'a acknowledged nothing sent after the takeover');
+    const client = new pg.Client(db);
+    await client.connect();
+    t.teardown(() => client.end());
+    const { rows } = await client.query<{ i: number; sentAt: number }>("SELECT (value::json->>'i')::int AS i, (value::json->>'sentAt')::bigint AS \"sentAt\" FROM queue_items WHERE queue = 'cut'");
+    t.same(rows.filter((row) => row.sentAt >= tookOverAt), [], 'PostgreSQL holds nothing sent to a after the takeover');
+    const stored = new Set(rows.map((row) => row.i));
+    const acknowledged = puts().filter((p) => p.status === 201);
+    t.same(acknowledged.filter((p) => !stored.has(p.i)), [], `every one of the ${acknowledged.length} puts a acknowledged is in PostgreSQL`);
+    t.comment(`${puts().length} puts tried on a, ${acknowledged.length} acknowledged, ${rows.length} in PostgreSQL; answers after the takeover: ${[...new Set(puts().filter((p) => p.sentAt >= tookOverAt).map((p) => p.status))].join(', ')}`);
   });
 }
