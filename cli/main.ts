@@ -96,7 +96,19 @@ schedulerOptions(
   await runUp(config, { workers: flags.workers, tasks: flags.tasks, concurrency: flags.concurrency, memoryLimitBytes: flags.memoryLimit, logFormat: logFormatOf(config.logFormat) });
 });
 
-schedulerOptions(program.command('scheduler').description('Start a scheduler alone')).action(async (flags) => {
+schedulerOptions(
+  program
+    .command('scheduler')
+    .description('Start a scheduler alone')
+    .addHelpText(
+      'after',
+      `
+With --db postgres://…, several schedulers share the database: each listens at once, one leads and
+serves, the others stand by (GET /health 503 { role: "standby", leader }) and take over when it goes.
+  npx sluice scheduler --db postgres://sluice@db:5432/sluice --host 0.0.0.0 --advertise-url http://sched-a:8786
+  npx sluice scheduler --db postgres://sluice@db:5432/sluice --host 0.0.0.0 --advertise-url http://sched-b:8786`,
+    ),
+).action(async (flags) => {
   const { runScheduler } = await import('./scheduler-command.ts');
   const config = await configOf(flags);
   await runScheduler(config, logFormatOf(config.logFormat));
