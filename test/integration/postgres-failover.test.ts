@@ -5,6 +5,7 @@
 // client's futures resolve, its channel reader carries on without gap or repeat, and fencing tokens
 // only go up. One private PostgreSQL cluster for the file.
 import { createServer } from 'node:net';
+import pg from 'pg';
 import t from 'tap';
 import { Client } from '../../client/node.ts';
 import { api, type SchedulerProc, startScheduler, startWorker } from '../helpers/cluster.ts';
@@ -114,5 +115,39 @@ else {
         `${burst.submissions.length} submissions, ${burst.appends.flat().length} appends, ${burst.puts.flat().length} puts, ` +
         `${burst.lockTokens.length + burst.semaphoreTokens.length} lock/semaphore grants acknowledged, ${burst.refused} refused or cut off`,
     );
+  });
+  t.test('a leader that lost its leadership stands by in the same process, and when it leads again it loads afresh what the other leader wrote', async (t) => {
+    const db = await createDatabase(t, server, 'regain');
+    const ports = [await freePort(), await freePort()];
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const args = ['--leader-lease-ms', '3000'];
+    const a = await startScheduler(t, { db, port: ports[0], args });
+    const b = await startScheduler(t, { db, port: ports[1], args, standby: true });
+    const put = async (url: string, item: string): Promise<void> => {
+      await waitFor(async () => (await api(url).post('/queues/regain/put', { item })).status === 201, `put ${item} at ${url}`, 30_000);
+    };
+    await put(urls[0], 'by a');
+
+    // Another holder takes the row over for a moment (as a takeover does): a's renewal fails, it stands by.
+    const admin = new pg.Client(db);
+    await admin.connect();
+    t.teardown(() => admin.end());
+    await admin.query("UPDATE sluice_leadership SET term = term + 1, holder = 'another', url = NULL, expires_at = clock_timestamp() + interval '1 second'");
+    await a.proc.waitForLog((e) => e.msg === 'no longer leading: standing by', 20_000);
+    await waitFor(async () => (await role(urls[1])) === 'leader', 'b to take over', 30_000);
+    await put(urls[1], 'by b');
+    await waitFor(async () => (await api(urls[0]).get<{ leader?: string }>('/health')).body.leader === urls[1], 'a to stand by naming b', 30_000);
+    t.ok(a.proc.running, 'a did not exit');
+
+    await b.proc.stop('SIGKILL');
+    await waitFor(async () => (await role(urls[0])) === 'leader', 'a, the same process, to lead again', 60_000);
+    t.equal(a.proc.lines.filter((line) => line.includes('"leading: serving"')).length, 2, 'a built its app twice: once per term it led');
+    const items = await waitFor(async () => {
+      const answer = await api(urls[0]).post('/queues/regain/get?batch=10&timeout=0');
+      return answer.status === 200 ? answer.body.items : undefined;
+    }, 'the items on a', 30_000);
+    t.same(items, ['by a', 'by b'], 'a loaded afresh from PostgreSQL: the item b put while a stood by is there');
+    const { rows } = await admin.query('SELECT term FROM sluice_leadership');
+    t.ok(Number(rows[0].term) >= 4, `a leads at a later term (${rows[0].term})`);
   });
 }
