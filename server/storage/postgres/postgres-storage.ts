@@ -196,9 +196,10 @@ function rejected(error: Error): Promise<void> {
  * A turn counts as committed (committed(), afterCommit()) once PostgreSQL
  * has committed it.
  *
- * A failed or fenced commit, and a lost leadership, are final: onFailure is
- * told, and the process stops serving (the next leader loads what
- * PostgreSQL holds).
+ * A failed or fenced commit, and a lost leadership, are final for this
+ * store: onFailure is told, and nothing more is committed. Its owner stops
+ * serving it (SchedulerHost stands by and, when it leads again, opens a
+ * fresh store that loads what PostgreSQL holds then).
  */
 export class PostgresStorage extends SqliteStorage {
   override readonly location: string;
