@@ -150,4 +150,34 @@ else {
     const { rows } = await admin.query('SELECT term FROM sluice_leadership');
     t.ok(Number(rows[0].term) >= 4, `a leads at a later term (${rows[0].term})`);
   });
+  t.test('a leader paused (SIGSTOP) past its lease: the standby takes over; resumed, the old one acknowledges and commits nothing, and stands by', async (t) => {
+    const db = await createDatabase(t, server, 'paused');
+    const ports = [await freePort(), await freePort()];
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const args = ['--leader-lease-ms', '3000'];
+    const a = await startScheduler(t, { db, port: ports[0], args });
+    t.teardown(() => a.proc.child.kill('SIGCONT'));
+    await startScheduler(t, { db, port: ports[1], args, standby: true });
+    t.equal((await api(urls[0]).post('/queues/paused/put', { item: 'before' })).status, 201);
+
+    a.proc.child.kill('SIGSTOP');
+    // Sent while a is paused: the kernel takes the connection, a reads the request once resumed.
+    const during = fetch(`${urls[0]}/queues/paused/put`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: 'during' }) }).then(
+      async (answer) => ({ status: answer.status, body: await answer.text() }),
+      (error: Error) => ({ status: 0, body: error.message }),
+    );
+    await waitFor(async () => (await role(urls[1])) === 'leader', 'b to take over from the paused a', 60_000);
+    t.equal((await api(urls[1]).post('/queues/paused/put', { item: 'by b' })).status, 201);
+
+    a.proc.child.kill('SIGCONT');
+    const answer = await within(during, 30_000, 'the answer to the put sent while a was paused');
+    t.not(answer.status, 201, `the put a read after resuming is not acknowledged: ${answer.status} ${answer.body.slice(0, 200)}`);
+    await waitFor(async () => (await api(urls[0]).get<{ leader?: string }>('/health')).body.leader === urls[1], 'a to stand by naming b', 30_000);
+    t.ok(a.proc.running, 'a did not exit');
+    const admin = new pg.Client(db);
+    await admin.connect();
+    t.teardown(() => admin.end());
+    const { rows } = await admin.query("SELECT value FROM queue_items WHERE queue = 'paused' ORDER BY id");
+    t.same(rows.map((row) => JSON.parse(row.value)), ['before', 'by b'], 'PostgreSQL holds nothing of a after the takeover');
+  });
 }
