@@ -4,11 +4,10 @@
 // kill -9'd N times (20 by default), the killed one restarted as the new standby each time. For
 // each kill: the time to the first write acknowledged after it (by the standby that took over).
 // Prints JSON: min / median / p99 / max, and every sample.
-import { createServer } from 'node:net';
 import { api, startScheduler, type SchedulerProc } from '../test/helpers/cluster.ts';
 import { startFailoverBurst } from '../test/helpers/durability-checks.ts';
 import { createDatabase, launchPostgres } from '../test/helpers/postgres.ts';
-import { waitFor } from '../test/helpers/processes.ts';
+import { freePort, waitFor } from '../test/helpers/processes.ts';
 import { Cleanup, machine, percentile, round } from './lib.ts';
 
 const arg = (name: string, fallback: number): number => {
@@ -18,13 +17,6 @@ const arg = (name: string, fallback: number): number => {
 const kills = arg('--kills', 20);
 const leaseMs = arg('--lease-ms', 5000);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const role = async (url: string): Promise<string | undefined> => {
   try {

@@ -1,11 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { isRunning, type Teardown } from './processes.ts';
+import { freePort, isRunning, type Teardown } from './processes.ts';
 
 /**
  * A PostgreSQL for tests: by default a private cluster made from the
@@ -319,16 +318,6 @@ function run(bin: string, program: string, user: User | undefined, cwd: string, 
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function commandLine(pid: number): string {
   try {

@@ -1,15 +1,8 @@
 // Helpers for the stream tests: bounded waits, a settable promise, an in-memory queue.
 import type { LeasedItems, QueueLike } from '../../stream/index.ts';
 
-/** The promise, or a rejection naming what did not happen within ms (real time). */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from './processes.ts';
+
 
 /** A promise with its resolve and reject. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {

@@ -5,17 +5,8 @@ import t from 'tap';
 import { openEventStream } from '../../client/event-stream.ts';
 import { Client } from '../../client/index.ts';
 import { api, createSession, readSse, type SseReader, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
-import { sleep, waitFor } from '../helpers/processes.ts';
+import { sleep, waitFor, within } from '../helpers/processes.ts';
 
-/** The promise, or a rejection naming what did not come within ms. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const scheduler = await startScheduler(t);
 await startWorker(t, scheduler.url, { concurrency: 4 });

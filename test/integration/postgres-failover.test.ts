@@ -4,32 +4,15 @@
 // killed one restarted as the new standby): every acknowledged write is on the new leader, the
 // client's futures resolve, its channel reader carries on without gap or repeat, and fencing tokens
 // only go up. One private PostgreSQL cluster for the file.
-import { createServer } from 'node:net';
 import pg from 'pg';
 import t from 'tap';
 import { Client } from '../../client/node.ts';
 import { api, type SchedulerProc, startScheduler, startWorker } from '../helpers/cluster.ts';
 import { checkFailoverBurst, startFailoverBurst } from '../helpers/durability-checks.ts';
 import { createDatabase, postgresMissing, startPostgres } from '../helpers/postgres.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { freePort, waitFor, within } from '../helpers/processes.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
-/** Settles within ms, or rejects naming `what`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const role = async (url: string): Promise<string | undefined> => {
   try {

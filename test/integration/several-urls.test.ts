@@ -1,33 +1,15 @@
 // Clients and workers given several scheduler URLs: they find the one that serves, and move when it goes.
-import { createServer } from 'node:net';
 import t from 'tap';
 import { Client } from '../../client/node.ts';
 import type { Future } from '../../client/index.ts';
 import { Schedulers, schedulerUrls } from '../../client/schedulers.ts';
 import { SluiceError } from '../../client/errors.ts';
 import { api, startScheduler, startWorker, tempDir } from '../helpers/cluster.ts';
-import { Proc, ROOT, waitFor } from '../helpers/processes.ts';
+import { freePort, Proc, ROOT, waitFor, within } from '../helpers/processes.ts';
 import { PYTHON_DIR, requirePython, startPythonWorker } from '../helpers/python.ts';
 import { join } from 'node:path';
 
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
-/** Settles within ms, or fails the test with `what`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 t.test('the list: comma-separated or an array, trimmed, without repeats', async (t) => {
   t.same(schedulerUrls('http://a:1, http://b:2/ ,,http://a:1'), ['http://a:1', 'http://b:2']);

@@ -3,7 +3,6 @@
 //
 // The schedulers here keep their state in memory (test/fixtures/standby-scheduler.ts): leadership,
 // the standby's answers and the moves of clients and workers are real, but a new leader starts empty.
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import t from 'tap';
@@ -11,7 +10,7 @@ import WebSocket from 'ws';
 import { Client } from '../../client/node.ts';
 import { api, startWorker } from '../helpers/cluster.ts';
 import { startPostgres } from '../helpers/postgres.ts';
-import { Proc, waitFor } from '../helpers/processes.ts';
+import { freePort, Proc, waitFor, within } from '../helpers/processes.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/standby-scheduler.ts', import.meta.url));
 // Short leases keep the tests short; the timeouts are generous, for a loaded machine. A new leader
@@ -21,13 +20,6 @@ const LEASE_MS = 3000;
 
 const database = await startPostgres(t);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Sched {
   proc: Proc;
@@ -57,15 +49,6 @@ async function health(url: string): Promise<{ status: number; body: Record<strin
 
 const leads = async (s: Sched): Promise<boolean> => (await health(s.url))?.body.role === 'leader';
 
-/** Settles within ms, or rejects naming `what`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 t.test('two schedulers on one database: one leads, the other stands by and names it', async (t) => {
   const a = await startContender(t, 'pair');

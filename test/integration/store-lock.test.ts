@@ -2,21 +2,12 @@
 // SQLite file is refused before it binds its port, with a message naming the
 // file and the holder; a kill -9 of the holder leaves nothing that blocks a
 // restart.
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { api, startScheduler, tempDir } from '../helpers/cluster.ts';
-import { Proc, type Teardown } from '../helpers/processes.ts';
+import { freePort, Proc, type Teardown } from '../helpers/processes.ts';
 
-/** A port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Run a sluice command to its end; it is killed at teardown if it does not end. */
 async function run(t: Teardown, args: string[]): Promise<{ code: number | null; output: string }> {
