@@ -3,9 +3,9 @@
 // otherwise. It is stopped when the bench is done, fails, or is interrupted.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../test/helpers/processes.ts';
 
 export interface RedisServer {
   port: number;
@@ -20,16 +20,6 @@ export function redisVersion(): string | undefined {
   return /v=(\S+)/.exec(answer.stdout)?.[1] ?? answer.stdout.trim();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedis(): Promise<RedisServer> {
   const version = redisVersion();
