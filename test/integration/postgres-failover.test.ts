@@ -124,7 +124,10 @@ else {
 
     await b.proc.stop('SIGKILL');
     await waitFor(async () => (await role(urls[0])) === 'leader', 'a, the same process, to lead again', 60_000);
-    t.equal(a.proc.lines.filter((line) => line.includes('"leading: serving"')).length, 2, 'a built its app twice: once per term it led');
+    // Its log line may reach us after its /health does.
+    const served = (): number => a.proc.lines.filter((line) => line.includes('"leading: serving"')).length;
+    await waitFor(() => served() >= 2, 'a to log its second term', 10_000).catch(() => undefined);
+    t.equal(served(), 2, 'a built its app twice: once per term it led');
     const items = await waitFor(async () => {
       const answer = await api(urls[0]).post('/queues/regain/get?batch=10&timeout=0');
       return answer.status === 200 ? answer.body.items : undefined;
