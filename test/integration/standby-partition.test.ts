@@ -40,9 +40,10 @@ if (why) {
     }
   };
 
-  const startOn = async (host: TestHost): Promise<Proc> => {
-    const [file, args] = host.command(process.execPath, ['--import', 'tsx', FIXTURE, String(PORT), databaseUrl, String(LEASE_MS), 'partition']);
-    const proc = new Proc(args, {
+  /** A scheduler on its test host: `args` after node (the standby fixture, or the sluice command); stopped at teardown. */
+  const startOn = async (host: TestHost, args: string[] = ['--import', 'tsx', FIXTURE, String(PORT), databaseUrl, String(LEASE_MS), 'partition']): Promise<Proc> => {
+    const [file, hostArgs] = host.command(process.execPath, args);
+    const proc = new Proc(hostArgs, {
       command: file,
       env: { SLUICE_INSECURE: 'false', SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_HOST: '0.0.0.0', SLUICE_ADVERTISE_URL: urlOf(host) },
     });
@@ -91,16 +92,8 @@ if (why) {
     t.equal(refused.status, 503, 'a serves nothing');
   });
   /** A real scheduler on the PostgreSQL store, on its test host. */
-  const startStoreOn = async (host: TestHost, db: string): Promise<Proc> => {
-    const [file, args] = host.command(process.execPath, [BIN, 'scheduler', '--port', String(PORT), '--db', db, '--leader-lease-ms', String(LEASE_MS), '--log-level', 'info']);
-    const proc = new Proc(args, {
-      command: file,
-      env: { SLUICE_INSECURE: 'false', SLUICE_ADMIN_TOKEN: TOKEN, SLUICE_HOST: '0.0.0.0', SLUICE_ADVERTISE_URL: urlOf(host) },
-    });
-    t.teardown(() => proc.stop('SIGKILL'));
-    await proc.waitForLog((e) => e.msg === 'sluice scheduler ready', 30_000);
-    return proc;
-  };
+  const startStoreOn = (host: TestHost, db: string): Promise<Proc> =>
+    startOn(host, [BIN, 'scheduler', '--port', String(PORT), '--db', db, '--leader-lease-ms', String(LEASE_MS), '--log-level', 'info']);
 
   // Puts to the scheduler on its own host, one every 20 ms, each a new item naming when it was sent;
   // one JSON line per answer.
